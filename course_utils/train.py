@@ -1,0 +1,313 @@
+"""Training loops: `fit`, `evaluate`, `predict` — one code path for CPU, CUDA and MPS.
+
+The data are kept as whole tensors on the device and cut into batches by
+index (lesson 05 measures why: a per-image Python pipeline starves the
+device). Progress bars come from ``tqdm.auto`` (a widget in notebooks, never
+stderr there); ``progress=False`` or ``TQDM_DISABLE=1`` silences them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from course_utils import env
+
+__all__ = ["History", "as_tensors", "evaluate", "fit", "predict"]
+
+Data = "tuple[torch.Tensor, torch.Tensor] | datasets.Dataset"
+
+
+@dataclass
+class History:
+    """What happened during `fit`, one entry per epoch.
+
+    Attributes:
+        train_loss, train_acc: mean loss and accuracy over each epoch's batches.
+        val_loss, val_acc: on the validation data after each epoch (empty if none).
+        seconds: wall time of each epoch (training only, not validation).
+        images: training images seen per epoch.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    images: list[int] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def images_per_second(self) -> float:
+        return sum(self.images) / max(sum(self.seconds), 1e-9)
+
+    def summary(self) -> str:
+        """One line: epochs, time, throughput, final accuracies."""
+        text = (
+            f"{self.epochs} epochs in {sum(self.seconds):.1f} s ({self.images_per_second:,.0f} img/s): "
+            f"train loss {self.train_loss[-1]:.3f}, train acc {self.train_acc[-1]:.1%}"
+        )
+        if self.val_acc:
+            text += f", val acc {self.val_acc[-1]:.1%}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"History({self.summary()})" if self.epochs else "History(empty)"
+
+
+def as_tensors(data, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, y)`` tensors on ``device`` from a tuple of tensors or a ``datasets.Dataset``.
+
+    Introduced in lesson 04.
+    """
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+        if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+            raise TypeError("expected (x, y) as two tensors")
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255)
+    elif hasattr(data, "features") and "image" in data.features:
+        from course_utils.data import to_tensors
+
+        x, y = to_tensors(data)
+    else:
+        raise TypeError(
+            f"expected (x, y) tensors or a datasets.Dataset with an 'image' column; got {type(data).__name__}"
+        )
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    if device is not None:
+        x, y = x.to(device), y.to(device)
+    return x, y
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator | None, shuffle: bool) -> Iterable[torch.Tensor]:
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    return order.split(batch_size)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
+def fit(
+    model: nn.Module,
+    train,
+    val=None,
+    *,
+    epochs: int = 5,
+    batch_size: int = 128,
+    lr: float = 3e-3,
+    weight_decay: float = 5e-4,
+    optimizer: str | torch.optim.Optimizer = "adamw",
+    schedule: str | None = "onecycle",
+    loss_fn: Callable | None = None,
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+    sample_weights: torch.Tensor | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    verbose: bool = True,
+) -> History:
+    """Train ``model`` on ``train`` and return the per-epoch history.
+
+    Args:
+        model: any classifier: input x (N, ...) float, output (N, K) logits.
+        train: ``(x, y)`` tensors (x float in [0, 1] or uint8, y int64) or a
+            ``datasets.Dataset`` with a fixed-shape ``image`` column.
+        val: the same kind of data to evaluate after every epoch, or ``None``.
+        epochs: passes over the training data.
+        batch_size: images per step.
+        lr: peak learning rate.
+        weight_decay: decoupled weight decay (AdamW) or L2 (SGD).
+        optimizer: ``"adamw"``, ``"sgd"`` (momentum 0.9, Nesterov) or a ready
+            optimizer over ``model``'s parameters.
+        schedule: ``"onecycle"`` (warm up, then anneal), or ``None`` (constant).
+        loss_fn: default cross-entropy. Called as ``loss_fn(logits, y)``; with
+            ``sample_weights`` it must return per-sample losses
+            (``reduction="none"``).
+        augment: ``augment(xb, generator) -> xb`` applied to each training
+            batch on the device (e.g. random shifts).
+        sample_weights: (N,) non-negative weight per training example (lesson
+            08's group reweighting); the batch loss is their weighted mean.
+        device: where to train (default: where the model is).
+        seed: seeds initial shuffling and augmentation; same seed, same result.
+        progress: show a progress bar (``tqdm.auto``).
+        verbose: print a one-line summary at the end.
+
+    Returns:
+        A `History`.
+
+    Introduced in lesson 04 (lesson 05 explains every speed trick in it).
+    """
+    from tqdm.auto import tqdm
+
+    device = torch.device(device) if device is not None else _device_of(model)
+    model.to(device)
+    x, y = as_tensors(train, device)
+    val_data = as_tensors(val, device) if val is not None else None
+    if sample_weights is not None:
+        sample_weights = torch.as_tensor(sample_weights, dtype=torch.float32, device=device)
+        if sample_weights.shape != (len(x),):
+            raise ValueError(f"sample_weights must have shape ({len(x)},); got {tuple(sample_weights.shape)}")
+    reduction = "none" if sample_weights is not None else "mean"
+    loss_fn = loss_fn or nn.CrossEntropyLoss(reduction=reduction)
+    opt = _make_optimizer(model, optimizer, lr, weight_decay)
+    steps_per_epoch = math.ceil(len(x) / batch_size)
+    scheduler = None
+    if schedule == "onecycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=epochs * steps_per_epoch, pct_start=0.25
+        )
+    elif schedule is not None:
+        raise ValueError(f"schedule must be 'onecycle' or None; got {schedule!r}")
+    generator = torch.Generator().manual_seed(seed)
+    aug_generator = torch.Generator(device=device).manual_seed(seed + 1) if augment else None
+    history = History()
+    quiet = not progress or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
+    bar = tqdm(range(epochs), desc="epochs", disable=True if quiet else None, leave=False)
+    for _ in bar:
+        model.train()
+        start = time.perf_counter()
+        total_loss = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        for idx in _batches(len(x), batch_size, generator, shuffle=True):
+            idx = idx.to(device)
+            xb, yb = x[idx], y[idx]
+            if augment is not None:
+                xb = augment(xb, aug_generator)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            if sample_weights is not None:
+                w = sample_weights[idx]
+                loss = (loss * w).sum() / w.sum().clamp(min=1e-12)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if scheduler is not None:
+                scheduler.step()
+            total_loss += loss.detach() * len(idx)  # stays on the device: no sync per step
+            correct += (logits.detach().argmax(1) == yb).sum()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        history.seconds.append(time.perf_counter() - start)
+        history.images.append(len(x))
+        history.train_loss.append(float(total_loss) / len(x))
+        history.train_acc.append(int(correct) / len(x))
+        postfix = {"loss": f"{history.train_loss[-1]:.3f}", "acc": f"{history.train_acc[-1]:.1%}"}
+        if val_data is not None:
+            metrics = evaluate(model, val_data, device=device)
+            history.val_loss.append(metrics["loss"])
+            history.val_acc.append(metrics["accuracy"])
+            postfix["val_acc"] = f"{metrics['accuracy']:.1%}"
+        bar.set_postfix(postfix)
+    bar.close()
+    model.eval()
+    if verbose:
+        print(history.summary())
+    return history
+
+
+def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters (are they all frozen?)")
+    if optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be 'adamw', 'sgd' or a torch.optim.Optimizer; got {optimizer!r}")
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    data,
+    *,
+    batch_size: int = 1024,
+    loss_fn: Callable | None = None,
+    device: torch.device | str | None = None,
+) -> dict[str, float]:
+    """Mean loss and accuracy of ``model`` on ``data``, in eval mode, without gradients.
+
+    Args:
+        model: a classifier returning (N, K) logits.
+        data: ``(x, y)`` tensors or a ``datasets.Dataset`` (see `fit`).
+        batch_size: images per forward pass (memory only; the result is the same).
+        loss_fn: default cross-entropy (mean over the batch).
+        device: default: where the model is.
+
+    Returns:
+        ``{"loss": float, "accuracy": float}``; the model's train/eval mode is
+        restored afterwards.
+
+    Introduced in lesson 04.
+    """
+    device = torch.device(device) if device is not None else _device_of(model)
+    x, y = as_tensors(data, device)
+    loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
+    was_training = model.training
+    model.eval()
+    total, correct = 0.0, 0
+    try:
+        for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            # A "sum" loss adds up; a "mean" loss is scaled back to a sum.
+            total += float(loss) * (1 if getattr(loss_fn, "reduction", "mean") == "sum" else len(yb))
+            correct += int((logits.argmax(1) == yb).sum())
+    finally:
+        model.train(was_training)
+    return {"loss": total / len(x), "accuracy": correct / len(x)}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
+    """Class probabilities for a batch of images.
+
+    Args:
+        model: a classifier returning (N, K) logits.
+        x: (N, C, H, W) float in [0, 1] (or uint8, scaled for you).
+
+    Returns:
+        (N, K) float probabilities (softmax of the logits), on the CPU.
+
+    Introduced in lesson 04.
+    """
+    device = _device_of(model)
+    if x.dtype == torch.uint8:
+        x = x.float() / 255
+    was_training = model.training
+    model.eval()
+    try:
+        chunks = [model(xb.to(device)).softmax(-1).cpu() for xb in x.split(batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(chunks)
+
+
+def throughput(step: Callable[[], object], images_per_step: int, *, warmup: int = 2, repeats: int = 5) -> float:
+    """Images per second of ``step()`` (after warm-up, synchronising CUDA).
+
+    Introduced in lesson 05.
+    """
+    for _ in range(warmup):
+        step()
+    with env.timer() as t:
+        for _ in range(repeats):
+            step()
+    return images_per_step * repeats / t.seconds

@@ -1,0 +1,286 @@
+"""The nbgrader course: configuration, releasing exercises, and checking the release.
+
+Releasing runs nbgrader's own ``generate_assignment`` (through its Python API,
+one process for every assignment) in a throwaway course folder, then copies
+only the student notebooks into ``exercises/``. Nothing else from the source
+folders reaches students, and no gradebook is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+
+#: Markers that must never reach a student's copy.
+SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def grading_environment(threads: int = 1) -> dict[str, str]:
+    """Environment for nbgrader and its kernels.
+
+    The venv's ``bin`` goes first on ``PATH`` (nbgrader runs ``alembic`` by
+    name); warnings and plain progress bars are silenced because nbgrader
+    scores any stderr output in a grade cell as a failure; one CPU thread per
+    kernel so parallel graders do not fight over cores (measured: ~4x slower
+    otherwise).
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update(
+        {
+            "PYTHONWARNINGS": "ignore",
+            "TQDM_DISABLE": "1",
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "P2L_THREADS": str(threads),
+            "HF_HUB_OFFLINE": env.get("HF_HUB_OFFLINE", "1"),
+            "HF_DATASETS_OFFLINE": env.get("HF_DATASETS_OFFLINE", "1"),
+            "MPLBACKEND": "agg",
+        }
+    )
+    return env
+
+
+def load_config(root: Path, **overrides):
+    """nbgrader's traitlets config from ``grader/nbgrader_config.py``, rooted at ``root``."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    extra = Config()
+    for dotted, value in overrides.items():
+        section, _, name = dotted.partition("__")
+        extra[section][name] = value
+    config.merge(extra)
+    return config
+
+
+@contextmanager
+def _environ(values: dict[str, str]):
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def api(root: Path, **overrides):
+    """An ``NbGraderAPI`` for the course folder ``root``."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = load_config(root, **overrides)
+    coursedir = CourseDirectory(config=config)
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def assignments(solutions: Path = SOLUTIONS) -> list[str]:
+    """Every assignment (a folder of ``solutions/`` holding a notebook), in order."""
+    return sorted(p.name for p in solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def generate_release(dest: Path, names: list[str] | None = None) -> list[Path]:
+    """Run nbgrader's ``generate_assignment`` and write the student notebooks under ``dest``.
+
+    Returns:
+        The notebooks written, as ``dest/<assignment>/<notebook>.ipynb``.
+
+    Raises:
+        RuntimeError: nbgrader failed; its log is in the message.
+    """
+    names = names or assignments()
+    written = []
+    with tempfile.TemporaryDirectory(prefix="p2l-release-") as tmp:
+        course = Path(tmp)
+        for name in names:
+            (course / "solutions" / name).mkdir(parents=True)
+            for path in (SOLUTIONS / name).glob("*.ipynb"):
+                shutil.copy2(path, course / "solutions" / name / path.name)
+        with _environ(grading_environment()):
+            nbgrader = api(course)
+            for name in names:
+                result = nbgrader.generate_assignment(name, force=True, create=True)
+                if not result["success"]:
+                    raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')}{result.get('error', '')}")
+        for name in names:
+            target = dest / name
+            target.mkdir(parents=True, exist_ok=True)
+            for path in sorted((course / "exercises" / name).glob("*.ipynb")):
+                text = path.read_text(encoding="utf-8")
+                if not text.endswith("\n"):
+                    text += "\n"
+                (target / path.name).write_text(text, encoding="utf-8")
+                written.append(target / path.name)
+    return written
+
+
+def release(check: bool = False) -> list[Path]:
+    """Regenerate ``exercises/``; with ``check``, write nothing and return what differs.
+
+    Returns:
+        Paths under ``exercises/`` that were (or would be) created, changed or removed.
+    """
+    with tempfile.TemporaryDirectory(prefix="p2l-exercises-") as tmp:
+        fresh_root = Path(tmp)
+        generate_release(fresh_root)
+        fresh = {p.relative_to(fresh_root) for p in fresh_root.rglob("*") if p.is_file()}
+        current = {p.relative_to(EXERCISES) for p in EXERCISES.rglob("*") if p.is_file()} if EXERCISES.exists() else set()
+        differ = sorted(
+            rel
+            for rel in fresh | current
+            if rel not in fresh
+            or rel not in current
+            or (fresh_root / rel).read_bytes() != (EXERCISES / rel).read_bytes()
+        )
+        if not check:
+            for rel in differ:
+                target = EXERCISES / rel
+                if rel in fresh:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(fresh_root / rel, target)
+                else:
+                    target.unlink()
+        return [EXERCISES / rel for rel in differ]
+
+
+def _solution_lines(source_nb: dict) -> set[str]:
+    """Substantive lines inside solution regions of a source notebook."""
+    lines: set[str] = set()
+    for cell in source_nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        inside = cell["cell_type"] == "markdown"  # a written answer is all solution
+        for line in text.splitlines():
+            stripped = line.strip()
+            if "BEGIN SOLUTION" in stripped:
+                inside = True
+                continue
+            if "END SOLUTION" in stripped:
+                inside = False
+                continue
+            if inside and len(stripped) >= 12 and not stripped.startswith("#"):
+                lines.add(stripped)
+    return lines
+
+
+def _hidden_lines(source_nb: dict) -> set[str]:
+    lines: set[str] = set()
+    for cell in source_nb["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        inside = False
+        for line in text.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 12:
+                lines.add(line.strip())
+    return lines
+
+
+def release_leaks(exercises: Path = EXERCISES, solutions: Path = SOLUTIONS) -> list[str]:
+    """What in ``exercises/`` should not be there: solution code, hidden tests, stray files."""
+    problems = []
+    for path in sorted(exercises.rglob("*")):
+        if path.is_file() and path.suffix != ".ipynb":
+            problems.append(f"{path.relative_to(exercises)}: not a notebook (nbgrader copies every file; it must not be released)")
+    for path in sorted(exercises.glob("*/*.ipynb")):
+        released = json.loads(path.read_text(encoding="utf-8"))
+        text = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in released["cells"])
+        for marker in SECRET_MARKERS:
+            if marker in text:
+                problems.append(f"{path.relative_to(exercises)}: contains {marker!r}")
+        source = solutions / path.parent.name / path.name
+        if not source.exists():
+            problems.append(f"{path.relative_to(exercises)}: no source notebook in solutions/")
+            continue
+        source_nb = json.loads(source.read_text(encoding="utf-8"))
+        released_lines = {line.strip() for line in text.splitlines()}
+        for line in sorted(_solution_lines(source_nb) & released_lines):
+            problems.append(f"{path.relative_to(exercises)}: solution line released: {line!r}")
+        for line in sorted(_hidden_lines(source_nb) & released_lines):
+            if not re.match(r"^(import|from) ", line):
+                problems.append(f"{path.relative_to(exercises)}: hidden-test line released: {line!r}")
+    return problems
+
+
+def _strip_solution_markers(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+
+
+def perfect_submission(released: dict, source: dict) -> dict:
+    """A released notebook with every answer cell filled in from the source: a student who got it all right."""
+    answers = {
+        c["metadata"]["nbgrader"]["grade_id"]: _strip_solution_markers("".join(c["source"]))
+        for c in source["cells"]
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+    filled = json.loads(json.dumps(released))
+    for cell in filled["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    return filled
+
+
+def scores(root: Path, assignment: str) -> dict[str, dict[str, tuple[float, float]]]:
+    """``{student: {grade_id: (score, max_score)}}`` for every autograded cell in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for submission in gb.assignment_submissions(assignment):
+            cells = out.setdefault(submission.student_id, {})
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.cell.cell_type == "code":  # written answers wait for a person
+                        cells[grade.name] = (grade.score, grade.max_score)
+    return out
+
+
+def autograde_local(assignment: str, submissions: dict[str, dict[str, dict]], workdir: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    """Autograde notebooks with plain nbgrader in a throwaway course (no sandbox: trusted notebooks only).
+
+    Args:
+        assignment: the assignment name (a folder of ``solutions/``).
+        submissions: ``{student_id: {notebook file name: notebook JSON}}``.
+        workdir: an empty folder for the course.
+
+    Returns:
+        ``{student: {grade_id: (score, max_score)}}`` for autograded cells.
+    """
+    (workdir / "solutions" / assignment).mkdir(parents=True)
+    for path in (SOLUTIONS / assignment).glob("*.ipynb"):
+        shutil.copy2(path, workdir / "solutions" / assignment / path.name)
+    for student, notebooks in submissions.items():
+        folder = workdir / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        for name, nb in notebooks.items():
+            (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+    with _environ(grading_environment()):
+        nbgrader = api(workdir)
+        result = nbgrader.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"generate_assignment {assignment} failed:\n{result.get('log', '')}{result.get('error', '')}")
+        for student in submissions:
+            result = nbgrader.autograde(assignment, student, force=True, create=True)
+            if not result["success"]:
+                raise RuntimeError(f"autograde {assignment}/{student} failed:\n{result.get('log', '')}{result.get('error', '')}")
+    return scores(workdir, assignment)

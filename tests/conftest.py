@@ -1,0 +1,61 @@
+"""Shared fixtures: a session-wide dataset cache, and notebook execution with timings."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIMES = ROOT / "build" / "notebook-runtimes.json"
+
+# Tests run offline, like CI: the hub is never contacted.
+os.environ.setdefault("P2L_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "agg")
+# One cache for the whole run (and across runs): the first notebook that needs a dataset builds it.
+os.environ.setdefault("P2L_CACHE", str(ROOT / "build" / "cache"))
+
+
+def execute_notebook(path: Path, *, timeout: int = 120, env: dict | None = None):
+    """Run a notebook top to bottom in a fresh kernel; return (executed notebook, seconds).
+
+    Raises nbclient's CellExecutionError (with the failing cell and traceback) on any error.
+    """
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        allow_errors=False,
+    )
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    start = time.perf_counter()
+    try:
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return nb, time.perf_counter() - start
+
+
+def record_runtime(name: str, seconds: float) -> None:
+    """Keep measured notebook runtimes in build/notebook-runtimes.json (for the README's course map)."""
+    RUNTIMES.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
+    data[name] = round(seconds, 1)
+    RUNTIMES.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,108 @@
+"""Every lesson is executed top to bottom, offline, on the CPU; committed notebooks are clean."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, execute_notebook, record_runtime
+from grader import build, course
+
+LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*/*.ipynb"))
+COMMITTED = LESSONS + SOLUTIONS + EXERCISES
+
+TARGET_SECONDS = 60  # what a lesson should take on a 2-core CPU
+HARD_LIMIT_SECONDS = 120
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def test_there_is_something_to_test():
+    assert LESSONS and SOLUTIONS and EXERCISES
+    assert len(EXERCISES) == len(SOLUTIONS)
+
+
+def test_notebooks_are_built_from_src():
+    stale = build.build(check=True)
+    assert not stale, f"out of date (run `make notebooks`): {[str(p.relative_to(ROOT)) for p in stale]}"
+
+
+def test_every_notebook_has_a_source():
+    built = set(build.targets().values())
+    strays = [p for p in LESSONS + SOLUTIONS if p not in built]
+    assert not strays, f"notebooks without a src/ file: {strays}"
+
+
+def test_exercises_are_regenerated_by_nbgrader():
+    stale = course.release(check=True)
+    assert not stale, f"exercises/ differs from a fresh nbgrader release (run `make release`): {stale}"
+
+
+def test_exercises_leak_no_solutions_or_hidden_tests():
+    assert course.release_leaks() == []
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_committed_notebook_is_clean(path: Path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert (nb["nbformat"], nb["nbformat_minor"]) == (4, 5)
+    ids = [c["id"] for c in nb["cells"]]
+    assert len(ids) == len(set(ids)), "duplicate cell ids"
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"cell {cell['id']} has outputs"
+            assert cell["execution_count"] is None, f"cell {cell['id']} has an execution count"
+    # The same Colab bootstrap cell right after the title.
+    assert nb["cells"][1]["id"] == build.BOOTSTRAP_ID
+    assert "".join(nb["cells"][1]["source"]) == build.BOOTSTRAP
+
+
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_has_one_title_and_ordered_headings(path: Path):
+    levels = []
+    for cell in _cells(path):
+        if cell["cell_type"] != "markdown":
+            continue
+        in_code = False
+        for line in "".join(cell["source"]).splitlines():
+            if line.startswith("```"):
+                in_code = not in_code
+            m = re.match(r"^(#{1,6}) ", line)
+            if m and not in_code:
+                levels.append(len(m.group(1)))
+    assert levels and levels[0] == 1 and levels.count(1) == 1, f"expected exactly one H1, first; got {levels}"
+    for prev, cur in zip(levels, levels[1:]):
+        assert cur <= prev + 1, f"heading level jumps from {prev} to {cur}"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_runs_top_to_bottom(path: Path):
+    nb, seconds = execute_notebook(path, timeout=HARD_LIMIT_SECONDS)
+    record_runtime(f"lessons/{path.name}", seconds)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code]
+    # Proof that it really ran: every code cell executed, in order, in one kernel ...
+    assert counts == list(range(1, len(code) + 1)), f"not every cell ran: {counts}"
+    # ... no cell errored or wrote a traceback ...
+    for cell in code:
+        for out in cell.outputs:
+            assert out.output_type != "error", f"cell {cell.id} raised {out.get('ename')}"
+    # ... and cu.setup() reported from inside this kernel.
+    setup_text = "".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
+    assert "course_utils" in setup_text and "seed" in setup_text
+    # Every figure shown carries alt text.
+    for cell in code:
+        for out in cell.outputs:
+            if "image/png" in out.get("data", {}):
+                alt = out.get("metadata", {}).get("image/png", {}).get("alt", "")
+                assert alt.strip(), f"cell {cell.id} shows a figure without alt text"
+    assert seconds <= HARD_LIMIT_SECONDS, f"{path.name} took {seconds:.0f} s (hard limit {HARD_LIMIT_SECONDS} s)"
