@@ -1,0 +1,91 @@
+"""Install files agree: pyproject ranges, the CI lock, and environment.yml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+from conftest import ROOT
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements" / "ci.txt").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"lock line is not pinned: {line!r}"
+            pins[_norm(name)] = version
+    return pins
+
+
+def _conda_pins() -> dict[str, str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    pins = {}
+    for spec in pip:
+        if spec.startswith("-e"):
+            continue
+        name, _, version = spec.partition("==")
+        pins[_norm(name)] = version
+    return pins
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _direct_requirements() -> list[Requirement]:
+    project = _pyproject()["project"]
+    reqs = [Requirement(r) for r in project["dependencies"]]
+    for extra in project["optional-dependencies"].values():
+        reqs += [Requirement(r) for r in extra]
+    return reqs
+
+
+def test_ci_pins_the_torch_on_this_machine():
+    lock = _lock()
+    assert lock["torch"] == "2.14.1" and lock["torchvision"] == "0.29.1"
+    assert lock["nbgrader"] == "0.9.6"
+
+
+def test_lock_satisfies_every_supported_range():
+    lock = _lock()
+    for req in _direct_requirements():
+        name = _norm(req.name)
+        assert name in lock, f"{req.name} is a dependency but not pinned in requirements/ci.txt"
+        assert lock[name] in req.specifier, f"lock pins {name}=={lock[name]}, outside {req}"
+
+
+def test_environment_yml_installs_the_same_set():
+    lock, conda = _lock(), _conda_pins()
+    direct = {_norm(r.name) for r in _direct_requirements()}
+    assert direct <= set(conda), f"environment.yml lacks {sorted(direct - set(conda))}"
+    for name, version in conda.items():
+        assert lock.get(name) == version, f"environment.yml pins {name}=={version}, the lock {lock.get(name)}"
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_supported_ranges_cover_colab_and_laptops():
+    project = _pyproject()["project"]
+    python = SpecifierSet(project["requires-python"])
+    assert all(v in python for v in ("3.10", "3.11", "3.12", "3.13")) and "3.9" not in python
+    torch = next(Requirement(r) for r in project["dependencies"] if r.startswith("torch>"))
+    assert "2.2.0" in torch.specifier and "2.14.1" in torch.specifier
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in ci and "make test" in readme and "make lab" in readme
+    for pkg in ("dataset-fashion-mnist", "bubblewrap", "chromium"):
+        assert pkg in ci
