@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml requirements/ci.txt
 
 lab: install
 	$(PY) -m ipykernel install --user --name pixels-to-labels --display-name "Python (Pixels to Labels)"
-	$(VENV)/bin/jupyter lab --notebook-dir=. lessons/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir=. lessons/
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

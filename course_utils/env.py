@@ -324,12 +324,15 @@ def _widget_support(where: str) -> tuple[bool, str]:
     if version is None:
         return False, "ipywidgets missing"
     major = int(version.split(".")[0])
-    if major < 8:
-        return False, f"ipywidgets {version} (8 or newer needed)"
+    if major < 7:
+        return False, f"ipywidgets {version} (7.6 or newer needed)"
     if where == "colab":
         return True, f"ipywidgets {version} (Colab renders core widgets)"
+    lab = _version("jupyterlab")
     lab_ext = _version("jupyterlab_widgets")
-    if where == "jupyter" and lab_ext is None:
+    if lab and int(lab.split(".")[0]) >= 4 and major < 8:
+        return False, f"ipywidgets {version} with JupyterLab {lab} (JupyterLab 4 needs ipywidgets 8)"
+    if where == "jupyter" and lab and lab_ext is None:
         return False, f"ipywidgets {version}, but jupyterlab_widgets is missing"
     return True, f"ipywidgets {version}" + (f", jupyterlab_widgets {lab_ext}" if lab_ext else "")
 

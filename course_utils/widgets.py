@@ -51,8 +51,13 @@ def display_widget(widget: W.Widget, static_fig, alt: str) -> None:
 
     if not alt or not alt.strip():
         raise ValueError("a widget's static picture needs alt text")
-    bundle = widget._repr_mimebundle_()
-    data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+    if getattr(widget, "_repr_mimebundle_", None) is not None:  # ipywidgets 8
+        bundle = widget._repr_mimebundle_()
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+    else:  # ipywidgets 7 (what Colab ships): the same view message, built by hand
+        data = {"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}}
     data["image/png"] = base64.b64encode(png_bytes(static_fig)).decode("ascii")
     data["text/plain"] = f"[interactive widget] {alt}"
     display(data, raw=True, metadata={"image/png": {"alt": alt}})
+    if hasattr(widget, "_handle_displayed"):
+        widget._handle_displayed()

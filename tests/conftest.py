@@ -59,3 +59,11 @@ def record_runtime(name: str, seconds: float) -> None:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def pytest_terminal_summary(terminalreporter):
+    shots = ROOT / "build" / "screenshots"
+    if shots.exists() and any(shots.iterdir()):
+        terminalreporter.write_line(f"screenshots of every lesson and widget: {shots}")
+    if RUNTIMES.exists():
+        terminalreporter.write_line(f"measured notebook runtimes (s): {RUNTIMES}")

@@ -1,0 +1,286 @@
+"""Drive the course in a real browser: JupyterLab from the project's venv, headless Debian Chromium, Playwright.
+
+`JupyterLab` serves a scratch copy of the notebooks on a free loopback port
+(autosave then never touches the committed files). `LabPage` opens a notebook,
+runs every cell through the menus a student would use, saves, and returns the
+saved notebook for the same assertions the rest of the suite makes; it also
+finds every course widget (CSS class ``p2l-widget``) and operates each control.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHROMIUM = os.environ.get("P2L_CHROMIUM", "/usr/bin/chromium")
+# What the probe of this machine needs: no background traffic to Google on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# JupyterLab settings for a deterministic page: every cell in the DOM (no virtual
+# scrolling), no news or update toasts, no autosave races.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"checkForUpdates": False, "fetchNews": "false"},
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+}
+
+#: Elements inside a widget that are controls (their own state is not "output").
+CONTROL_SELECTOR = (
+    "button, select, input, textarea, .widget-readout, .noUi-target, .widget-slider, "
+    ".widget-dropdown, .widget-toggle-buttons, .widget-checkbox, .widget-text, .widget-upload, .widget-label"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterLab:
+    """A JupyterLab server on loopback, serving a scratch copy of ``folders``."""
+
+    def __init__(self, repo: Path, folders: tuple[str, ...] = ("lessons", "exercises")):
+        self.tmp = Path(tempfile.mkdtemp(prefix="p2l-lab-"))
+        self.root = self.tmp / "course"
+        for folder in folders:
+            shutil.copytree(repo / folder, self.root / folder)
+        settings = self.tmp / "settings"
+        for name, value in LAB_SETTINGS.items():
+            plugin, _, file = name.rpartition("/")
+            (settings / plugin).mkdir(parents=True, exist_ok=True)
+            (settings / plugin / file).write_text(json.dumps(value))
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        env = dict(os.environ)
+        env.update(
+            {
+                "JUPYTERLAB_SETTINGS_DIR": str(settings),
+                "JUPYTERLAB_WORKSPACES_DIR": str(self.tmp / "workspaces"),
+                "JUPYTER_RUNTIME_DIR": str(self.tmp / "runtime"),
+            }
+        )
+        self.log = open(self.tmp / "lab.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={self.port}",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.root}", "--ServerApp.port_retries=0",
+             "--LabApp.news_url="] + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
+        )  # fmt: skip
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        import urllib.request
+
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited: {(self.tmp / 'lab.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/status?token={self.token}", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("JupyterLab did not start within a minute")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/lab/tree/{path}?token={self.token}&reset"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class LabPage:
+    """One notebook open in JupyterLab in Chromium."""
+
+    def __init__(self, browser, lab: JupyterLab, path: str):
+        self.lab, self.path = lab, path
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(60_000)
+        self.page.goto(lab.url(path))
+        self.page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        self.wait_idle(timeout=60)
+
+    def close(self) -> None:
+        self.context.close()
+
+    # --- kernel and execution --------------------------------------------------------
+    def wait_idle(self, timeout: float = 120) -> None:
+        """Wait until the notebook's kernel reports idle and no cell is queued or running."""
+        self.page.wait_for_function(
+            """() => {
+                const ind = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+                const busy = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]
+                    .some(p => p.textContent.includes('*'));
+                return ind && ind.getAttribute('data-status') === 'idle' && !busy;
+            }""",
+            timeout=timeout * 1000,
+            polling=250,
+        )
+
+    def menu(self, top: str, item: str) -> None:
+        self.page.get_by_role("menuitem", name=top, exact=True).click()
+        self.page.get_by_role("menuitem", name=item, exact=True).first.click()
+
+    def run_all(self, timeout: float = 120) -> float:
+        """Run every cell (Run → Run All Cells) and wait; return the seconds it took."""
+        start = time.perf_counter()
+        for attempt in range(3):  # a menu click can land before the menu bar is wired up
+            self.menu("Run", "Run All Cells")
+            try:
+                self.page.wait_for_function(
+                    "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => /[*0-9]/.test(p.textContent))",
+                    timeout=15_000,
+                )
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+                self.page.keyboard.press("Escape")
+        self.wait_idle(timeout=timeout)
+        return time.perf_counter() - start
+
+    def screenshot(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path), full_page=False)
+        return path
+
+    def save(self) -> dict:
+        """Save the notebook (Ctrl+S) and return it as the server now has it on disk."""
+        import urllib.parse
+        import urllib.request
+
+        self.page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+        self.page.keyboard.press("Control+s")
+        # The tab loses its "dirty" mark once the server has written the file.
+        self.page.wait_for_function(
+            "() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=30_000
+        )
+        url = (
+            f"http://127.0.0.1:{self.lab.port}/api/contents/{urllib.parse.quote(self.path)}"
+            f"?content=1&type=notebook&token={self.lab.token}"
+        )
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())["content"]
+
+    def error_texts(self) -> list[str]:
+        """Tracebacks rendered on the page."""
+        return self.page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+
+    # --- editing ---------------------------------------------------------------------
+    def set_cell_source(self, index: int, text: str) -> None:
+        """Replace the text of the code/markdown cell ``index`` as a student would: select all, type."""
+        cell = self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+        editor = cell.locator(".cm-content")
+        editor.click()
+        self.page.keyboard.press("Control+a")
+        self.page.keyboard.insert_text(text)
+        self.page.keyboard.press("Escape")
+
+    def run_cell(self, index: int, timeout: float = 60) -> None:
+        cell = self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+        cell.locator(".jp-InputPrompt").click()
+        self.page.keyboard.press("Control+Enter")
+        self.page.wait_for_timeout(300)
+        self.wait_idle(timeout=timeout)
+
+    def cell_output_text(self, index: int) -> str:
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
+
+    # --- widgets ---------------------------------------------------------------------
+    def widgets(self):
+        return self.page.locator(".p2l-widget").all()
+
+    def output_signature(self, widget) -> str:
+        """A hash of what the widget shows, leaving out its controls' own state."""
+        html = widget.evaluate(
+            """(el, controls) => {
+                const copy = el.cloneNode(true);
+                copy.querySelectorAll(controls).forEach(c => c.remove());
+                return copy.innerHTML;
+            }""",
+            CONTROL_SELECTOR,
+        )
+        return hashlib.sha256(html.encode()).hexdigest()
+
+    def controls(self, widget) -> list[tuple[str, object]]:
+        """Every operable control inside a widget, as (kind, locator)."""
+        found = []
+        for kind, selector in (
+            ("slider", ".noUi-handle"),
+            ("select", "select"),
+            ("button", "button"),
+            ("checkbox", "input[type=checkbox]"),
+            ("number", "input[type=number]"),
+            ("text", "input[type=text], textarea"),
+        ):
+            for loc in widget.locator(selector).all():
+                if loc.is_visible() and loc.is_enabled():
+                    found.append((kind, loc))
+        return found
+
+    def operate(self, kind: str, control) -> None:
+        """Change one control the way a person would (keyboard for sliders)."""
+        control.scroll_into_view_if_needed()
+        if kind == "slider":
+            control.focus()
+            for _ in range(2):
+                self.page.keyboard.press("ArrowRight")
+        elif kind == "select":
+            options = control.locator("option").all()
+            current = control.input_value()
+            values = [o.get_attribute("value") for o in options]
+            choice = next((v for v in values if v != current), None)
+            if choice is not None:
+                control.select_option(choice)
+        elif kind in ("button", "checkbox"):
+            control.click()
+        elif kind == "number":
+            value = control.input_value() or "0"
+            try:
+                new = str(float(value) + 1)
+            except ValueError:
+                new = "1"
+            control.fill(new)
+            control.press("Enter")
+        elif kind == "text":
+            control.fill("test")
+            control.press("Enter")
+
+    def reacts(self, widget, kind: str, control, timeout: float = 8.0) -> bool:
+        """Operate ``control`` and report whether the widget's output changed within ``timeout``."""
+        before = self.output_signature(widget)
+        self.operate(kind, control)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.page.wait_for_timeout(150)
+            if self.output_signature(widget) != before:
+                self.wait_idle(timeout=30)
+                return True
+        return False
