@@ -1,0 +1,175 @@
+"""What the instructor reads: ``status``, ``export`` (CSV) and ``feedback`` (nbgrader's HTML)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.pipeline import Course, quiet_nbgrader, read_json, source_sha, submission_sha
+
+
+@dataclass
+class StudentStatus:
+    student: str
+    state: str  # graded | not graded | changed since grading | solution changed
+    score: float | None = None
+    max_score: float | None = None
+    attention: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    manual: int = 0  # cells waiting for a person
+
+
+def assignment_status(course: Course, assignment: str, students: list[str] | None = None) -> list[StudentStatus]:
+    ref = read_json(course.grading / assignment / "reference.json") or {}
+    try:
+        current = source_sha(course, assignment)
+    except OSError:
+        current = None
+    out = []
+    for student in course.students(assignment):
+        if students and student not in students:
+            continue
+        state = read_json(course.grading / assignment / student / "state.json")
+        folder = course.submitted / student / assignment
+        if not state:
+            out.append(StudentStatus(student, "not graded"))
+            continue
+        status = StudentStatus(student, "graded")
+        if state.get("submission") != submission_sha(folder):
+            status.state = "changed since grading"
+        elif current is not None and state.get("reference") != current:
+            status.state = "solution changed since grading"
+        elif ref.get("sha") and ref.get("sha") != state.get("reference"):
+            status.state = "solution changed since grading"
+        scores = state.get("scores") or {}
+        status.score, status.max_score = scores.get("total"), scores.get("max")
+        for note in state.get("notes", []):
+            (status.attention if note.get("attention") else status.notes).append(note["text"])
+        status.manual = sum(1 for c in (scores.get("cells") or {}).values() if c.get("needs_manual"))
+        out.append(status)
+    return out
+
+
+def format_status(course: Course, assignments: list[str], students: list[str] | None = None,
+                  verbose: bool = False) -> str:
+    lines = []
+    for assignment in assignments:
+        refused = read_json(course.grading / assignment / "refused.json")
+        rows = assignment_status(course, assignment, students)
+        graded = [r for r in rows if r.state == "graded"]
+        pending = [r for r in rows if r.state != "graded"]
+        attention = [r for r in graded if r.attention]
+        manual = [r for r in graded if r.manual]
+        lines.append(f"{assignment}: {len(rows)} submitted · {len(graded)} graded · {len(pending)} to grade · "
+                     f"{len(attention)} need attention · {len(manual)} need manual grading")
+        if refused:
+            lines.append(f"  NOT GRADABLE: {refused.get('reason', '')}")
+        for r in attention:
+            lines.append(f"  ! {r.student}  {_score(r)}")
+            lines += [f"      - {text}" for text in r.attention]
+        if pending:
+            lines.append("  to grade (run `python -m grader autograde`): "
+                         + ", ".join(f"{r.student} ({r.state})" for r in pending))
+        if manual:
+            lines.append("  manual grading waiting (nbgrader formgrader): "
+                         + ", ".join(f"{r.student} ({r.manual})" for r in manual))
+        if verbose:
+            for r in graded:
+                if not r.attention:
+                    lines.append(f"    {r.student}  {_score(r)}" + (f"  ({'; '.join(r.notes)})" if r.notes else ""))
+    return "\n".join(lines) if lines else "no assignments"
+
+
+def _score(r: StudentStatus) -> str:
+    if r.score is None:
+        return ""
+    return f"{r.score:g}/{r.max_score:g}"
+
+
+def export(course: Course, out: Path, rates: Path | None = None, assignments: list[str] | None = None) -> tuple[int, int]:
+    """Write one row per student (a column per exercise and per graded cell), and per-cell pass rates.
+
+    Returns:
+        (number of students, number of columns).
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    assignments = assignments or course.assignments()
+    with Gradebook(course.db_url) as gb:
+        students = sorted({s.id for s in gb.students} | {s for a in assignments for s in course.students(a)})
+        columns: list[tuple[str, str | None, float]] = []  # (assignment, cell or None, max)
+        cell_rows: list[dict] = []
+        for assignment in assignments:
+            try:
+                a = gb.find_assignment(assignment)
+            except MissingEntry:
+                continue
+            columns.append((assignment, None, a.max_score))
+            for notebook in a.notebooks:
+                for cell in notebook.grade_cells:
+                    columns.append((assignment, f"{notebook.name}/{cell.name}", cell.max_score))
+        table: dict[str, dict[str, object]] = {s: {} for s in students}
+        stats: dict[tuple[str, str], list[float]] = {}
+        for assignment in {c[0] for c in columns}:
+            for sub in gb.assignment_submissions(assignment):
+                row = table.setdefault(sub.student_id, {})
+                row[assignment] = sub.score
+                for notebook in sub.notebooks:
+                    for grade in notebook.grades:
+                        key = f"{notebook.name}/{grade.name}"
+                        pending = grade.needs_manual_grade and grade.manual_score is None
+                        row[f"{assignment}:{key}"] = "" if pending else grade.score
+                        if not pending:
+                            stats.setdefault((assignment, key), []).append(
+                                float(grade.score) / float(grade.max_score or 1))
+        header = ["student_id"] + [a if c is None else f"{a}:{c}" for a, c, _m in columns]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            for student in sorted(table):
+                row = table[student]
+                writer.writerow([student] + [row.get(h, "") for h in header[1:]])
+        if rates is not None:
+            with open(rates, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["assignment", "cell", "max_points", "graded", "full_marks", "pass_rate", "mean_fraction"])
+                for a, c, m in columns:
+                    if c is None:
+                        continue
+                    values = stats.get((a, c), [])
+                    full = sum(1 for v in values if v >= 1.0 - 1e-9)
+                    writer.writerow([a, c, m, len(values), full, f"{full / len(values):.3f}" if values else "",
+                                     f"{sum(values) / len(values):.3f}" if values else ""])
+        return len(table), len(header)
+
+
+def feedback(course: Course, assignments: list[str], students: list[str] | None = None,
+             hide_hidden_tests: bool = False) -> list[tuple[str, str, bool, str]]:
+    """nbgrader's ``generate_feedback`` for every graded submission; returns (assignment, student, ok, message)."""
+    out = []
+    overrides = {}
+    if hide_hidden_tests:
+        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+        from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+        overrides["GenerateFeedback__preprocessors"] = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    with quiet_nbgrader():
+        api = course.api(**overrides)
+        for assignment in assignments:
+            for student in course.students(assignment):
+                if students and student not in students:
+                    continue
+                if not (course.autograded / student / assignment).is_dir():
+                    continue
+                result = api.generate_feedback(assignment, student, force=True)
+                ok = bool(result.get("success"))
+                out.append((assignment, student, ok, "" if ok else (result.get("error") or result.get("log", ""))[-500:]))
+    return out
+
+
+def print_lines(lines) -> None:
+    for line in lines:
+        print(line, file=sys.stdout)

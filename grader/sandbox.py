@@ -1,0 +1,625 @@
+"""Sandboxed, warm notebook workers (the host side of ``grader/_worker.py``).
+
+Each :class:`Worker` is one long-lived bubblewrap sandbox holding a warm
+Python (torch, course_utils, IPython already imported). It runs one notebook
+per job in a freshly forked child and hands back what happened as plain data.
+
+What the sandbox sees (Linux, bubblewrap):
+
+* the system read-only (``--ro-bind / /``), with an empty read-only tmpfs over
+  the course directory, the repository, ``$HOME``, ``/root``, ``/home``,
+  ``/run``, ``/var/tmp`` and ``/mnt``/``/media``/``/srv`` — so the gradebook, the
+  solutions, the hidden tests, the references and every other submission are
+  not even readable; only the Python installation, ``course_utils`` and the
+  dataset cache are bound back, read-only;
+* a private, size-limited ``/tmp`` and ``/dev/shm`` (the only writable places),
+  wiped after every notebook;
+* its own network (loopback only), pid, IPC and UTS namespaces;
+* no privileges: as root, bubblewrap runs without a user namespace, drops every
+  capability but ``setuid``/``setgid``, and the worker switches to an unused
+  uid before importing anything; as a normal user, bubblewrap maps the user
+  into a fresh user namespace with nested user namespaces disabled.
+
+Limits per notebook: wall time per cell and per notebook, address space
+(memory), processes, file size, tmpfs size, captured text per cell, figures
+and their bytes, recorded values and the whole result stream. After every job
+the grader checks, from outside, that no process but the worker survived in
+the sandbox; if anything is off, the whole sandbox is killed and restarted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import platform
+import secrets
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+WORKER_SCRIPT = Path(__file__).resolve().parent / "_worker.py"
+RUN_DIR = "/run/p2l"
+
+#: Modules every worker imports before its first job (plus whatever the solution notebook imports).
+DEFAULT_PRELOAD = (
+    "numpy", "torch", "torch.nn", "torch.nn.functional", "torchvision", "matplotlib.pyplot", "PIL.Image",
+    "tqdm", "tqdm.auto", "ipywidgets", "course_utils",
+)  # fmt: skip
+
+
+class SandboxUnavailable(RuntimeError):
+    """No usable sandbox on this machine; the message says why and what is missing."""
+
+
+class WorkerError(RuntimeError):
+    """A worker could not be started or stopped answering."""
+
+
+@dataclass
+class Limits:
+    """Per-notebook limits, enforced inside the sandbox and, as a backstop, from outside."""
+
+    cell_seconds: float = 120.0
+    notebook_seconds: float = 900.0
+    memory_mb: int = 3072
+    processes: int = 128
+    text_per_cell: int = 100_000
+    bytes_per_output: int = 2_000_000
+    images: int = 30
+    image_bytes: int = 8_000_000
+    value_bytes: int = 64_000_000
+    result_bytes: int = 128_000_000
+    file_mb: int = 256
+    tmpfs_mb: int = 1024
+    grace_seconds: float = 10.0
+
+    def for_worker(self) -> dict:
+        out = asdict(self)
+        out["memory_bytes"] = self.memory_mb * 2**20
+        out["file_bytes"] = self.file_mb * 2**20
+        return out
+
+
+@dataclass
+class JobResult:
+    """What came back from one notebook run."""
+
+    status: str  # exited | cell_timeout | notebook_timeout | output_limit | worker_died | host_timeout
+    events: list[dict] = field(default_factory=list)
+    detail: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# ----------------------------------------------------------------------------- environment
+
+def _under(path: Path, parent: Path) -> bool:
+    try:
+        path.relative_to(parent)
+        return True
+    except ValueError:
+        return False
+
+
+def python_paths() -> list[Path]:
+    """Folders the sandboxed Python needs: the venv, the base installation, the course package."""
+    import importlib.util
+
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.executable).resolve().parent.parent}
+    spec = importlib.util.find_spec("course_utils")
+    if spec and spec.submodule_search_locations:
+        paths.update(Path(p).resolve() for p in spec.submodule_search_locations)
+    return sorted({p.resolve() for p in paths if p.exists()})
+
+
+def data_cache() -> Path | None:
+    """The course's dataset cache (``$P2L_CACHE`` or ``~/.cache/pixels_to_labels``), bound read-only."""
+    try:
+        from course_utils import data
+
+        path = data.cache_dir()
+    except Exception:
+        return None
+    return path.resolve() if path.exists() else None
+
+
+def share_cache() -> None:
+    """Let the sandbox uid read the dataset cache (root only: as a user, sandboxes run as you).
+
+    ``course_utils`` writes cache entries through ``tempfile.mkdtemp`` (mode 0700); a sandbox running as
+    an unused uid could not read them and would try to rebuild them in a read-only folder. The cache holds
+    public data only.
+    """
+    cache = data_cache()
+    if cache is None or os.geteuid() != 0:
+        return
+    for folder, dirs, files in os.walk(cache):
+        for name in [folder] + [os.path.join(folder, f) for f in files]:
+            try:
+                mode = os.lstat(name).st_mode
+                wanted = mode | (0o555 if os.path.isdir(name) else 0o444)
+                if wanted != mode and not os.path.islink(name):
+                    os.chmod(name, wanted & 0o7777)
+            except OSError:
+                pass
+
+
+def bwrap_path() -> str | None:
+    """bubblewrap's path: ``$P2L_BWRAP`` if set (empty: pretend there is none), else ``bwrap`` on ``PATH``."""
+    override = os.environ.get("P2L_BWRAP")
+    if override is not None:
+        return override if override and os.access(override, os.X_OK) else None
+    return shutil.which("bwrap")
+
+
+def check_sandbox() -> str | None:
+    """``None`` if bubblewrap sandboxes work here, else a plain-language reason."""
+    if platform.system() != "Linux":
+        return f"bubblewrap sandboxes need Linux; this is {platform.system()}"
+    bwrap = bwrap_path()
+    if not bwrap:
+        return "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap)"
+    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net", "--unshare-pid",
+            "--die-with-parent", *(_privilege_args()), "--", "/bin/true"]
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bubblewrap failed to start: {err}"
+    if result.returncode != 0:
+        return ("bubblewrap cannot create a sandbox here (unprivileged user namespaces may be disabled): "
+                + result.stderr.strip()[:300])
+    return None
+
+
+MISSING_WITHOUT_SANDBOX = (
+    "Without a sandbox, student code runs as you: it can read the gradebook, the solutions, the hidden tests and "
+    "the recorded reference values (and so forge passing values), read and change other students' files and "
+    "yours, and use the network. Memory, time and output limits and the outside comparison still apply; "
+    "process limits and filesystem/network isolation do not."
+)
+
+
+def _privilege_args(trusted: bool = False) -> list[str]:
+    if os.geteuid() == 0 and trusted:
+        # The instructor's own solution (recording references): root's files, no capabilities at all.
+        return ["--cap-drop", "ALL"]
+    if os.geteuid() == 0:
+        # No user namespace: as root it would map to uid 0 outside. Keep only what is needed to switch uid.
+        return ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return ["--unshare-user", "--disable-userns"]
+
+
+def sandbox_uid(index: int) -> int:
+    """An unused uid per worker (root only), so per-user process limits count one sandbox each."""
+    return 0x5A000000 + (os.getpid() % 0x10000) * 64 + index
+
+
+# ----------------------------------------------------------------------------- frames
+
+def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+        if not ready:
+            continue
+        data = os.read(fd, min(n - got, 1 << 20))
+        if not data:
+            raise EOFError
+        chunks.append(data)
+        got += len(data)
+    return b"".join(chunks)
+
+
+def _read_frame(fd: int, deadline: float, max_len: int) -> tuple[bytes, bytes]:
+    head = _read_exact(fd, 9, deadline)
+    kind, length = head[:1], struct.unpack(">Q", head[1:])[0]
+    if kind not in (b"R", b"D") or length > max_len:
+        raise ValueError(f"corrupt frame from worker ({kind!r}, {length} bytes)")
+    return kind, _read_exact(fd, length, deadline)
+
+
+def parse_child_stream(data: bytes, max_events: int = 100_000) -> tuple[list[dict], list[str]]:
+    """Split the child's relayed bytes into JSON events; stop at the first malformed frame."""
+    events, problems, pos = [], [], 0
+    while pos < len(data):
+        if len(data) - pos < 9 or data[pos:pos + 1] != b"J":
+            problems.append("the notebook's result stream was corrupted")
+            break
+        length = struct.unpack(">Q", data[pos + 1:pos + 9])[0]
+        if pos + 9 + length > len(data):
+            problems.append("the notebook's result stream ended mid-frame")
+            break
+        try:
+            event = json.loads(data[pos + 9:pos + 9 + length])
+        except (ValueError, RecursionError):
+            problems.append("the notebook's result stream held invalid data")
+            break
+        if not isinstance(event, dict):
+            problems.append("the notebook's result stream held invalid data")
+            break
+        events.append(event)
+        pos += 9 + length
+        if len(events) >= max_events:
+            problems.append("too many result events")
+            break
+    return events, problems
+
+
+# ----------------------------------------------------------------------------- processes in a namespace
+
+def _pid_ns(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            out = [int(x) for x in fh.read().split()]
+    except OSError:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                    if int(fields[1]) == pid:
+                        out.append(int(entry))
+                except (OSError, IndexError, ValueError):
+                    pass
+    return out
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def processes_in_ns(ns: str) -> list[int]:
+    """Host pids of every live (non-zombie) process in the pid namespace ``ns`` (a ``pid:[inode]`` link)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _pid_ns(int(entry)) == ns and not _is_zombie(int(entry)):
+            pids.append(int(entry))
+    return pids
+
+
+# ----------------------------------------------------------------------------- the worker
+
+class Worker:
+    """One warm sandbox; ``run(job)`` executes a notebook's cells in a fresh child."""
+
+    def __init__(self, index: int, *, limits: Limits, hide: list[Path], preload: list[str],
+                 sandboxed: bool = True, extra_ro: list[Path] | None = None, writable_cache: bool = False,
+                 trusted: bool = False, workdir: Path | None = None):
+        self.index = index
+        self.limits = limits
+        self.hide = [Path(p).resolve() for p in hide]
+        self.preload = preload
+        self.sandboxed = sandboxed
+        self.extra_ro = [Path(p).resolve() for p in (extra_ro or []) if Path(p).exists()]
+        self.writable_cache = writable_cache
+        self.trusted = trusted  # runs the solution: may write the dataset cache, keeps the instructor's uid
+        self.workdir = workdir  # where job folders go (default: the system's temporary folder)
+        self.proc: subprocess.Popen | None = None
+        self.jobdir: Path | None = None
+        self.scratch: Path | None = None
+        self.ns: str | None = None
+        self.zygote: int | None = None
+        self.info: dict = {}
+        self.jobs_run = 0
+        self.starts = 0
+        self.log_path: Path | None = None
+        self.result_fd: int | None = None
+
+    # -- lifecycle
+    def _env(self) -> dict[str, str]:
+        venv_bin = str(Path(sys.executable).parent)
+        env = {
+            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "HOME": "/tmp/home" if self.sandboxed else str(self.scratch / "home"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "P2L_THREADS": "1",
+            "P2L_OFFLINE": "1",
+            "HF_HUB_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "MPLBACKEND": "agg",
+            "MPLCONFIGDIR": "/tmp/mpl" if self.sandboxed else str(self.scratch / "tmp" / "mpl"),
+            "P2L_PRELOAD": ",".join(self.preload),
+            "P2L_SANDBOXED": "1" if self.sandboxed else "0",
+            "P2L_JOB_DIR": f"{RUN_DIR}/job" if self.sandboxed else str(self.jobdir),
+            "P2L_SCRATCH": "/tmp" if self.sandboxed else str(self.scratch / "tmp"),
+        }
+        cache = data_cache()
+        if cache is not None:
+            env["P2L_CACHE"] = str(cache)
+        if self.sandboxed and os.geteuid() == 0 and not self.trusted:
+            env["P2L_SANDBOX_UID"] = str(sandbox_uid(self.index))
+        if self.trusted:
+            env["P2L_TRUSTED"] = "1"
+        return env
+
+    def _argv(self, env: dict[str, str]) -> list[str]:
+        python = [sys.executable, "-I", str(WORKER_SCRIPT) if not self.sandboxed else f"{RUN_DIR}/worker.py"]
+        if not self.sandboxed:
+            return python
+        lim = self.limits
+        args = [bwrap_path() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                "--perms", "1777", "--size", str(lim.tmpfs_mb * 2**20), "--tmpfs", "/tmp",
+                "--perms", "1777", "--size", str(min(lim.tmpfs_mb, 256) * 2**20), "--tmpfs", "/dev/shm"]
+        hidden = {Path("/run"), Path("/var/tmp"), Path("/root"), Path("/home"), Path("/mnt"), Path("/media"),
+                  Path("/srv"), Path.home().resolve(), *self.hide}
+        hidden = sorted({p for p in hidden if p.is_dir() and p != Path("/") and p != Path("/tmp")},
+                        key=lambda p: (len(p.parts), str(p)))
+        # Drop paths already covered by a hidden parent.
+        tops = [p for p in hidden if not any(q != p and _under(p, q) for q in hidden)]
+        for path in tops:
+            args += ["--tmpfs", str(path)]
+        cache = data_cache()
+        visible = [*python_paths(), *self.extra_ro]
+        if cache is not None and not self.writable_cache:
+            visible.append(cache)
+        made: set[Path] = set()
+
+        def bind(flag: str, path: Path) -> None:
+            top = next((t for t in tops if _under(path, t)), None)
+            if top is None:
+                return
+            for parent in reversed(path.parents):  # bwrap would create missing parents as 0700
+                if _under(parent, top) and parent != top and parent not in made:
+                    made.add(parent)
+                    args.extend(["--perms", "0755", "--dir", str(parent)])
+            args.extend([flag, str(path), str(path)])
+
+        for path in sorted(set(visible), key=lambda p: len(p.parts)):
+            bind("--ro-bind", path)
+        if cache is not None and self.writable_cache:
+            bind("--bind", cache)
+        args += ["--perms", "0755", "--dir", RUN_DIR, "--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py", "--ro-bind", str(self.jobdir), f"{RUN_DIR}/job"]
+        for path in tops:
+            args += ["--remount-ro", str(path)]
+        args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                 "--hostname", "grader", "--die-with-parent", "--new-session", *_privilege_args(self.trusted),
+                 "--chdir", "/tmp", "--clearenv"]
+        for key, value in env.items():
+            args += ["--setenv", key, value]
+        return args + ["--", *python]
+
+    def start(self, timeout: float = 600.0) -> None:
+        """Start the sandbox and wait until its worker has imported everything."""
+        self.spawn()
+        self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        """Start the sandbox process (call from a thread that outlives it: bubblewrap's
+        ``--die-with-parent`` follows the *thread* that started it)."""
+        self.stop()
+        if self.workdir is not None:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        self.jobdir = Path(tempfile.mkdtemp(prefix=f"p2l-job{self.index}-", dir=self.workdir))
+        self.jobdir.chmod(0o755)
+        self.scratch = (Path(tempfile.mkdtemp(prefix=f"p2l-scratch{self.index}-", dir=self.workdir))
+                        if not self.sandboxed else None)
+        if self.scratch is not None:
+            (self.scratch / "tmp").mkdir()
+        self.log_path = self.jobdir.parent / f"{self.jobdir.name}.log"
+        log = open(self.log_path, "wb")
+        result_r, result_w = os.pipe()
+        os.set_blocking(result_r, False)
+        self.result_fd = result_r
+        env = self._env()
+        env["P2L_RESULT_FD"] = str(result_w)
+        if self.sandboxed:
+            argv = self._argv(env)
+            env = None
+        else:
+            argv = self._argv(env)
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                     env=env, start_new_session=True, pass_fds=(result_w,))
+        os.close(result_w)
+        log.close()
+        self.starts += 1
+
+    def wait_ready(self, timeout: float = 600.0) -> None:
+        deadline = time.monotonic() + timeout
+        try:
+            kind, payload = _read_frame(self.proc.stdout.fileno(), deadline, 1 << 20)
+            self.info = json.loads(payload)
+            if kind != b"D" or not self.info.get("ready"):
+                raise ValueError("unexpected first frame")
+        except (EOFError, TimeoutError, ValueError) as err:
+            log_text = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+            self.kill()
+            raise WorkerError(f"grading worker {self.index} did not start ({type(err).__name__}): {log_text}") from err
+        if self.sandboxed:
+            self._find_namespace()
+
+    def _find_namespace(self) -> None:
+        """Remember the sandbox's pid namespace and the worker's host pid (to check for survivors)."""
+        init = _children(self.proc.pid)
+        for pid in init:
+            kids = _children(pid)
+            if kids:
+                self.ns = _pid_ns(pid)
+                self.zygote = kids[0]
+                return
+        raise WorkerError(f"grading worker {self.index}: could not find its sandbox processes")
+
+    def survivors(self) -> list[int]:
+        """Processes in the sandbox other than its init and the worker itself (should be none between jobs)."""
+        if not self.sandboxed or self.ns is None:
+            return []
+        init = set(_children(self.proc.pid))
+        return [p for p in processes_in_ns(self.ns) if p not in init and p != self.zygote]
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                self.proc.kill()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except Exception:
+                    pass
+        self.proc = None
+        self.ns = None
+        if getattr(self, "result_fd", None) is not None:
+            try:
+                os.close(self.result_fd)
+            except OSError:
+                pass
+            self.result_fd = None
+        self._cleanup_dirs()
+
+    def stop(self) -> None:
+        if self.alive():
+            try:
+                self.proc.stdin.write(b"QUIT\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=5)
+            except Exception:
+                pass
+        self.kill()
+
+    def _cleanup_dirs(self) -> None:
+        for path in (self.jobdir, self.scratch):
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
+        if self.log_path is not None:
+            try:
+                self.log_path.unlink()
+            except OSError:
+                pass
+        self.jobdir = self.scratch = self.log_path = None
+
+    # -- jobs
+    def run(self, name: str, cells: list[dict]) -> JobResult:
+        """Run ``cells`` (``{"source": str, "test": bool}``) as one notebook; never raises for student behaviour."""
+        if not self.alive():
+            self.start()
+        token = secrets.token_hex(16)
+        job_file = self.jobdir / "job.json"
+        tmp = self.jobdir / ".job.json.tmp"
+        tmp.write_text(json.dumps({"token": token, "name": name, "cells": cells}), encoding="utf-8")
+        tmp.chmod(0o644)
+        tmp.replace(job_file)
+        limits = self.limits.for_worker()
+        line = f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()}\n".encode()
+        started = time.monotonic()
+        results = bytearray()
+        detail: dict = {}
+        status = "worker_died"
+        problems: list[str] = []
+        deadline = started + self.limits.notebook_seconds + self.limits.grace_seconds + 60
+        out_fd = self.proc.stdout.fileno()
+        pending = b""
+
+        def drain() -> bool:
+            """Read what the child wrote; False once more than the output limit came."""
+            while True:
+                try:
+                    chunk = os.read(self.result_fd, 1 << 20)
+                except BlockingIOError:
+                    return True
+                except OSError:
+                    return True
+                if not chunk:
+                    return True
+                if len(results) + len(chunk) > self.limits.result_bytes:
+                    return False
+                results.extend(chunk)
+
+        try:
+            self.proc.stdin.write(line)
+            self.proc.stdin.flush()
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                ready, _, _ = select.select([out_fd, self.result_fd], [], [], min(left, 1.0))
+                if self.result_fd in ready and not drain():
+                    status = "output_limit"
+                    problems.append(f"the notebook wrote more than {self.limits.result_bytes // 2**20} MB of "
+                                    "output; it was stopped")
+                    break
+                if out_fd in ready:
+                    data = os.read(out_fd, 1 << 16)
+                    if not data:
+                        raise EOFError
+                    pending += data
+                    if len(pending) >= 9:
+                        length = struct.unpack(">Q", pending[1:9])[0]
+                        if pending[:1] != b"D" or length > 1 << 20:
+                            raise ValueError("corrupt frame from worker")
+                        if len(pending) >= 9 + length:
+                            detail = json.loads(pending[9:9 + length])
+                            if detail.get("token") != token:
+                                raise ValueError("status for another job")
+                            status = str(detail.get("status"))
+                            break
+        except TimeoutError:
+            status = "host_timeout"
+            problems.append("the sandbox stopped responding")
+        except (EOFError, BrokenPipeError, OSError, ValueError) as err:
+            status = "worker_died"
+            problems.append(f"the sandbox ended unexpectedly ({type(err).__name__})")
+        if status != "output_limit":
+            time.sleep(0.01 if status == "exited" else 0.2)
+            if not drain():
+                status = "output_limit"
+        healthy = status in ("exited",) and self.alive()
+        if healthy:
+            leftovers = self.survivors()
+            for _ in range(20):  # processes killed a moment ago may still be exiting
+                if not leftovers:
+                    break
+                time.sleep(0.1)
+                leftovers = self.survivors()
+            if leftovers:
+                problems.append(f"{len(leftovers)} process(es) survived the notebook; the sandbox was restarted")
+                healthy = False
+        try:
+            job_file.unlink()
+        except OSError:
+            pass
+        if not healthy:
+            self.kill()
+        self.jobs_run += 1
+        events, stream_problems = parse_child_stream(bytes(results))
+        return JobResult(status=status, events=events, detail=detail, problems=problems + stream_problems,
+                         seconds=round(time.monotonic() - started, 3))

@@ -1,0 +1,320 @@
+"""The sandboxed grader against broken and hostile submissions (tests/grader_corpus/).
+
+One module-wide course holds ex00_example and ex99_corpus (ex00 plus a second
+question) and every corpus case as a student; a single ``autograde --jobs 2``
+run grades them all through the real pipeline (sandboxes, outside comparison,
+nbgrader's gradebook). Each case must get its exact grade and its reason; the
+attacks must leave the host and the other students untouched; a re-run must
+change nothing; a ``kill -9`` in the middle of a run must lose nothing and
+grade nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, record_runtime
+from grader import course as nbcourse
+from grader import pipeline, report, sandbox
+from grader_corpus.cases import CASES, CORPUS, EX00, Context, answered, corpus_source, insert_after, one
+
+pytestmark = pytest.mark.skipif(sandbox.check_sandbox() is not None, reason="needs bubblewrap (Linux)")
+
+LIMITS = sandbox.Limits(cell_seconds=8, notebook_seconds=90, grace_seconds=8, memory_mb=1024, processes=64,
+                        images=10, image_bytes=2_000_000, text_per_cell=20_000)
+
+
+@dataclass
+class Run:
+    root: Path
+    course: pipeline.Course
+    summary: pipeline.RunSummary
+    seconds: float
+    connections: list
+    marker: Path
+    scores: dict
+
+
+class Listener:
+    """A TCP server on the host's loopback: a sandbox must never reach it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections: list = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                conn, addr = self.sock.accept()
+                self.connections.append(addr)
+                conn.close()
+            except OSError:
+                continue
+
+    def close(self):
+        self.stop = True
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def make_course(root: Path) -> pipeline.Course:
+    (root / "solutions" / EX00).mkdir(parents=True)
+    shutil.copy2(ROOT / "solutions" / EX00 / f"{EX00}.ipynb", root / "solutions" / EX00)
+    (root / "solutions" / CORPUS).mkdir(parents=True)
+    (root / "solutions" / CORPUS / f"{CORPUS}.ipynb").write_text(json.dumps(corpus_source(), indent=1))
+    return pipeline.Course(root)
+
+
+def submit(course: pipeline.Course, student: str, assignment: str, files: dict[str, bytes], when: str) -> None:
+    folder = course.submitted / student / assignment
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    (folder / "timestamp.txt").write_text(when)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Run:
+    root = tmp_path_factory.mktemp("course")
+    marker = tmp_path_factory.mktemp("marker")
+    course = make_course(root)
+    releases = {a: pipeline.sync_gradebook(course, a, pipeline.source_sha(course, a))[a] for a in (EX00, CORPUS)}
+    listener = Listener()
+    ctx = Context(release=releases, course_root=root, listener_port=listener.port, marker_dir=marker)
+    for case in CASES:
+        submit(course, case.student, case.assignment, case.build(ctx), "2030-01-01 10:00:00 UTC")
+    start = time.monotonic()
+    summary = pipeline.autograde(course, None, pipeline.RunOptions(jobs=2, limits=LIMITS, log=lambda m: None))
+    seconds = time.monotonic() - start
+    listener.close()
+    record_runtime(f"grading/sandboxed corpus ({len(CASES)} submissions, --jobs 2)", seconds)
+    scores = {a: nbcourse.scores(root, a) for a in (EX00, CORPUS)}
+    return Run(root, course, summary, seconds, listener.connections, marker, scores)
+
+
+def _state(run: Run, case) -> dict:
+    return json.loads((run.root / "grading" / case.assignment / case.student / "state.json").read_text())
+
+
+def _autograded(run: Run, student: str, assignment: str = CORPUS) -> dict:
+    return json.loads((run.root / "autograded" / student / assignment / f"{assignment}.ipynb").read_text())
+
+
+def _outputs_text(nb: dict) -> str:
+    parts = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            parts.append("".join(out.get("text", "")))
+    return "".join(parts)
+
+
+def test_every_submission_was_graded(run):
+    assert not run.summary.refused, run.summary.refused
+    assert sorted(s for _a, s in run.summary.graded) == sorted(c.student for c in CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.student)
+def test_case_grade_and_reason(run, case):
+    graded = run.scores[case.assignment][case.student]
+    for cell, expected in case.expect.items():
+        score, max_score = graded[cell]
+        assert score == expected, f"{case.student}/{cell}: {score}/{max_score}, expected {expected} ({case.why})"
+    state = _state(run, case)
+    text = " ".join(n["text"] for n in state["notes"]).lower()
+    for word in case.notes:
+        assert any(w in text for w in word.split("|")), f"{case.student}: no note mentions {word!r}; notes: {text!r}"
+    if case.attention is not None:
+        assert any(n["attention"] for n in state["notes"]) == case.attention, state["notes"]
+    if case.notes and (run.root / "autograded" / case.student / case.assignment).is_dir():
+        # The reason reaches the student: the graded notebook (and so the feedback) starts with the notes.
+        first = _autograded(run, case.student, case.assignment)["cells"][0]
+        assert first["id"] == pipeline.NOTES_CELL_ID
+        assert any(w in "".join(first["source"]).lower() for w in case.notes[0].split("|"))
+
+
+def test_status_explains_who_needs_attention(run):
+    text = report.format_status(run.course, [CORPUS])
+    for case in CASES:
+        if case.assignment == CORPUS and case.attention:
+            assert f"! {case.student}" in text, f"{case.student} not flagged in status"
+    assert "could not be interrupted" in text and "sigsegv" in text.lower()
+    assert "0 to grade" in text
+
+
+def test_sandbox_saw_nothing_and_reached_nothing(run):
+    out = _outputs_text(_autograded(run, "probe_secrets"))
+    probe = json.loads(next(line for line in out.splitlines() if line.startswith("PROBE "))[6:])
+    assert probe["readable"] == [], probe  # gradebook, solutions, grading/, submitted/, ../, /etc/shadow, ~/.ssh
+    assert probe["writable"] == [], probe
+    assert probe["network"] == [], probe
+    assert probe["uid"] != 0 and probe["capeff"] == "0000000000000000" and probe["setuid0"] is False
+    assert run.connections == [], "a sandbox connected to the host's loopback"
+    assert not (run.root / "HACKED").exists() and not (run.marker / "HACKED").exists()
+
+
+def test_planted_files_reach_no_one(run):
+    assert list(run.marker.iterdir()) == []
+    assert not (run.root / "submitted" / "PLANTED.py").exists()
+    assert not list(run.root.rglob("sitecustomize.py")) and not list(run.root.rglob("00-evil.py"))
+    for victim in ("z_victim1", "z_victim2", "z_victim3"):
+        assert "contamination: []" in _outputs_text(_autograded(run, victim))
+
+
+def test_solutions_and_sources_untouched(run):
+    assert json.loads((run.root / "solutions" / CORPUS / f"{CORPUS}.ipynb").read_text()) == corpus_source()
+    assert (run.root / "solutions" / EX00 / f"{EX00}.ipynb").read_bytes() == \
+        (ROOT / "solutions" / EX00 / f"{EX00}.ipynb").read_bytes()
+
+
+def test_outputs_are_bounded(run):
+    flood = (run.root / "autograded" / "print_flood" / CORPUS / f"{CORPUS}.ipynb").stat().st_size
+    figures_nb = _autograded(run, "figures")
+    images = sum(1 for c in figures_nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+    assert flood < 500_000, f"200,000 printed lines made a {flood}-byte notebook"
+    assert images <= LIMITS.images
+
+
+def test_no_sandbox_process_survives(run):
+    leftovers = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(run.root) in cmd and "bwrap" in cmd:
+                leftovers.append(cmd[:100])
+    assert leftovers == []
+
+
+def test_rerun_changes_nothing(run):
+    before = {p: p.stat().st_mtime_ns for p in (run.root / "autograded").rglob("*.ipynb")}
+    summary = pipeline.autograde(run.course, None, pipeline.RunOptions(jobs=2, limits=LIMITS, log=lambda m: None))
+    assert summary.executed_notebooks == 0 and summary.graded == [] and summary.recorded_only == []
+    assert len(summary.up_to_date) == len(CASES)
+    assert {a: nbcourse.scores(run.root, a) for a in (EX00, CORPUS)} == run.scores
+    assert {p: p.stat().st_mtime_ns for p in (run.root / "autograded").rglob("*.ipynb")} == before
+
+
+def test_feedback_and_export(run, tmp_path):
+    results = report.feedback(run.course, [CORPUS], ["os_exit", "perfect"])
+    assert [r[2] for r in results] == [True, True]
+    html = (run.root / "feedback" / "os_exit" / CORPUS / f"{CORPUS}.html").read_text()
+    assert "Autograder notes" in html and "os._exit()" in html
+    n_students, _ = report.export(run.course, tmp_path / "grades.csv", tmp_path / "rates.csv")
+    rows = (tmp_path / "grades.csv").read_text().splitlines()
+    assert n_students == len(CASES) and len(rows) == len(CASES) + 1
+    header = rows[0].split(",")
+    assert f"{CORPUS}:{CORPUS}/test_flip_h" in header and EX00 in header
+    perfect = dict(zip(header, next(r for r in rows if r.startswith("perfect,")).split(",")))
+    assert float(perfect[f"{CORPUS}:{CORPUS}/test_scale_pixels"]) == 2.0
+    rates = (tmp_path / "rates.csv").read_text()
+    assert f"{CORPUS},{CORPUS}/test_flip_h,1.0" in rates
+
+
+def _sandbox_processes(root: Path) -> list[str]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(root) in cmd and "bwrap" in cmd:
+                out.append(cmd[:80])
+    return out
+
+
+def test_kill_9_midway_loses_nothing_and_grades_nothing_twice(run, tmp_path):
+    root = tmp_path / "course"
+    shutil.copytree(run.root, root)
+    course = pipeline.Course(root)
+    releases = {CORPUS: json.loads((root / "grading" / CORPUS / "release" / f"{CORPUS}.ipynb").read_text())}
+    ctx = Context(release=releases, course_root=root, listener_port=1, marker_dir=tmp_path)
+    late = [f"late{i}" for i in range(8)]
+    slow = "import time\ntime.sleep(1.5)"
+    for i, student in enumerate(late):
+        nb = answered(ctx, CORPUS, {} if i % 2 == 0 else {"flip_h": "def flip_h(x):\n    return x\n"})
+        submit(course, student, CORPUS, one(insert_after(nb, "flip_h", slow), CORPUS), "2030-01-02 10:00:00 UTC")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "autograde", CORPUS, "--course-dir", str(root),
+                             "--jobs", "2", "--cell-timeout", "8"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        done = [s for s in late if (root / "grading" / CORPUS / s / "state.json").exists()]
+        if len(done) >= 2:
+            break
+        assert proc.poll() is None, "the grading run ended before it could be killed"
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    recorded = {s: (root / "grading" / CORPUS / s / "state.json").read_bytes() for s in late
+                if (root / "grading" / CORPUS / s / "state.json").exists()}
+    executed = {s: json.loads((root / "grading" / CORPUS / s / "result.json").read_text())["graded_at"] for s in late
+                if (root / "grading" / CORPUS / s / "result.json").exists()}
+    assert 2 <= len(recorded) < len(late), "the kill did not land mid-run"
+    for _ in range(100):  # --die-with-parent: the sandboxes go with the grader
+        if not _sandbox_processes(root):
+            break
+        time.sleep(0.1)
+    assert _sandbox_processes(root) == []
+
+    summary = pipeline.autograde(course, [CORPUS], pipeline.RunOptions(jobs=1, limits=LIMITS, log=lambda m: None))
+    regraded = {s for _a, s in summary.graded}
+    assert regraded == set(late) - set(executed), "students executed before the kill were executed again"
+    assert {s for _a, s in summary.recorded_only} == set(executed) - set(recorded)
+    for student, data in recorded.items():
+        assert (root / "grading" / CORPUS / student / "state.json").read_bytes() == data
+    for student, when in executed.items():
+        assert json.loads((root / "grading" / CORPUS / student / "result.json").read_text())["graded_at"] == when
+    scores = nbcourse.scores(root, CORPUS)
+    for i, student in enumerate(late):
+        assert scores[student]["test_scale_pixels"] == (2.0, 2.0)
+        assert scores[student]["test_flip_h"] == ((1.0, 1.0) if i % 2 == 0 else (0.0, 1.0))
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        students = [s.student_id for s in gb.assignment_submissions(CORPUS)]
+    assert sorted(students) == sorted(set(students)), "a student was recorded twice"
+    assert set(late) <= set(students)
+
+
+def test_without_sandbox_refuses_unless_told(run, tmp_path, monkeypatch, capsys):
+    from grader.__main__ import main
+
+    root = tmp_path / "course"
+    shutil.copytree(run.root, root)
+    monkeypatch.setenv("P2L_BWRAP", "")  # as on a machine without bubblewrap
+    before = sorted(p.name for p in (root / "autograded").iterdir())
+    ctx = Context(release={CORPUS: json.loads((root / "grading" / CORPUS / "release" / f"{CORPUS}.ipynb").read_text())},
+                  course_root=root, listener_port=1, marker_dir=tmp_path)
+    submit(pipeline.Course(root), "trusted", CORPUS, one(answered(ctx, CORPUS), CORPUS), "2030-01-03 10:00:00 UTC")
+    assert main(["autograde", "--course-dir", str(root)]) == 2
+    refused = capsys.readouterr().err
+    assert "--unsafe-no-sandbox" in refused and "bubblewrap is not installed" in refused
+    assert "read the gradebook" in refused
+    assert sorted(p.name for p in (root / "autograded").iterdir()) == before
+    assert main(["autograde", CORPUS, "--course-dir", str(root), "--unsafe-no-sandbox", "--student", "trusted",
+                 "--jobs", "1"]) == 0
+    assert "WITHOUT a sandbox" in capsys.readouterr().err
+    assert nbcourse.scores(root, CORPUS)["trusted"]["test_scale_pixels"] == (2.0, 2.0)

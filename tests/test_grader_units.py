@@ -1,0 +1,299 @@
+"""The grader's trusted parts, without sandboxes: test-cell rewriting, value decoding, judging,
+notebook normalization, LMS collection and the command line."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT
+from grader import _worker, collect, compare, rewrite, submission, values
+from grader.__main__ import _parser, main
+
+EX00 = "ex00_example"
+
+
+def _cells(path: Path) -> list[dict]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [{"cell_type": c["cell_type"], "id": c.get("id"), "metadata": c.get("metadata", {}),
+             "source": "".join(c["source"]) if isinstance(c["source"], list) else c["source"]} for c in nb["cells"]]
+
+
+SOURCE = _cells(ROOT / "solutions" / EX00 / f"{EX00}.ipynb")
+RELEASE = _cells(ROOT / "exercises" / EX00 / f"{EX00}.ipynb")
+TEST_CELL = next(c["source"] for c in SOURCE if c["metadata"].get("nbgrader", {}).get("grade_id") == "test_scale_pixels")
+
+
+# ----------------------------------------------------------------------------- rewriting
+
+def test_student_version_has_no_expected_values():
+    r = rewrite.rewrite(TEST_CELL)
+    assert [c.kind for c in r.checks] == ["dtype", "close", "close", "equal"]
+    assert "scale_pixels(big)" in r.student_source and "scale_pixels(x)" in r.student_source
+    for expected in ("0.2", "big.float() / 255", "torch.float32", "manual_seed(0)), 'the input"):
+        assert expected not in r.student_source
+    assert "big.float() / 255" in r.reference_source and "0.2" in r.reference_source
+    assert r.checks[1].options["hint"].startswith("divide by 255") and r.passed_label == "scale_pixels"
+
+
+def test_variables_feeding_only_expected_values_are_removed():
+    r = rewrite.rewrite("x = torch.ones(3)\nscale = 2\nref = x * scale\n"
+                        "cu.checks.check_close(f(x), ref, 'f')\ncu.checks.passed('f')")
+    assert "ref" not in r.student_source and "scale" not in r.student_source and "x = torch.ones(3)" in r.student_source
+    assert "ref = x * scale" in r.reference_source
+
+
+def test_unjudgeable_cells_are_refused():
+    with pytest.raises(rewrite.RewriteError, match="assert"):
+        rewrite.rewrite("assert f(1) == 2")
+    with pytest.raises(rewrite.RewriteError, match="literal"):
+        rewrite.rewrite("cu.checks.check_close(f(1), 2.0, 'f', atol=tol)")
+
+
+# ----------------------------------------------------------------------------- values
+
+@pytest.mark.parametrize("value", [
+    torch.arange(6, dtype=torch.float32).reshape(2, 3) / 7,
+    torch.tensor([1.5, -2.25], dtype=torch.bfloat16),
+    torch.tensor([True, False]),
+    np.arange(5, dtype=np.int16),
+    (1, 2.5, "three", None, True, [torch.zeros(2)], {"k": 3}),
+    np.float32(0.25),
+    torch.float16,
+    10**40,
+    complex(1, -2),
+])
+def test_values_round_trip_through_plain_json(value):
+    data = json.loads(json.dumps(_worker.encode(value, _worker._Budget(1 << 20))))
+    back = values.decode(data)
+    if isinstance(value, torch.Tensor):
+        assert isinstance(back, torch.Tensor) and back.dtype == value.dtype and torch.equal(back, value)
+    elif isinstance(value, np.ndarray):
+        assert isinstance(back, np.ndarray) and np.array_equal(back, value)
+    elif isinstance(value, tuple):
+        assert back[:5] == value[:5] and torch.equal(back[5][0], value[5][0]) and back[6] == {"k": 3}
+    else:
+        assert back == value and type(back) is type(value)
+
+
+def test_nan_survives():
+    assert math.isnan(values.decode(json.loads(json.dumps(_worker.encode(float("nan"), _worker._Budget(99))))))
+
+
+@pytest.mark.parametrize("forged", [
+    {"tensor": "torch.float32", "np": "|O", "shape": [1], "b64": ""},
+    {"tensor": "torch.float32", "np": "<f4", "shape": [3], "b64": base64.b64encode(b"\0" * 8).decode()},
+    {"tensor": "torch.float32", "np": "<f4", "shape": [2**40], "b64": ""},
+    {"tensor": "os.system", "np": "<f4", "shape": [0], "b64": ""},
+    {"pickle": "gASV"},
+    {"int": "1" * 5000},
+    {"list": [{"list": [{"list": []}]}]} | {"x": 1},
+    "a bare string",
+])
+def test_forged_records_are_rejected(forged):
+    with pytest.raises(values.DecodeError):
+        values.decode(forged)
+
+
+def test_deep_nesting_is_rejected():
+    deep = {"list": []}
+    for _ in range(40):
+        deep = {"list": [deep]}
+    with pytest.raises(values.DecodeError):
+        values.decode(deep)
+
+
+# ----------------------------------------------------------------------------- judging
+
+def _spec(kind, **options):
+    return rewrite.CheckSpec(index=0, function=f"check_{kind}", kind=kind, line=1, name="f(x)", options=options,
+                             op=options.pop("op", None))
+
+
+def _rec(value):
+    return {"check": 0, "actual": _worker.encode(value, _worker._Budget(1 << 20))}
+
+
+def _ref(value):
+    return {"expected": _worker.encode(value, _worker._Budget(1 << 20))}
+
+
+def test_close_uses_the_tolerance_from_the_source():
+    ref = _ref(torch.tensor([1.0, 2.0]))
+    assert compare.judge(_spec("close", atol=1e-2), _rec(torch.tensor([1.005, 2.0])), ref).passed
+    verdict = compare.judge(_spec("close", atol=1e-4, hint="divide"), _rec(torch.tensor([1.005, 2.0])), ref)
+    assert not verdict.passed and "largest error" in verdict.message and "Hint: divide" in verdict.message
+
+
+def test_judging_failures():
+    assert not compare.judge(_spec("equal"), _rec(3), _ref(3.0)).passed  # int vs float, like check_equal
+    assert not compare.judge(_spec("close"), {"check": 0, "actual_error": {"ename": "NameError", "evalue": "f"}},
+                             _ref(1.0)).passed
+    assert not compare.judge(_spec("close"), None, _ref(1.0)).passed
+    assert not compare.judge(_spec("close"), _rec(object()), _ref(1.0)).passed
+    assert compare.judge(_spec("compare", op=">"), _rec(torch.tensor(0.9)), _ref(0.5)).passed
+    assert not compare.judge(_spec("compare", op=">"), _rec(0.4), _ref(0.5)).passed
+    assert compare.judge(_spec("compare", op="!="), _rec([2, 0, 1]), _ref([0, 1, 2])).passed
+    assert not compare.judge(_spec("compare", op="!="), _rec([0, 1, 2]), _ref([0, 1, 2])).passed
+    assert not compare.judge(_spec("compare", op="<"), _rec([0, 1]), _ref([0, 2])).passed
+    shape = {"check": 0, "actual": {"kind": "tensor", "shape": [3, 2, 2], "dtype": "torch.float32"}}
+    assert compare.judge(_spec("shape"), shape, _ref((3, 2, 2))).passed
+    assert not compare.judge(_spec("shape"), shape, _ref((2, 2, 3))).passed
+
+
+def test_raises_needs_the_expected_type_and_message():
+    ref = {"expected": {"type": "builtins.ValueError", "name": "ValueError"}}
+    raised = {"check": 0, "actual": {"raised": True, "mro": ["builtins.ValueError", "builtins.Exception"],
+                                     "ename": "ValueError", "message": "needs a uint8 tensor"}}
+    assert compare.judge(_spec("raises", match="uint8"), raised, ref).passed
+    assert not compare.judge(_spec("raises", match="float"), raised, ref).passed
+    assert not compare.judge(_spec("raises"), {"check": 0, "actual": {"raised": False}}, ref).passed
+
+
+# ----------------------------------------------------------------------------- notebooks
+
+def _roles(norm):
+    return [(r, g) for r, g in norm.roles]
+
+
+def _student(**changes):
+    cells = json.loads(json.dumps(RELEASE))
+    for cell in cells:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "scale_pixels":
+            cell["source"] = "def scale_pixels(x):\n    return x.float() / 255\n"
+    return cells
+
+
+def test_normalize_restores_deleted_and_drops_duplicated_tests():
+    cells = _student()
+    test = next(c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == "test_scale_pixels")
+    deleted = [c for c in cells if c is not test]
+    norm = submission.normalize(deleted, RELEASE, SOURCE)
+    restored = [c for c, (role, g) in zip(norm.cells, norm.roles) if role == "test"]
+    assert len(restored) == 1 and "BEGIN HIDDEN TESTS" in restored[0]["source"]
+    assert "deleted" in norm.notes[0].text
+    duplicated = cells + [dict(test, id="copy")]
+    norm = submission.normalize(duplicated, RELEASE, SOURCE)
+    assert [r for r, _g in norm.roles].count("test") == 1 and any("more than once" in n.text for n in norm.notes)
+
+
+def test_normalize_matches_cells_without_metadata_by_content():
+    stripped = [{"cell_type": c["cell_type"], "source": c["source"], "metadata": {}, "id": None} for c in _student()]
+    stripped.insert(3, {"cell_type": "code", "source": "helper = 1", "metadata": {}, "id": None})
+    norm = submission.normalize(stripped, RELEASE, SOURCE)
+    answer = next(c for c, (r, g) in zip(norm.cells, norm.roles) if g == "scale_pixels")
+    assert "x.float() / 255" in answer["source"]
+    assert any(n.attention and "none of nbgrader's cell metadata" in n.text for n in norm.notes)
+    assert "helper = 1" in [c["source"] for c in norm.cells]
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b'{"cells": [', "not valid notebook JSON"),
+    (b"\xff\xfe\x00", "not a text file"),
+    (b"[1, 2]", "not a notebook"),
+    (b'{"nbformat": 9}', "unknown notebook format"),
+])
+def test_unreadable_files_say_why(data, reason):
+    cells, notes = submission.read_notebook(data)
+    assert cells is None and reason in notes[0].text and notes[0].attention
+
+
+# ----------------------------------------------------------------------------- collect
+
+@pytest.fixture()
+def course(tmp_path):
+    (tmp_path / "solutions" / EX00).mkdir(parents=True)
+    (tmp_path / "solutions" / EX00 / f"{EX00}.ipynb").write_text("{}")
+    return tmp_path
+
+
+def _zip(path: Path, files: dict[str, tuple[bytes, tuple]]) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, (data, when) in files.items():
+            info = zipfile.ZipInfo(name, date_time=when)
+            zf.writestr(info, data)
+    return path
+
+
+def test_collect_canvas_keeps_the_latest_and_reports_the_rest(course, tmp_path):
+    download = _zip(tmp_path / "canvas.zip", {
+        f"doejane_1001_5001_{EX00}.ipynb": (b"first", (2030, 1, 1, 9, 0, 0)),
+        f"doejane_LATE_1001_5002_{EX00}-1.ipynb": (b"second", (2030, 1, 2, 9, 0, 0)),
+        f"roebob_1002_5003_{EX00}.ipynb": (b"bob", (2030, 1, 1, 9, 0, 0)),
+        "roebob_1002_5004_notes.txt": (b"?", (2030, 1, 1, 9, 0, 0)),
+        f"nobody_1999_5005_{EX00}.ipynb": (b"who", (2030, 1, 1, 9, 0, 0)),
+    })
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,canvas_id,name\njdoe,1001,Jane Doe\nbroe,1002,Bob Roe\ncsmith,1003,Cy Smith\n")
+    report = collect.collect(course, download, roster=roster)
+    assert (course / "submitted" / "jdoe" / EX00 / f"{EX00}.ipynb").read_bytes() == b"second"
+    assert (course / "submitted" / "broe" / EX00 / f"{EX00}.ipynb").read_bytes() == b"bob"
+    assert "2030-01-02 09:00:00" in (course / "submitted" / "jdoe" / EX00 / "timestamp.txt").read_text()
+    assert len(report.superseded) == 1 and "5001" in report.superseded[0]
+    assert any("1999" in u for u in report.unknown_students)
+    assert any("notes.txt" in u for u in report.unmatched_files)
+    assert report.no_submission == ["csmith"]
+
+
+def test_collect_moodle_and_plain_folders(course, tmp_path):
+    moodle = tmp_path / "moodle"
+    (moodle / "Jane Doe_4242_assignsubmission_file_").mkdir(parents=True)
+    (moodle / "Jane Doe_4242_assignsubmission_file_" / f"{EX00}.ipynb").write_bytes(b"jane")
+    collect.collect(course, moodle)
+    assert (course / "submitted" / "4242" / EX00 / f"{EX00}.ipynb").read_bytes() == b"jane"
+    plain = tmp_path / "plain" / "export"
+    (plain / "alice" / "work").mkdir(parents=True)
+    (plain / "alice" / "work" / "my notebook.ipynb").write_bytes(b"alice")
+    report = collect.collect(course, tmp_path / "plain", assignment=EX00)
+    assert (course / "submitted" / "alice" / EX00 / "my notebook.ipynb").read_bytes() == b"alice"
+    assert report.collected == [f"alice/{EX00}: my notebook.ipynb"]
+
+
+def test_collect_never_overwrites_silently(course, tmp_path):
+    def download(data, day):
+        return _zip(tmp_path / f"d{day}.zip", {f"a_7_{day}_{EX00}.ipynb": (data, (2030, 1, day, 9, 0, 0))})
+
+    collect.collect(course, download(b"v2", 5))
+    older = collect.collect(course, download(b"v1", 3))
+    target = course / "submitted" / "7" / EX00 / f"{EX00}.ipynb"
+    assert target.read_bytes() == b"v2" and len(older.older) == 1
+    assert any(p.read_bytes() == b"v1" for p in (course / "collected").rglob(f"{EX00}.ipynb"))
+    newer = collect.collect(course, download(b"v3", 9))
+    assert target.read_bytes() == b"v3" and len(newer.replaced) == 1
+    assert any(p.read_bytes() == b"v2" for p in (course / "collected").rglob(f"{EX00}.ipynb"))
+    again = collect.collect(course, download(b"v3", 9))
+    assert again.unchanged and not again.replaced
+    dry = collect.collect(course, download(b"v4", 11), dry_run=True)
+    assert dry.replaced and target.read_bytes() == b"v3"
+
+
+# ----------------------------------------------------------------------------- command line
+
+@pytest.mark.parametrize("command, words", [
+    ("collect", ["Canvas", "Moodle", "roster", "collected/", "--dry-run"]),
+    ("autograde", ["sandbox", "--jobs", "--unsafe-no-sandbox", "kill -9", "--cell-timeout", "--memory"]),
+    ("status", ["attention", "manual grading"]),
+    ("feedback", ["--hide-hidden-tests", "feedback/"]),
+    ("export", ["one row per student", "pass rate", "--output"]),
+    ("lint", ["CONTRIBUTING.md"]),
+])
+def test_every_command_explains_itself(command, words, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for word in words:
+        assert word in text, f"`{command} --help` does not mention {word!r}"
+
+
+def test_top_level_help_lists_the_commands():
+    text = _parser().format_help()
+    for command in ("collect", "autograde", "status", "feedback", "export", "lint", "release", "build"):
+        assert command in text
