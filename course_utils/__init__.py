@@ -12,6 +12,11 @@ from __future__ import annotations
 import torch
 
 from course_utils import checks, data, env, models, shapes, train, viz, widgets
+from course_utils import convolution, pixels, restrictions, translation  # lessons 01-03: pixels, shifts, convolution
+from course_utils import speed, stages  # lessons 04-05: the replay view, training fast
+from course_utils import costs, imagenet  # lesson 06: layer costs, the challenge, top-k
+from course_utils import transfer  # lesson 07: labelled subsets, learning curves, patches
+from course_utils import corruptions, fairness, saliency  # lesson 08: groups, explanations, shift
 from course_utils.env import choose_device, doctor, is_online, seed_everything
 from course_utils.train import evaluate, fit, predict
 from course_utils.viz import (
@@ -28,6 +33,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "checks", "data", "env", "models", "shapes", "train", "viz", "widgets",
+    "convolution", "pixels", "restrictions", "translation",
+    "speed", "stages",
+    "costs", "imagenet",
+    "transfer",
+    "corruptions", "fairness", "saliency",
     "choose_device", "doctor", "evaluate", "fit", "is_online", "predict", "seed_everything", "setup",
     "show", "show_confusion", "show_feature_maps", "show_filters", "show_history", "show_images",
     "show_probabilities",

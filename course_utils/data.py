@@ -423,7 +423,7 @@ class Photo:
             image = (image * 255).round().astype(np.uint8) if image.max() <= 1 else image.astype(np.uint8)
         if image.ndim == 2:
             image = np.repeat(image[:, :, None], 3, axis=2)
-        return np.ascontiguousarray(image[:, :, :3])
+        return np.array(image[:, :, :3], order="C")  # a writable copy: torch.from_numpy warns on read-only arrays
 
 
 #: The real photos every lesson can use offline, in gallery order.
@@ -594,7 +594,7 @@ def to_tensors(split, device: torch.device | str | None = None, *, dtype: torch.
         rows = split.with_format("numpy")[:]
         images, labels = rows["image"], rows["label"]
     x = torch.from_numpy(np.array(images, copy=True, order="C"))  # Arrow buffers are read-only
-    y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    y = torch.from_numpy(np.array(labels, dtype=np.int64))  # a copy: Arrow buffers are read-only (torch warns)
     x = x.to(device) if device is not None else x
     if dtype.is_floating_point:
         x = x.to(dtype).div_(255)

@@ -115,6 +115,9 @@ class JupyterLab:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+MAX_CONTROLS_PER_KIND = 12
+
+
 class LabPage:
     """One notebook open in JupyterLab in Chromium."""
 
@@ -240,9 +243,12 @@ class LabPage:
             ("number", "input[type=number]"),
             ("text", "input[type=text], textarea"),
         ):
-            for loc in widget.locator(selector).all():
-                if loc.is_visible() and loc.is_enabled():
-                    found.append((kind, loc))
+            usable = [loc for loc in widget.locator(selector).all() if loc.is_visible() and loc.is_enabled()]
+            if len(usable) > MAX_CONTROLS_PER_KIND:
+                # A grid of many alike controls (a drawing pad's cells): operate a spread of them, first and last included.
+                step = (len(usable) - 1) / (MAX_CONTROLS_PER_KIND - 1)
+                usable = [usable[round(i * step)] for i in range(MAX_CONTROLS_PER_KIND)]
+            found.extend((kind, loc) for loc in usable)
         return found
 
     def operate(self, kind: str, control) -> None:
@@ -256,8 +262,9 @@ class LabPage:
             options = control.locator("option").all()
             current = control.input_value()
             values = [o.get_attribute("value") for o in options]
-            choice = next((v for v in values if v != current), None)
-            if choice is not None:
+            # The next option (wrapping round), as a person stepping through the list would pick.
+            choice = values[(values.index(current) + 1) % len(values)] if current in values else (values or [None])[0]
+            if choice is not None and choice != current:
                 control.select_option(choice)
         elif kind in ("button", "checkbox"):
             control.click()

@@ -1,11 +1,17 @@
-"""The grading checks: nbgrader gives a correct solution full marks, the untouched
-release zero, and every plausible wrong answer in tests/wrong_answers/ loses the
-points of the test cells it names (and only those).
+"""The grading checks: a correct solution gets full marks, the untouched release
+zero, and every plausible wrong answer in tests/wrong_answers/ loses the points
+of the test cells it names (and only those).
 
 The "perfect student" is the released notebook with every answer cell filled in
-from the source notebook, so nbgrader executes the complete solution (hidden
-tests restored from its gradebook) top to bottom: this is also how the
+from the source notebook, so grading executes the complete solution (hidden
+tests restored from the gradebook) top to bottom: this is also how the
 notebooks in solutions/ are executed by the test suite.
+
+Every assignment is graded twice: by the instructors' pipeline (``python -m
+grader autograde``: sandboxes, the outside comparison, ``--jobs 2``), with the
+full set of students, in one run for the whole course; and by plain ``nbgrader
+autograde`` (what an instructor clicking "autograde" in formgrader runs), with
+the perfect student and the untouched stub.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, record_runtime
-from grader import course
+from grader import course, pipeline, sandbox
 
 ASSIGNMENTS = course.assignments()
 
@@ -32,14 +39,14 @@ def _wrong_students(assignment: str) -> dict:
     return module.STUDENTS
 
 
-def test_every_assignment_has_wrong_answers():
-    missing = [a for a in ASSIGNMENTS if not _wrong_students(a)]
-    assert not missing, f"add plausible wrong answers in tests/wrong_answers/ for {missing}"
+def _grade_ids(assignment: str) -> set[str]:
+    return {c["metadata"]["nbgrader"]["grade_id"]
+            for p in (ROOT / "exercises" / assignment).glob("*.ipynb")
+            for c in json.loads(p.read_text(encoding="utf-8"))["cells"] if c.get("metadata", {}).get("nbgrader")}
 
 
-@pytest.mark.grading
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_grades_right_wrong_and_untouched(assignment, tmp_path):
+def _submissions(assignment: str) -> dict[str, dict[str, dict]]:
+    """``{student: {notebook name: notebook}}``: perfect, stub and each wrong student of ``assignment``."""
     notebooks = sorted((ROOT / "exercises" / assignment).glob("*.ipynb"))
     assert notebooks, f"no released notebook for {assignment}"
     wrong = _wrong_students(assignment)
@@ -57,16 +64,10 @@ def test_grades_right_wrong_and_untouched(assignment, tmp_path):
                 if grade_id in case["answers"]:
                     cell["source"] = case["answers"][grade_id]
             submissions.setdefault(student, {})[path.name] = nb
-    for student, case in wrong.items():
-        ids = {c["metadata"]["nbgrader"]["grade_id"] for p in notebooks for c in json.loads(p.read_text())["cells"]
-               if c.get("metadata", {}).get("nbgrader")}
-        unknown = (set(case["answers"]) | set(case["loses"])) - ids
-        assert not unknown, f"{student}: no such cells {unknown}"
+    return submissions
 
-    start = time.perf_counter()
-    scores = course.autograde_local(assignment, submissions, tmp_path)
-    record_runtime(f"grading/{assignment} ({len(submissions)} submissions)", time.perf_counter() - start)
 
+def _assert_grades(assignment: str, scores: dict, students: set[str]) -> None:
     graded = scores["perfect"]
     assert graded, "no autograded cells found"
     for cell, (score, max_score) in graded.items():
@@ -74,15 +75,78 @@ def test_grades_right_wrong_and_untouched(assignment, tmp_path):
     assert set(scores["stub"]) >= set(graded)
     for cell, (score, max_score) in scores["stub"].items():
         assert score == 0, f"the untouched stub earned {score}/{max_score} in {cell}"
-    for student, case in wrong.items():
+    for student, case in _wrong_students(assignment).items():
+        if student not in students:
+            continue
         for cell, (score, max_score) in scores[student].items():
             if cell in case["loses"]:
                 assert score < max_score, f"wrong answer {student!r} kept full marks in {cell}"
             else:
                 assert score == max_score, f"wrong answer {student!r} lost points in unrelated {cell}"
 
-    # The solution notebook ran without a single error output.
-    for path in (tmp_path / "autograded" / "perfect" / assignment).glob("*.ipynb"):
-        for cell in json.loads(path.read_text())["cells"]:
+
+def _no_error_outputs(folder: Path) -> None:
+    paths = list(folder.glob("*.ipynb"))
+    assert paths, f"nothing was autograded in {folder}"
+    for path in paths:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             for out in cell.get("outputs", []):
                 assert out["output_type"] != "error", f"{path.name} cell {cell.get('id')}: {out.get('ename')}"
+
+
+def test_every_assignment_has_wrong_answers():
+    missing = [a for a in ASSIGNMENTS if not _wrong_students(a)]
+    assert not missing, f"add plausible wrong answers in tests/wrong_answers/ for {missing}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_wrong_answers_name_real_cells(assignment):
+    ids = _grade_ids(assignment)
+    for student, case in _wrong_students(assignment).items():
+        unknown = (set(case["answers"]) | set(case["loses"])) - ids
+        assert not unknown, f"{student}: no such cells {unknown}"
+
+
+@pytest.fixture(scope="module")
+def sandboxed_course(tmp_path_factory):
+    """The whole course, every student of every assignment, graded in one ``autograde --jobs 2`` run."""
+    if sandbox.check_sandbox() is not None:
+        pytest.fail(f"the sandboxed grader needs bubblewrap: {sandbox.check_sandbox()} (.ci/run installs it)")
+    root = tmp_path_factory.mktemp("course")
+    total = 0
+    for assignment in ASSIGNMENTS:
+        (root / "solutions" / assignment).mkdir(parents=True)
+        for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
+            (root / "solutions" / assignment / path.name).write_bytes(path.read_bytes())
+        for student, notebooks in _submissions(assignment).items():
+            folder = root / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            for name, nb in notebooks.items():
+                (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+            total += 1
+    start = time.perf_counter()
+    summary = pipeline.autograde(pipeline.Course(root), None, pipeline.RunOptions(jobs=2, log=lambda m: None))
+    record_runtime(f"grading/whole course, sandboxed ({total} submissions, --jobs 2)", time.perf_counter() - start)
+    return root, summary
+
+
+@pytest.mark.grading
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course):
+    root, summary = sandboxed_course
+    assert assignment not in summary.refused, summary.refused.get(assignment)
+    scores = course.scores(root, assignment)
+    assert set(scores) == set(_submissions(assignment)), "not every submission was graded"
+    _assert_grades(assignment, scores, set(scores))
+    _no_error_outputs(root / "autograded" / "perfect" / assignment)
+
+
+@pytest.mark.grading
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_plain_nbgrader_grades_the_solution_and_the_stub(assignment, tmp_path):
+    submissions = {k: v for k, v in _submissions(assignment).items() if k in ("perfect", "stub")}
+    start = time.perf_counter()
+    scores = course.autograde_local(assignment, submissions, tmp_path)
+    record_runtime(f"grading/{assignment}, plain nbgrader ({len(submissions)} submissions)", time.perf_counter() - start)
+    _assert_grades(assignment, scores, set())
+    _no_error_outputs(tmp_path / "autograded" / "perfect" / assignment)

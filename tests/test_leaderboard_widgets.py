@@ -1,0 +1,92 @@
+"""Lesson 08's widgets: every control is labelled and changes what the widget shows."""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import pytest
+import torch
+
+from course_utils import widgets
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    calls = []
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: calls.append((a, k)))
+    return calls
+
+
+def _controls(box):
+    out, stack = [], [box]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, W.Box):
+            stack.extend(w.children)
+        elif isinstance(w, (W.SelectionSlider, W.IntSlider, W.Dropdown)):
+            out.append(w)
+    return out
+
+
+def _visible(box):
+    out, stack = [], [box]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, W.Box):
+            stack.extend(w.children)
+        elif isinstance(w, (W.Image, W.HTML)):
+            out.append(w.value)
+    return out
+
+
+def _strength_data():
+    strengths = [0.5, 0.9, 0.99]
+    curves = {"standard test": [0.98, 0.96, 0.99], "worst group": [0.97, 0.4, 0.01]}
+    groups = [{"circle · tag A": 0.98, "circle · tag B": 0.97}, {"circle · tag A": 0.99, "circle · tag B": 0.4},
+              {"circle · tag A": 1.0, "circle · tag B": 0.01}]
+    return strengths, curves, groups
+
+
+def test_shortcut_explorer_changes_with_the_slider(shown):
+    box = widgets.shortcut_explorer(*_strength_data(), chance=0.5, start=1)
+    assert {"p2l-widget", "p2l-shortcut-explorer"} <= set(box._dom_classes)
+    (slider,) = _controls(box)
+    assert slider.description and slider.value == "90%"
+    before = _visible(box)
+    slider.value = "99%"
+    after = _visible(box)
+    assert before[0] != after[0] and before[1] != after[1]
+    assert "circle · tag B" in after[1] or "circle · tag B" in after[0]
+    (data,), kwargs = shown[0]
+    assert "90%" in kwargs["metadata"]["image/png"]["alt"]
+
+
+def test_shortcut_explorer_rejects_mismatched_lengths(shown):
+    strengths, curves, groups = _strength_data()
+    with pytest.raises(ValueError, match="one entry per strength"):
+        widgets.shortcut_explorer(strengths, curves, groups[:2])
+
+
+def test_corruption_explorer_every_control_changes_the_output(shown):
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (2, 2, 6, 3, 16, 16), dtype=torch.uint8, generator=gen)
+    probs = torch.rand(2, 2, 6, 7, generator=gen).softmax(-1)
+    names = [f"class {i}" for i in range(7)]
+    box = widgets.corruption_explorer(images, probs, ["cat", "coffee"], ["contrast", "jpeg"], names,
+                                      accepted={"cat": ("class 3",)}, start=(0, 0, 3))  # fmt: skip
+    assert {"p2l-widget", "p2l-corruption-explorer"} <= set(box._dom_classes)
+    controls = _controls(box)
+    assert len(controls) == 3 and all(c.description for c in controls)
+    for control in controls:
+        before = _visible(box)
+        if isinstance(control, W.IntSlider):
+            control.value = control.value - 1
+        else:
+            control.value = next(v for _label, v in control.options if v != control.value)
+        assert _visible(box) != before, f"{control.description} did not change the output"
+    # Even at severity 0 (the same clean image for every kind) the kind shows in the picture's title.
+    severity = next(c for c in controls if isinstance(c, W.IntSlider))
+    kind = next(c for c in controls if c.description == "corruption")
+    severity.value = 0
+    before = _visible(box)
+    kind.value = 1 - kind.value
+    assert _visible(box) != before

@@ -1,0 +1,214 @@
+"""The training loop: `fit`, `evaluate`, `predict` against hand-written references."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import course_utils as cu
+from course_utils import train
+
+
+def _data(n: int = 40, seed: int = 0, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, size, size, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def _conv_model(seed: int = 0, bn: bool = True) -> nn.Sequential:
+    torch.manual_seed(seed)
+    layers = [nn.Conv2d(1, 4, 3, padding=1)]
+    layers += [nn.BatchNorm2d(4)] if bn else []
+    layers += [nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3)]
+    return nn.Sequential(*layers)
+
+
+def _linear_model(seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+
+
+def _params(model: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def test_evaluate_matches_a_manual_loop_with_a_short_last_batch():
+    x, y = _data(37)
+    model = _conv_model()
+    model.train()
+    result = cu.evaluate(model, (x, y), batch_size=8)  # 4 batches of 8, then 5
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    assert result["loss"] == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-5)
+    assert result["accuracy"] == pytest.approx(float((logits.argmax(1) == y).float().mean()))
+    assert model.training is False  # we switched it; evaluate restored what it found
+    model.train()
+    cu.evaluate(model, (x, y))
+    assert model.training is True
+
+
+def test_evaluate_with_a_mean_loss_scales_back_to_a_sum():
+    x, y = _data(37)
+    model = _conv_model()
+    a = cu.evaluate(model, (x, y), batch_size=8, loss_fn=nn.CrossEntropyLoss())
+    b = cu.evaluate(model, (x, y), batch_size=100)
+    assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+
+
+def test_fit_is_deterministic_under_a_seed():
+    x, y = _data(50)
+    runs = []
+    for _ in range(2):
+        model = _conv_model()
+        history = cu.fit(model, (x, y), (x, y), epochs=2, batch_size=16, seed=3, progress=False, verbose=False,
+                         augment=cu.speed.flip_and_translate(1))  # fmt: skip
+        runs.append((_params(model), history.train_loss, history.val_acc))
+    for a, b in zip(runs[0][0], runs[1][0]):
+        assert torch.equal(a, b)
+    assert runs[0][1:] == runs[1][1:]
+    other = _conv_model()
+    cu.fit(other, (x, y), epochs=2, batch_size=16, seed=4, progress=False, verbose=False)
+    assert not all(torch.equal(a, b) for a, b in zip(runs[0][0], _params(other)))
+
+
+def test_uniform_sample_weights_give_the_plain_mean():
+    x, y = _data(50)
+    plain, weighted = _conv_model(), _conv_model()
+    h1 = cu.fit(plain, (x, y), epochs=2, batch_size=16, progress=False, verbose=False)
+    h2 = cu.fit(weighted, (x, y), epochs=2, batch_size=16, sample_weights=torch.full((50,), 2.5),
+                progress=False, verbose=False)  # fmt: skip
+    for a, b in zip(_params(plain), _params(weighted)):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    assert h1.train_loss == pytest.approx(h2.train_loss, rel=1e-5)
+
+
+def test_sample_weights_weight_the_loss():
+    x, y = _data(10)
+    w = torch.tensor([1.0, 0, 0, 2, 0, 0, 1, 0, 3, 0])
+    model = _linear_model()
+    with torch.no_grad():
+        losses = F.cross_entropy(model(x), y, reduction="none")
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # the model stays put: the epoch loss is exact
+    h = cu.fit(model, (x, y), epochs=1, batch_size=10, optimizer=opt, schedule=None, sample_weights=w,
+               progress=False, verbose=False)  # fmt: skip
+    assert h.train_loss[0] == pytest.approx(float((losses * w).sum() / w.sum()), rel=1e-5)
+
+
+def test_epoch_loss_and_accuracy_average_a_short_last_batch_right():
+    x, y = _data(10)
+    model = _linear_model()
+    with torch.no_grad():
+        logits = model(x)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    h = cu.fit(model, (x, y), epochs=1, batch_size=4, optimizer=opt, schedule=None, progress=False, verbose=False)
+    # Batches of 4, 4 and 2: the epoch mean is over the 10 samples, not over the 3 batch means.
+    assert h.train_loss[0] == pytest.approx(float(F.cross_entropy(logits, y)), rel=1e-5)
+    assert h.train_acc[0] == pytest.approx(float((logits.argmax(1) == y).float().mean()))
+    assert h.images == [10] and len(h.seconds) == 1
+
+
+def test_fit_matches_a_reference_loop():
+    """Same data order, same optimizer, same schedule: the same weights as a plain loop."""
+    x, y = _data(40)
+    model = _conv_model(bn=False)
+    reference = copy.deepcopy(model)
+    cu.fit(model, (x, y), epochs=2, batch_size=16, lr=1e-2, seed=5, progress=False, verbose=False, channels_last=False)
+    opt = torch.optim.AdamW(reference.parameters(), lr=1e-2, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-2], total_steps=2 * 3, pct_start=0.25)
+    g = torch.Generator().manual_seed(5)
+    reference.train()
+    for _ in range(2):
+        for idx in torch.randperm(40, generator=g).split(16):
+            loss = F.cross_entropy(reference(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    for a, b in zip(_params(model), _params(reference)):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_channels_last_gives_the_same_training_and_hands_back_the_layout():
+    x, y = _data(48)
+    a, b = _conv_model(), _conv_model()
+    # SGD, not Adam: Adam divides by the gradient's size, which magnifies rounding differences near zero.
+    for model, layout in ((a, True), (b, False)):
+        cu.fit(model, (x, y), epochs=2, batch_size=16, optimizer="sgd", lr=0.05, progress=False, verbose=False,
+               channels_last=layout)  # fmt: skip
+    for p, q in zip(_params(a), _params(b)):
+        torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
+    conv = a[0]
+    assert conv.weight.is_contiguous() and conv.weight.grad.is_contiguous()
+    conv.weight.view(4, -1)  # views work again (they fail on a channels-last tensor)
+
+
+def test_channels_last_is_chosen_for_conv_nets_on_cpu_only():
+    x4 = torch.zeros(2, 1, 8, 8)
+    cpu = torch.device("cpu")
+    assert train._wants_channels_last(_conv_model(), x4, cpu, None) is True
+    assert train._wants_channels_last(_linear_model(), x4, cpu, None) is False
+    assert train._wants_channels_last(_conv_model(), x4, torch.device("mps"), None) is False
+    assert train._wants_channels_last(_conv_model(), torch.zeros(2, 64), cpu, True) is False
+    assert train._wants_channels_last(_conv_model(), x4, cpu, False) is False
+
+
+def test_fit_accepts_uint8_and_reports_errors():
+    x, y = _data(20)
+    x8 = (x * 255).round().to(torch.uint8)
+    a, b = _conv_model(), _conv_model()
+    cu.fit(a, (x8, y), epochs=1, batch_size=8, progress=False, verbose=False)
+    cu.fit(b, (x8.float() / 255, y), epochs=1, batch_size=8, progress=False, verbose=False)
+    for p, q in zip(_params(a), _params(b)):
+        assert torch.equal(p, q)
+    with pytest.raises(ValueError, match="epochs"):
+        cu.fit(a, (x, y), epochs=0, progress=False, verbose=False)
+    with pytest.raises(ValueError, match="sample_weights"):
+        cu.fit(a, (x, y), sample_weights=torch.ones(3), progress=False, verbose=False)
+    with pytest.raises(ValueError, match="schedule"):
+        cu.fit(a, (x, y), schedule="cosine", progress=False, verbose=False)
+
+
+def test_history_time_to_a_target():
+    h = train.History(train_loss=[1, 0.5, 0.3], train_acc=[0.5, 0.9, 0.95], val_acc=[0.6, 0.97, 0.99],
+                      val_loss=[1, 0.2, 0.1], seconds=[2.0, 3.0, 4.0], images=[10, 10, 10])  # fmt: skip
+    assert h.time_to(0.97) == pytest.approx(5.0)
+    assert h.time_to(0.5) == pytest.approx(2.0)
+    assert h.time_to(0.995) is None
+    assert h.time_to(0.9, split="train") == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="validation"):
+        train.History(train_loss=[1], train_acc=[0.5], seconds=[1], images=[1]).time_to(0.5)
+
+
+def test_predict_is_the_softmax_of_the_logits_in_eval_mode():
+    x, _ = _data(30)
+    model = _conv_model()
+    model.train()
+    probs = cu.predict(model, x, batch_size=7)
+    model.eval()
+    with torch.no_grad():
+        expected = model(x).softmax(-1)
+    torch.testing.assert_close(probs, expected)
+    torch.testing.assert_close(probs.sum(1), torch.ones(30))
+
+
+def test_synchronize_accepts_every_device_name():
+    train.synchronize("cpu")
+    train.synchronize(torch.device("cpu"))
+
+
+def test_autocast_bfloat16_trains_close_to_float32():
+    x, y = _data(10)
+    model = _linear_model()
+    with torch.no_grad():
+        reference = F.cross_entropy(model(x), y)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    h = cu.fit(model, (x, y), epochs=1, batch_size=4, optimizer=opt, schedule=None, autocast=torch.bfloat16,
+               progress=False, verbose=False)  # fmt: skip
+    assert h.train_loss[0] == pytest.approx(float(reference), rel=2e-2)  # bfloat16 keeps about 3 digits
+    assert h.train_loss[0] != pytest.approx(float(reference), rel=1e-6)  # ... and it really ran in bfloat16
+    with pytest.raises(ValueError, match="autocast"):
+        cu.fit(model, (x, y), autocast=torch.float64, progress=False, verbose=False)

@@ -1,0 +1,81 @@
+"""Plausible wrong answers to ex03: each must lose the points of the named test cells, and only those.
+
+STUDENTS maps a made-up student to the answer cells (by grade_id) they got
+wrong, with the code they wrote, and the test cells that must then score below
+full marks. Every other autograded cell must keep full marks.
+"""
+
+STUDENTS = {
+    # The textbook convolution: flips the kernel. Right for symmetric kernels only.
+    "true_convolution": {
+        "answers": {
+            "conv2d": (
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    x = F.pad(x, (padding,) * 4)\n"
+                "    w = weight.flip(-2, -1)\n"
+                "    kh, kw = w.shape[-2:]\n"
+                "    win = x.unfold(2, kh, stride).unfold(3, kw, stride)\n"
+                "    out = torch.einsum('ncijab,kcab->nkij', win, w)\n"
+                "    return out if bias is None else out + bias.view(1, -1, 1, 1)\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
+    # Calls the library instead of computing; and starts each maximum at 0 (wrong for negative maps).
+    "library_and_zero_max": {
+        "answers": {
+            "conv2d": (
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    return F.conv2d(x, weight, bias, stride=stride, padding=padding)\n"
+            ),
+            "max_pool2d": (
+                "def max_pool2d(x, kernel_size, stride=None):\n"
+                "    stride = stride or kernel_size\n"
+                "    n, c, h, w = x.shape\n"
+                "    ho, wo = (h - kernel_size) // stride + 1, (w - kernel_size) // stride + 1\n"
+                "    out = torch.zeros(n, c, ho, wo, dtype=x.dtype)\n"
+                "    for i in range(ho):\n"
+                "        for j in range(wo):\n"
+                "            win = x[:, :, i * stride:i * stride + kernel_size, j * stride:j * stride + kernel_size]\n"
+                "            out[:, :, i, j] = torch.maximum(out[:, :, i, j], win.amax(dim=(-2, -1)))\n"
+                "    return out\n"
+            ),
+        },
+        "loses": ["test_conv2d", "test_max_pool2d"],
+    },
+    # Forgets the + 1 in the size formula; adds kernel sizes but ignores strides in the receptive field.
+    "off_by_one_and_no_jump": {
+        "answers": {
+            "conv_output_size": (
+                "def conv_output_size(size, kernel_size, stride=1, padding=0):\n"
+                "    if kernel_size > size + 2 * padding:\n"
+                "        raise ValueError('kernel too large')\n"
+                "    return (size + 2 * padding - kernel_size) // stride\n"
+            ),
+            "receptive_field": (
+                "def receptive_field(layers):\n"
+                "    return 1 + sum(k - 1 for k, s in layers)\n"
+            ),
+        },
+        "loses": ["test_conv_output_size", "test_receptive_field"],
+    },
+    # Loops over positions correctly, but ignores stride and padding: only hidden tests use them on values.
+    "no_stride": {
+        "answers": {
+            "conv2d": (
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    n, c, h, w = x.shape\n"
+                "    k, _, kh, kw = weight.shape\n"
+                "    out = torch.zeros(n, k, h - kh + 1, w - kw + 1, dtype=x.dtype)\n"
+                "    for i in range(h - kh + 1):\n"
+                "        for j in range(w - kw + 1):\n"
+                "            win = x[:, None, :, i:i + kh, j:j + kw]\n"
+                "            out[:, :, i, j] = (win * weight[None]).sum(dim=(2, 3, 4))\n"
+                "    if bias is not None:\n"
+                "        out += bias.view(1, -1, 1, 1)\n"
+                "    return out\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
+}
