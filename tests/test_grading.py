@@ -147,6 +147,9 @@ def test_plain_nbgrader_grades_the_solution_and_the_stub(assignment, tmp_path):
     submissions = {k: v for k, v in _submissions(assignment).items() if k in ("perfect", "stub")}
     start = time.perf_counter()
     scores = course.autograde_local(assignment, submissions, tmp_path)
-    record_runtime(f"grading/{assignment}, plain nbgrader ({len(submissions)} submissions)", time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    record_runtime(f"grading/{assignment}, plain nbgrader ({len(submissions)} submissions)", seconds)
+    # Each notebook (and nbgrader's set-up) within the hard limit of 120 s per notebook.
+    assert seconds <= 120 * len(submissions), f"grading {assignment}'s solution and stub took {seconds:.0f} s"
     _assert_grades(assignment, scores, set())
     _no_error_outputs(tmp_path / "autograded" / "perfect" / assignment)

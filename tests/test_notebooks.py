@@ -82,3 +82,15 @@ def test_notebook_has_one_title_and_ordered_headings(path: Path):
     assert levels and levels[0] == 1 and levels.count(1) == 1, f"expected exactly one H1, first; got {levels}"
     for prev, cur in zip(levels, levels[1:]):
         assert cur <= prev + 1, f"heading level jumps from {prev} to {cur}"
+
+
+#: Words an author leaves as a marker to fill in later: none may reach a student.
+PLACEHOLDER = re.compile(r"\b(TODO|FIXME|TBD|XXX|PLACEHOLDER|RUNTIME(_\d+)?|[A-Z]+_STORY)\b")
+
+
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_prose_has_no_placeholders(path: Path):
+    for cell in _cells(path):
+        if cell["cell_type"] == "markdown":
+            found = PLACEHOLDER.search("".join(cell["source"]))
+            assert not found, f"cell {cell.get('id')} still says {found.group(0)!r}: write the text it stands for"

@@ -11,7 +11,7 @@
 # 3. normalise each channel with the ImageNet statistics, and see what a pretrained network does when we forget;
 # 4. resize without aliasing, stack photos into a batch, and work out how much memory it all takes.
 #
-# **Runtime:** about 25 s on a 2-core laptop CPU (measured: 21 s of CPU time; longer while other programs
+# **Runtime:** about 20 s on a 2-core laptop CPU (measured in JupyterLab; longer while other programs
 # compete for the processor). No GPU, no internet.
 
 # %%

@@ -13,7 +13,7 @@
 # 3. train the network, then read its loss curves, its confusion matrix and its most confident mistakes;
 # 4. replay the forward pass stage by stage, and classify a shape you draw.
 #
-# **Runtime:** about 30 s on a 2-core laptop CPU (measured: RUNTIME_04). No GPU, no internet.
+# **Runtime:** about 30 s on a 2-core laptop CPU (measured in JupyterLab). No GPU, no internet.
 
 # %%
 from collections import OrderedDict
