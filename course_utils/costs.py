@@ -72,6 +72,24 @@ def _device_and_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
     return torch.device("cpu"), torch.float32
 
 
+def _counted_forward(model: nn.Module, shape: tuple[int, ...]):
+    """One no-grad forward pass of a zero image of ``shape`` in eval mode under ``FlopCounterMode``.
+
+    The model's train/eval mode is restored afterwards; returns the counter.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    device, dtype = _device_and_dtype(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros((1, *shape), device=device, dtype=dtype))
+    finally:
+        model.train(was_training)
+    return counter
+
+
 def measured_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
     """FLOPs of one forward pass on one input, measured by ``FlopCounterMode``.
 
@@ -84,18 +102,7 @@ def measured_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
 
     Introduced in lesson 06.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    shape = _check_input_shape(input_shape)
-    device, dtype = _device_and_dtype(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(torch.zeros((1, *shape), device=device, dtype=dtype))
-    finally:
-        model.train(was_training)
-    return int(counter.get_total_flops())
+    return int(_counted_forward(model, _check_input_shape(input_shape)).get_total_flops())
 
 
 def layer_costs(model: nn.Module, input_shape: Sequence[int]) -> list[LayerCost]:
@@ -119,10 +126,7 @@ def layer_costs(model: nn.Module, input_shape: Sequence[int]) -> list[LayerCost]
 
     Introduced in lesson 06.
     """
-    from torch.utils.flop_counter import FlopCounterMode
-
     shape = _check_input_shape(input_shape)
-    device, dtype = _device_and_dtype(model)
     names = {module: name for name, module in model.named_modules()}
     order: list[tuple[str, nn.Module, tuple[int, ...]]] = []
 
@@ -131,23 +135,20 @@ def layer_costs(model: nn.Module, input_shape: Sequence[int]) -> list[LayerCost]
             order.append((names[module], module, tuple(output.shape[1:])))
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(torch.zeros((1, *shape), device=device, dtype=dtype))
+        counter = _counted_forward(model, shape)
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     counts = counter.get_flop_counts()
+    value_bytes = _device_and_dtype(model)[1].itemsize
     prefix = type(model).__name__
     costs = []
     for name, module, out_shape in order:
         key = f"{prefix}.{name}" if name else prefix
         flops = sum(counts.get(key, {}).values())
         params = sum(p.numel() for p in module.parameters(recurse=False))
-        costs.append(LayerCost(name or prefix, type(module).__name__, out_shape, int(params), int(flops), dtype.itemsize))
+        costs.append(LayerCost(name or prefix, type(module).__name__, out_shape, int(params), int(flops), value_bytes))
     return costs
 
 

@@ -194,16 +194,7 @@ def test_outputs_are_bounded(run):
 
 
 def test_no_sandbox_process_survives(run):
-    leftovers = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if str(run.root) in cmd and "bwrap" in cmd:
-                leftovers.append(cmd[:100])
-    assert leftovers == []
+    assert _sandbox_processes(run.root) == []
 
 
 def test_rerun_changes_nothing(run):
