@@ -13,12 +13,16 @@ Same model, same data, same machine, same run:
 
 Also: the achieved GFLOP/s of `cu.fit`'s training step (FLOPs counted by
 ``torch.utils.flop_counter.FlopCounterMode``) against a float32 matrix
-multiply measured in the same run, and the wall time lesson 05's recipe needs
-to reach 98% test accuracy on the 5,000 real MNIST digits.
+multiply measured in the same run — on the two small networks above, and on
+lesson 05's airbench-style network, whose convolutions are wide enough (64 to
+256 channels) for arithmetic rather than memory traffic to bound a CPU — and
+the wall time lesson 05's recipe needs to reach 98% test accuracy on the 5,000
+real MNIST digits.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -122,6 +126,17 @@ def compare(name: str, make_model, x: torch.Tensor, y: torch.Tensor, *, fit_batc
     return rows
 
 
+def efficiency(name: str, make_model, x: torch.Tensor, y: torch.Tensor, *, batch_size: int, peak: float) -> Row:
+    """cu.fit's achieved GFLOP/s over one epoch on ``x`` (the first step's warm-up included: it only lowers the figure)."""
+    x_float = x.float() / 255
+    ours = fit_images_per_second(make_model, (x_float, y), batch_size=batch_size)
+    flops = step_flops_per_image(make_model, x_float, y, batch_size)
+    achieved = ours * flops / 1e9
+    _log(f"{name}: cu.fit batch {batch_size}: {ours:,.0f} img/s, {flops / 1e6:.1f} MFLOP/img, {achieved:.1f} GFLOP/s")
+    return Row(f"{name}: cu.fit (batch {batch_size}) training step", "achieved vs fp32 matmul peak",
+               achieved, peak, "GFLOP/s", "≥ 0.40×")  # fmt: skip
+
+
 def time_to_98(x, y, x_test, y_test, *, seed: int = 0) -> tuple[float | None, float, float]:
     """Lesson 05's recipe on the MNIST subset: (training seconds to 98%, wall seconds of the fit, best accuracy)."""
     import course_utils as cu
@@ -139,13 +154,16 @@ def run() -> list[Row]:
 
     cu.setup(verbose=False)
     _log(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores, {torch.get_num_threads()} threads)")
-    peak = cu.speed.matmul_gflops(1024, seconds=2.0)
-    _log(f"fp32 matmul 1024x1024: {peak:.1f} GFLOP/s")
+    peak = _matmul_peak()
 
     shapes = cu.data.load("shapes", n_train=10_000, n_test=2_000, color=True)
     xs, ys = cu.data.to_tensors(shapes["train"], dtype=torch.uint8)
     rows = compare("tutorial net, 32×32 colour shapes", lambda: cu.speed.tutorial_net(5), xs, ys,
                    fit_batches=(128, 512), peak=peak)  # fmt: skip
+
+    # 30 steps: its training step is ~100× the small nets' work per image.
+    rows.append(efficiency("lesson 05 airbench-style net, 32×32 colour shapes", lambda: cu.speed.fast_cifar_net(5),
+                           xs[:3840], ys[:3840], batch_size=128, peak=peak))  # fmt: skip
 
     digits = cu.data.load("digits", source="mnist5k")
     xd, yd = cu.data.to_tensors(digits["train"], dtype=torch.uint8)
@@ -158,5 +176,21 @@ def run() -> list[Row]:
     rows.append(Row("lesson 05 recipe, MNIST subset (4,000 train / 1,000 test)", "training seconds to 98% test accuracy",
                     reached if reached is not None else float("nan"), None, "s", "≤ 15 s"))  # fmt: skip
     rows.append(Row("lesson 05 recipe, MNIST subset", "best test accuracy in 8 epochs", best * 100, None, "%", "≥ 98%"))
+    # The peak is the best of every matrix multiply timed in this run, at the start and at
+    # the end: a noisy neighbour can only lower a measurement, and a higher peak lowers our ratio.
+    peak = max(peak, _matmul_peak())
+    rows = [dataclasses.replace(r, baseline=peak) if r.unit == "GFLOP/s" else r for r in rows]
+    _log(f"fp32 matmul peak used: {peak:.1f} GFLOP/s")
     _log(f"load average at end: {os.getloadavg()[0]:.2f}")
     return rows
+
+
+def _matmul_peak() -> float:
+    import course_utils as cu
+
+    best = 0.0
+    for size in (1024, 2048):
+        gflops = cu.speed.matmul_gflops(size, seconds=2.0)
+        _log(f"fp32 matmul {size}x{size}: {gflops:.1f} GFLOP/s")
+        best = max(best, gflops)
+    return best

@@ -105,6 +105,22 @@ class JupyterLab:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/lab/tree/{path}?token={self.token}&reset"
 
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel this server runs, as closing a notebook's kernel in the menu does.
+
+        A lesson is timed alone: kernels of earlier lessons must not hold memory
+        or CPU while the next one runs."""
+        import urllib.request
+
+        def call(method: str, path: str):
+            request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+                                             headers={"Authorization": f"token {self.token}"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read() or b"null")
+
+        for kernel in call("GET", "/api/kernels"):
+            call("DELETE", f"/api/kernels/{kernel['id']}")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -132,6 +148,7 @@ class LabPage:
 
     def close(self) -> None:
         self.context.close()
+        self.lab.shutdown_kernels()
 
     # --- kernel and execution --------------------------------------------------------
     def wait_idle(self, timeout: float = 120) -> None:
