@@ -261,6 +261,11 @@ def keep_eval(module, args):
     module.eval()
 
 
+def epochs_for(steps, n, batch):
+    """Epochs that make about `steps` optimizer steps over `n` examples in batches of `batch`."""
+    return max(1, round(steps / math.ceil(n / batch)))
+
+
 def faces_fine_tune(idx, seed, steps=30):
     torch.manual_seed(seed)
     net = nn.Sequential(copy.deepcopy(late), nn.Linear(1280, 2))
@@ -272,8 +277,7 @@ def faces_fine_tune(idx, seed, steps=30):
         {"params": net[1].parameters(), "lr": 1e-3},  # the new head: larger steps
     ], weight_decay=0.01)
     batch = min(32, len(idx))
-    epochs = max(1, round(steps / math.ceil(len(idx) / batch)))  # about `steps` optimizer steps in all
-    cu.fit(net, (a_train[idx], yf_train[idx]), epochs=epochs, batch_size=batch,
+    cu.fit(net, (a_train[idx], yf_train[idx]), epochs=epochs_for(steps, len(idx), batch), batch_size=batch,
            optimizer=optimizer, seed=seed, progress=False, verbose=False)
     return cu.evaluate(net, (a_test, yf_test))["accuracy"]
 
@@ -284,15 +288,14 @@ faces_results["fine-tuned late layers"].mean(axis=1).round(3)
 # %% [markdown]
 # **3 · From scratch.** The course's small CNN from lesson 04, randomly
 # initialised, trained on the same crops resized to 28×28 for 100 steps. It is
-# far smaller than the backbone, a better match for 2 to 100 training images.
+# far smaller than the backbone, a better match for 2 to 20 training crops.
 
 # %%
 def from_scratch(idx, seed, x_train, y_train, x_test, y_test, steps=100):
     torch.manual_seed(seed)
     net = cu.models.small_cnn(int(y_train.max()) + 1, image_size=28)
     batch = min(64, len(idx))
-    epochs = max(1, round(steps / math.ceil(len(idx) / batch)))
-    cu.fit(net, (x_train[idx], y_train[idx]), epochs=epochs, batch_size=batch,
+    cu.fit(net, (x_train[idx], y_train[idx]), epochs=epochs_for(steps, len(idx), batch), batch_size=batch,
            seed=seed, progress=False, verbose=False)
     return cu.evaluate(net, (x_test, y_test))["accuracy"]
 
