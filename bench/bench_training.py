@@ -9,7 +9,7 @@ Same model, same data, same machine, same run:
   momentum, ``loss.item()`` every step. Measured with 0 and with 2 loader
   worker processes (the tutorial uses 2); the faster counts.
 * **ours** — `cu.fit`: the whole dataset as one tensor, batches by index,
-  channels-last, no value read back per step.
+  channels-last, a fused optimizer step, no value read back per step.
 
 Also: the achieved GFLOP/s of `cu.fit`'s training step (FLOPs counted by
 ``torch.utils.flop_counter.FlopCounterMode``) against a float32 matrix

@@ -4,7 +4,8 @@ The data are kept as whole tensors on the device and cut into batches by
 index (lesson 05 measures why: a per-image Python pipeline starves the
 device). On the CPU and on CUDA, convolutional models train in the
 channels-last memory layout, which oneDNN and cuDNN run faster (lesson 05
-measures it); the model is handed back in its original layout. Progress bars
+measures it); the model is handed back in its original layout. The named
+optimizers take PyTorch's fused step (one kernel for all weights). Progress bars
 come from ``tqdm.auto`` (a widget in notebooks, never stderr there);
 ``progress=False`` or ``TQDM_DISABLE=1`` silences them.
 """
@@ -328,10 +329,17 @@ def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float)
     if not params:
         raise ValueError("the model has no trainable parameters (are they all frozen?)")
     if optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be 'adamw', 'sgd' or a torch.optim.Optimizer; got {optimizer!r}")
+        make, kwargs = torch.optim.AdamW, {"lr": lr, "weight_decay": weight_decay}
+    elif optimizer == "sgd":
+        make, kwargs = torch.optim.SGD, {"lr": lr, "momentum": 0.9, "nesterov": True, "weight_decay": weight_decay}
+    else:
+        raise ValueError(f"optimizer must be 'adamw', 'sgd' or a torch.optim.Optimizer; got {optimizer!r}")
+    try:
+        # The fused step updates every tensor in one kernel instead of a Python loop over them:
+        # the same arithmetic with much less overhead, a large share of a small network's step on a CPU.
+        return make(params, fused=True, **kwargs)
+    except RuntimeError:  # a device without a fused kernel
+        return make(params, **kwargs)
 
 
 @torch.no_grad()

@@ -111,27 +111,57 @@ def _cell_index(nb_path: Path, grade_id: str) -> int:
     return next(i for i, c in enumerate(cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-def test_a_student_does_an_exercise(lab, browser):
-    rel = "exercises/ex00_example/ex00_example.ipynb"
-    answer = _cell_index(ROOT / rel, "scale_pixels")
-    check = _cell_index(ROOT / rel, "test_scale_pixels")
+#: A student's first, wrong attempt and the fix, per exercise: (grade id, wrong source, right source).
+STUDENT_ATTEMPTS = {
+    "ex00_example": (
+        "scale_pixels",
+        "def scale_pixels(x):\n    return x // 255\n",
+        "def scale_pixels(x):\n    return x.float() / 255\n",
+    ),
+    # Lesson 07's pitfall: requires_grad set right, but frozen batch norm still in train mode.
+    "ex07_transfer_learning": (
+        "freeze",
+        "def freeze(model, trainable=()):\n"
+        "    for name, p in model.named_parameters():\n"
+        "        p.requires_grad_(name.startswith(tuple(trainable)))\n"
+        "    return model\n",
+        "def freeze(model, trainable=()):\n"
+        "    for name, p in model.named_parameters():\n"
+        "        p.requires_grad_(name.startswith(tuple(trainable)))\n"
+        "    def keep_eval(module, args):\n"
+        "        if not any(p.requires_grad for p in module.parameters()):\n"
+        "            module.eval()\n"
+        "    for m in model.modules():\n"
+        "        if isinstance(m, nn.BatchNorm2d):\n"
+        "            m.register_forward_pre_hook(keep_eval)\n"
+        "    return model\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("exercise", list(STUDENT_ATTEMPTS))
+def test_a_student_does_an_exercise(exercise, lab, browser):
+    """Run All on the release, see the stub fail, type a wrong answer and get a useful hint, then pass."""
+    rel = f"exercises/{exercise}/{exercise}.ipynb"
+    grade_id, wrong, right = STUDENT_ATTEMPTS[exercise]
+    answer = _cell_index(ROOT / rel, grade_id)
+    check = _cell_index(ROOT / rel, f"test_{grade_id}")
     page = LabPage(browser, lab, rel)
     try:
         page.run_all()
-        untouched = page.cell_output_text(answer)
-        assert "NotImplementedError" in untouched or "NotImplementedError" in page.cell_output_text(check)
+        assert "NotImplementedError" in page.page.locator(".jp-Notebook").inner_text(), "no stub raised"
 
-        page.set_cell_source(answer, "def scale_pixels(x):\n    return x // 255\n")
+        page.set_cell_source(answer, wrong)
         page.run_cell(answer)
         page.run_cell(check)
         failure = page.cell_output_text(check)
         assert "expected" in failure and "Hint:" in failure, f"unhelpful failure message: {failure[:400]}"
 
-        page.set_cell_source(answer, "def scale_pixels(x):\n    return x.float() / 255\n")
+        page.set_cell_source(answer, right)
         page.run_cell(answer)
         page.run_cell(check)
         success = page.cell_output_text(check)
-        assert "✓ scale_pixels" in success and "Error" not in success
-        page.screenshot(SCREENSHOTS / "ex00-student-passes.png")
+        assert f"✓ {grade_id}" in success and "Error" not in success, f"the right answer did not pass: {success[:400]}"
+        page.screenshot(SCREENSHOTS / f"{exercise}-student-passes.png")
     finally:
         page.close()

@@ -37,7 +37,7 @@ COLAB_SET = [
     "requests", "pyyaml",
 ]  # fmt: skip
 COLAB_IPYWIDGETS = "ipywidgets==7.7.1"
-LESSONS_TO_RUN = ["00_start_here", "01_pixels_as_tensors"]
+LESSONS_TO_RUN = ["00_start_here", "01_pixels_as_tensors", "07_transfer_learning"]
 
 pytestmark = pytest.mark.colab
 

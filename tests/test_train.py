@@ -117,7 +117,7 @@ def test_fit_matches_a_reference_loop():
     model = _conv_model(bn=False)
     reference = copy.deepcopy(model)
     cu.fit(model, (x, y), epochs=2, batch_size=16, lr=1e-2, seed=5, progress=False, verbose=False, channels_last=False)
-    opt = torch.optim.AdamW(reference.parameters(), lr=1e-2, weight_decay=5e-4)
+    opt = torch.optim.AdamW(reference.parameters(), lr=1e-2, weight_decay=5e-4, foreach=False)  # the plain loop
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-2], total_steps=2 * 3, pct_start=0.25)
     g = torch.Generator().manual_seed(5)
     reference.train()
@@ -128,6 +128,27 @@ def test_fit_matches_a_reference_loop():
             loss.backward()
             opt.step()
             sched.step()
+    for a, b in zip(_params(model), _params(reference)):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_named_optimizers_take_the_fused_step_and_match_the_plain_one():
+    """cu.fit's "adamw" and "sgd" use PyTorch's fused kernels on the CPU; the weights match unfused optimizers."""
+    model = _conv_model(bn=False)
+    for name in ("adamw", "sgd"):
+        assert train._make_optimizer(model, name, 0.1, 5e-4).defaults["fused"] is True
+    x, y = _data(40)
+    reference = copy.deepcopy(model)
+    cu.fit(model, (x, y), epochs=2, batch_size=16, optimizer="sgd", lr=0.05, schedule=None, seed=3,
+           progress=False, verbose=False, channels_last=False)  # fmt: skip
+    opt = torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
+                          foreach=False)  # fmt: skip
+    g = torch.Generator().manual_seed(3)
+    for _ in range(2):
+        for idx in torch.randperm(40, generator=g).split(16):
+            opt.zero_grad()
+            F.cross_entropy(reference(x[idx]), y[idx]).backward()
+            opt.step()
     for a, b in zip(_params(model), _params(reference)):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
 

@@ -400,6 +400,9 @@ else:
 # Everything together is what `cu.fit` does: the data as one tensor on the
 # device, shuffled batches cut out by index, augmentation on the device,
 # channels-last, and no value read back to Python until the end of an epoch.
+# One more: its optimizer takes a *fused* step (`fused=True` in PyTorch), one
+# kernel that updates every weight tensor instead of a Python loop over them,
+# which matters for small networks, whose steps are short.
 # First, one pass over all 60,000 Fashion-MNIST training photos with the
 # pool-first network.
 
