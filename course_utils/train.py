@@ -334,12 +334,11 @@ def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float)
         make, kwargs = torch.optim.SGD, {"lr": lr, "momentum": 0.9, "nesterov": True, "weight_decay": weight_decay}
     else:
         raise ValueError(f"optimizer must be 'adamw', 'sgd' or a torch.optim.Optimizer; got {optimizer!r}")
-    try:
-        # The fused step updates every tensor in one kernel instead of a Python loop over them:
-        # the same arithmetic with much less overhead, a large share of a small network's step on a CPU.
-        return make(params, fused=True, **kwargs)
-    except RuntimeError:  # a device without a fused kernel
-        return make(params, **kwargs)
+    # The fused step updates every tensor in one kernel instead of a Python loop over them: the
+    # same arithmetic with much less overhead, a large share of a small network's step on a CPU.
+    # PyTorch has the kernels for floating-point weights on the CPU and CUDA (it checks only at the first step).
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    return make(params, fused=fused or None, **kwargs)
 
 
 @torch.no_grad()

@@ -35,6 +35,19 @@ def _params(model: nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
 
+def _reference_loop(model, x, y, opt, sched, *, epochs: int, batch_size: int, seed: int) -> None:
+    """A plain training loop drawing batches in cu.fit's order (one seeded permutation per epoch)."""
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x), generator=g).split(batch_size):
+            opt.zero_grad()
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+
+
 def test_evaluate_matches_a_manual_loop_with_a_short_last_batch():
     x, y = _data(37)
     model = _conv_model()
@@ -119,15 +132,7 @@ def test_fit_matches_a_reference_loop():
     cu.fit(model, (x, y), epochs=2, batch_size=16, lr=1e-2, seed=5, progress=False, verbose=False, channels_last=False)
     opt = torch.optim.AdamW(reference.parameters(), lr=1e-2, weight_decay=5e-4, foreach=False)  # the plain loop
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[1e-2], total_steps=2 * 3, pct_start=0.25)
-    g = torch.Generator().manual_seed(5)
-    reference.train()
-    for _ in range(2):
-        for idx in torch.randperm(40, generator=g).split(16):
-            loss = F.cross_entropy(reference(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
+    _reference_loop(reference, x, y, opt, sched, epochs=2, batch_size=16, seed=5)
     for a, b in zip(_params(model), _params(reference)):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
 
@@ -137,18 +142,14 @@ def test_named_optimizers_take_the_fused_step_and_match_the_plain_one():
     model = _conv_model(bn=False)
     for name in ("adamw", "sgd"):
         assert train._make_optimizer(model, name, 0.1, 5e-4).defaults["fused"] is True
+        assert not train._make_optimizer(copy.deepcopy(model).to("meta"), name, 0.1, 5e-4).defaults["fused"]
     x, y = _data(40)
     reference = copy.deepcopy(model)
     cu.fit(model, (x, y), epochs=2, batch_size=16, optimizer="sgd", lr=0.05, schedule=None, seed=3,
            progress=False, verbose=False, channels_last=False)  # fmt: skip
     opt = torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4,
                           foreach=False)  # fmt: skip
-    g = torch.Generator().manual_seed(3)
-    for _ in range(2):
-        for idx in torch.randperm(40, generator=g).split(16):
-            opt.zero_grad()
-            F.cross_entropy(reference(x[idx]), y[idx]).backward()
-            opt.step()
+    _reference_loop(reference, x, y, opt, None, epochs=2, batch_size=16, seed=3)
     for a, b in zip(_params(model), _params(reference)):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
 
