@@ -111,6 +111,13 @@ def _cell_index(nb_path: Path, grade_id: str) -> int:
     return next(i for i, c in enumerate(cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
 
 
+def _first_answer(nb_path: Path) -> str:
+    """The grade id of the exercise's first code cell for the student to write (where Run All stops)."""
+    cells = json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
+    meta = [c.get("metadata", {}).get("nbgrader", {}) for c in cells if c["cell_type"] == "code"]
+    return next(m["grade_id"] for m in meta if m.get("solution"))
+
+
 #: A student's first, wrong attempt and the fix, per exercise: (grade id, wrong source, right source).
 STUDENT_ATTEMPTS = {
     "ex00_example": (
@@ -149,7 +156,10 @@ def test_a_student_does_an_exercise(exercise, lab, browser):
     page = LabPage(browser, lab, rel)
     try:
         page.run_all()
-        assert "NotImplementedError" in page.page.locator(".jp-Notebook").inner_text(), "no stub raised"
+        first = _first_answer(ROOT / rel)  # its stub, or the self-check calling it, raises
+        stub = page.cell_output_text(_cell_index(ROOT / rel, first)) + page.cell_output_text(
+            _cell_index(ROOT / rel, f"test_{first}"))
+        assert "NotImplementedError" in stub, f"the first stub ({first}) did not raise: {stub[:400]}"
 
         page.set_cell_source(answer, wrong)
         page.run_cell(answer)
