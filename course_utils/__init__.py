@@ -1,47 +1,69 @@
 """course_utils — the small helper library of the Pixels to Labels course.
 
 Import it as ``import course_utils as cu`` and call ``cu.setup()`` once at the
-top of a lesson. Modules, by noun: `env` (platform, device, offline, doctor),
+top of a lesson. Modules, by noun: `env` (platform, device, offline), `checkup` (`cu.doctor()`),
 `data` (datasets, offline first), `shapes` (the drawn shapes), `models`,
 `train` (fit / evaluate / predict), `viz` (figures with alt text), `widgets`,
-`checks` (exercise self-checks). Importing has no side effects.
+`checks` (exercise self-checks). Importing has no side effects, and loads a
+submodule only when it is first used.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 import torch
 
-from course_utils import checks, data, env, models, shapes, train, viz, widgets
-from course_utils import convolution, pixels, restrictions, translation  # lessons 01-03: pixels, shifts, convolution
-from course_utils import speed, stages  # lessons 04-05: the replay view, training fast
-from course_utils import costs, imagenet  # lesson 06: layer costs, the challenge, top-k
-from course_utils import transfer  # lesson 07: labelled subsets, learning curves, patches
-from course_utils import corruptions, fairness, saliency  # lesson 08: groups, explanations, shift
-from course_utils.env import choose_device, doctor, is_online, seed_everything
-from course_utils.train import evaluate, fit, predict
-from course_utils.viz import (
-    show,
-    show_confusion,
-    show_feature_maps,
-    show_filters,
-    show_history,
-    show_images,
-    show_probabilities,
-)
+#: Submodules, loaded on first use (``cu.widgets`` imports ipywidgets; the grader's judge imports
+#: ``course_utils.checks`` alone and must not pay for, or depend on, the rest).
+_MODULES = (
+    "checks", "checkup", "data", "env", "models", "shapes", "train", "viz", "widgets",
+    "convolution", "pixels", "restrictions", "translation",  # lessons 01-03: pixels, shifts, convolution
+    "speed", "stages",  # lessons 04-05: the replay view, training fast
+    "costs", "imagenet",  # lesson 06: layer costs, the challenge, top-k
+    "transfer",  # lesson 07: labelled subsets, learning curves, patches
+    "corruptions", "fairness", "saliency",  # lesson 08: groups, explanations, shift
+)  # fmt: skip
+
+#: Functions every lesson calls as ``cu.name``, and the module that defines each.
+_FUNCTIONS = {
+    "choose_device": "env", "is_online": "env", "seed_everything": "env", "doctor": "checkup",
+    "evaluate": "train", "fit": "train", "predict": "train",
+    "show": "viz", "show_confusion": "viz", "show_feature_maps": "viz", "show_filters": "viz",
+    "show_history": "viz", "show_images": "viz", "show_probabilities": "viz",
+}  # fmt: skip
+
+if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ loads lazily
+    from course_utils import (  # noqa: F401
+        checks, checkup, convolution, corruptions, costs, data, env, fairness, imagenet, models, pixels,
+        restrictions, saliency, shapes, speed, stages, train, transfer, translation, viz, widgets,
+    )  # fmt: skip
+    from course_utils.checkup import doctor  # noqa: F401
+    from course_utils.env import choose_device, is_online, seed_everything  # noqa: F401
+    from course_utils.train import evaluate, fit, predict  # noqa: F401
+    from course_utils.viz import (  # noqa: F401
+        show, show_confusion, show_feature_maps, show_filters, show_history, show_images, show_probabilities,
+    )  # fmt: skip
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "checks", "data", "env", "models", "shapes", "train", "viz", "widgets",
-    "convolution", "pixels", "restrictions", "translation",
-    "speed", "stages",
-    "costs", "imagenet",
-    "transfer",
-    "corruptions", "fairness", "saliency",
-    "choose_device", "doctor", "evaluate", "fit", "is_online", "predict", "seed_everything", "setup",
-    "show", "show_confusion", "show_feature_maps", "show_filters", "show_history", "show_images",
-    "show_probabilities",
-]  # fmt: skip
+__all__ = [*_MODULES, *_FUNCTIONS, "setup"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a submodule, or the module defining a top-level function, on first use (PEP 562)."""
+    if name in _MODULES:
+        return importlib.import_module(f"course_utils.{name}")
+    if name in _FUNCTIONS:
+        value = getattr(importlib.import_module(f"course_utils.{_FUNCTIONS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def setup(seed: int = 0, *, device: str | None = None, threads: int | None = None, verbose: bool = True) -> torch.device:
@@ -58,6 +80,8 @@ def setup(seed: int = 0, *, device: str | None = None, threads: int | None = Non
 
     Introduced in lesson 00.
     """
+    from course_utils import env, viz
+
     env.seed_everything(seed)
     n_threads = env.set_threads(threads)
     viz.setup_style()

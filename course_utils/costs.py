@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from course_utils.models import eval_mode
+
 __all__ = ["LayerCost", "cost_totals", "figure_layer_costs", "layer_costs", "layer_summary", "measured_flops"]
 
 
@@ -80,13 +82,8 @@ def _counted_forward(model: nn.Module, shape: tuple[int, ...]):
     from torch.utils.flop_counter import FlopCounterMode
 
     device, dtype = _device_and_dtype(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(torch.zeros((1, *shape), device=device, dtype=dtype))
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros((1, *shape), device=device, dtype=dtype))
     return counter
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -12,7 +13,26 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Pretrained", "count_params", "imagenet_classes", "pretrained_backbone", "small_cnn"]
+__all__ = ["Pretrained", "count_params", "eval_mode", "imagenet_classes", "pretrained_backbone", "small_cnn"]
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for a ``with`` block, then give every module back its own mode.
+
+    Each submodule's ``training`` flag is restored one by one, not with
+    ``model.train(was_training)``: a model whose batch norm was frozen in eval
+    mode inside a training model (lesson 07) keeps it frozen.
+
+    Introduced in lesson 04.
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 def small_cnn(

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from course_utils.models import eval_mode
+
 __all__ = ["figure_explanations", "grad_cam", "mass_share", "saliency_map"]
 
 
@@ -52,15 +54,11 @@ def saliency_map(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) 
     Introduced in lesson 08.
     """
     _check_images(x)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         xg = x.detach().clone().requires_grad_(True)
         logits = model(xg)
         t = _targets(target, len(x), logits.device)
         (grad,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), xg)
-    finally:
-        model.train(was_training)
     return grad.abs().amax(dim=1)
 
 
@@ -83,18 +81,16 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int | 
     _check_images(x)
     captured: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda module, inputs, output: captured.append(output))
-    was_training = model.training
-    model.eval()
     try:
-        logits = model(x.detach())
-        if not captured or captured[-1].ndim != 4:
-            raise ValueError("layer must be a module of the model that outputs (N, K, h, w) feature maps")
-        maps = captured[-1]
-        t = _targets(target, len(x), logits.device)
-        (grads,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), maps)
+        with eval_mode(model):
+            logits = model(x.detach())
+            if not captured or captured[-1].ndim != 4:
+                raise ValueError("layer must be a module of the model that outputs (N, K, h, w) feature maps")
+            maps = captured[-1]
+            t = _targets(target, len(x), logits.device)
+            (grads,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), maps)
     finally:
         handle.remove()
-        model.train(was_training)
     alpha = grads.mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((alpha * maps).sum(dim=1, keepdim=True)).detach()
     cam = nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_utils.models import eval_mode
+
 __all__ = [
     "Stage",
     "drawing_to_image",
@@ -121,11 +123,9 @@ def run_stages(model: nn.Module, x: torch.Tensor, *, softmax: bool = True) -> li
     if x.dtype == torch.uint8:
         x = x.float() / 255
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    was_training = model.training
-    model.eval()
     stages = [Stage("input", "input", x.detach().cpu())]
     out = x.to(device)
-    try:
+    with eval_mode(model):
         for name, layer in _leaf_layers(model):
             try:
                 out = layer(out)
@@ -135,8 +135,6 @@ def run_stages(model: nn.Module, x: torch.Tensor, *, softmax: bool = True) -> li
                 ) from err
             params = sum(p.numel() for p in layer.parameters())
             stages.append(Stage(name, type(layer).__name__, out.detach().cpu(), params))
-    finally:
-        model.train(was_training)
     if softmax and out.dim() == 2:
         stages.append(Stage("softmax", "softmax", out.detach().cpu().softmax(dim=-1)))
     return stages

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from course_utils import env
+from course_utils.models import eval_mode
 
 __all__ = ["History", "as_tensors", "evaluate", "fit", "predict", "synchronize", "throughput"]
 
@@ -368,18 +369,14 @@ def evaluate(
     device = torch.device(device) if device is not None else _device_of(model)
     x, y = as_tensors(data, device)
     loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
-    was_training = model.training
-    model.eval()
     total, correct = 0.0, 0
-    try:
+    with eval_mode(model):
         for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
             logits = model(xb)
             loss = loss_fn(logits, yb)
             # A "sum" loss adds up; a "mean" loss is scaled back to a sum.
             total += float(loss) * (1 if getattr(loss_fn, "reduction", "mean") == "sum" else len(yb))
             correct += int((logits.argmax(1) == yb).sum())
-    finally:
-        model.train(was_training)
     return {"loss": total / len(x), "accuracy": correct / len(x)}
 
 
@@ -399,12 +396,8 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> tor
     device = _device_of(model)
     if x.dtype == torch.uint8:
         x = x.float() / 255
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         chunks = [model(xb.to(device)).softmax(-1).cpu() for xb in x.split(batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(chunks)
 
 

@@ -236,6 +236,7 @@ def shift_explorer(
     import torch
 
     from course_utils import translation
+    from course_utils.train import predict
 
     size = params.size
     lo, hi = x_pixels if x_pixels is not None else (round(0.15 * size), round(0.85 * size))
@@ -252,7 +253,7 @@ def shift_explorer(
         images = translation.shape_track(params, label, [(x + 0.5) / size for x in positions])
         tracks[label] = images
         with torch.no_grad():
-            probs[label] = {name: m.eval()(images.float() / 255).softmax(-1) for name, m in models.items()}
+            probs[label] = {name: predict(m, images) for name, m in models.items()}
 
     shape = W.Dropdown(options=[(c, i) for i, c in enumerate(classes)], value=0, description="shape")
     slider = W.IntSlider(value=start, min=lo, max=hi, description="centre x (px)", continuous_update=True,
@@ -419,6 +420,7 @@ def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str
     from IPython.display import display
 
     from course_utils import stages as st
+    from course_utils.train import predict
 
     presets = ["blank", *[c for c in class_names if c in ("circle", "square", "triangle", "cross", "star")]]
     if start not in presets:
@@ -433,12 +435,7 @@ def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str
     state = {"busy": False}
 
     def classify(image: torch.Tensor, where: str) -> None:
-        device = next(model.parameters()).device
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            p = model(image.unsqueeze(0).to(device)).softmax(-1)[0].cpu()
-        model.train(was_training)
+        p = predict(model, image.unsqueeze(0))[0]
         seen.value = st.png((image[0].numpy() * 255).round().astype(np.uint8), scale=6)
         probs.value = st.probability_html(p, class_names)
         source.value = f"<i>{where}, as the network sees it ({size}×{size}):</i>"
@@ -510,14 +507,11 @@ def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str
 
 def _figure_sketch(cells, image, model, class_names):
     """Static picture of the sketch pad: the drawing, the network's input, the probabilities."""
-    import torch
     from matplotlib.figure import Figure
 
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        p = model(image.unsqueeze(0).to(next(model.parameters()).device)).softmax(-1)[0].cpu()
-    model.train(was_training)
+    from course_utils.train import predict
+
+    p = predict(model, image.unsqueeze(0))[0]
     fig = Figure(figsize=(8, 2.6))
     ax_draw, ax_in, ax_p = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
     ax_draw.imshow(cells, cmap="gray_r", vmin=0, vmax=1)

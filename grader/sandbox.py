@@ -49,9 +49,17 @@ WORKER_SCRIPT = Path(__file__).resolve().parent / "_worker.py"
 RUN_DIR = "/run/p2l"
 
 #: Modules every worker imports before its first job (plus whatever the solution notebook imports).
+def _course_modules() -> tuple[str, ...]:
+    import course_utils
+
+    return course_utils._MODULES
+
+
 DEFAULT_PRELOAD = (
     "numpy", "torch", "torch.nn", "torch.nn.functional", "torchvision", "matplotlib.pyplot", "PIL.Image",
     "tqdm", "tqdm.auto", "ipywidgets", "course_utils",
+    # course_utils loads its modules on first use; a warm worker has them all loaded already.
+    *(f"course_utils.{name}" for name in _course_modules()),
 )  # fmt: skip
 
 

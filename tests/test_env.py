@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import course_utils as cu
-from course_utils import env
+from course_utils import checkup, env
 
 
 def test_cpu_is_chosen_without_a_gpu(capsys):
@@ -95,7 +95,7 @@ def test_doctor_reports_versions_device_and_data(capsys):
 
 
 def test_doctor_names_a_fix_for_each_problem(monkeypatch):
-    monkeypatch.setattr(env, "_version", lambda dist: None if dist == "mlxtend" else "9.9")
+    monkeypatch.setattr(checkup, "_version", lambda dist: None if dist == "mlxtend" else "9.9")
     report = cu.doctor(check_network=False, verbose=False)
     problems = [p for p in report.problems if "mlxtend" in p.what]
     assert problems and "make install" in problems[0].fix

@@ -30,6 +30,11 @@ from grader import course as nbcourse
 from grader import pipeline, report, sandbox
 from grader_corpus.cases import CASES, CORPUS, EX00, Context, answered, corpus_source, insert_after, one
 
+# Without bubblewrap these tests cannot run: a student's laptop skips them, CI (CI=true) fails loudly,
+# as the grading tests do, so a missing sandbox can never pass unnoticed.
+if sandbox.check_sandbox() is not None and os.environ.get("CI"):
+    pytest.fail(f"the robustness tests need the sandbox: {sandbox.check_sandbox()} (.ci/run installs bubblewrap)",
+                pytrace=False)  # fmt: skip
 pytestmark = pytest.mark.skipif(sandbox.check_sandbox() is not None, reason="needs bubblewrap (Linux)")
 
 LIMITS = sandbox.Limits(cell_seconds=8, notebook_seconds=90, grace_seconds=8, memory_mb=1024, processes=64,

@@ -82,3 +82,15 @@ def test_weight_mapping_checks_shapes():
         models._load_in_order(net, {"a": torch.zeros(3, 3), "b": torch.zeros(3)})
     with pytest.raises(ValueError, match="tensors"):
         models._load_in_order(net, {"a": torch.zeros(3, 2)})
+
+
+def test_eval_mode_gives_every_module_back_its_own_mode():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Dropout(0.5))
+    model.train()
+    model[1].eval()  # a frozen batch norm inside a training model (lesson 07)
+    with models.eval_mode(model) as same:
+        assert same is model and not any(m.training for m in model.modules())
+    assert [m.training for m in model.modules()] == [True, True, False, True]
+    with pytest.raises(RuntimeError), models.eval_mode(model):
+        raise RuntimeError("an error inside the block")
+    assert [m.training for m in model.modules()] == [True, True, False, True]

@@ -25,9 +25,17 @@ def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
 
 
-def test_there_is_something_to_test():
-    assert LESSONS and SOLUTIONS and EXERCISES
-    assert len(EXERCISES) == len(SOLUTIONS)
+def test_every_exercise_is_released_and_linked_from_its_lesson():
+    released = {p.relative_to(ROOT / "exercises") for p in EXERCISES}
+    sources = {p.relative_to(ROOT / "solutions") for p in SOLUTIONS}
+    assert sources and released == sources, f"solutions without a release or the reverse: {released ^ sources}"
+    linked = set()
+    for lesson in LESSONS:
+        text = "".join("".join(c["source"]) for c in _cells(lesson) if c["cell_type"] == "markdown")
+        for target in re.findall(r"\]\(\.\./exercises/([^)]+\.ipynb)\)", text):
+            assert (ROOT / "exercises" / target).exists(), f"{lesson.name} links to a missing exercise {target}"
+            linked.add(Path(target))
+    assert linked == released, f"exercises no lesson links to: {released - linked}"
 
 
 def test_notebooks_are_built_from_src():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 
 import yaml
@@ -89,3 +91,24 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in ci and "make test" in readme and "make lab" in readme
     for pkg in ("dataset-fashion-mnist", "bubblewrap", "chromium"):
         assert pkg in ci
+
+
+def test_importing_the_checks_loads_no_lesson_module_and_no_widgets():
+    # The grader's judge imports course_utils.checks on its own: that must not pull in ipywidgets,
+    # datasets, matplotlib or any lesson's module (they load on first use, e.g. cu.widgets).
+    code = (
+        "import sys, course_utils.checks, course_utils as cu\n"
+        "heavy = ('ipywidgets', 'datasets', 'matplotlib', 'course_utils.widgets', 'course_utils.data')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+        "cu.widgets\n"
+        "print('ipywidgets' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split("\n")[:2] == ["[]", "True"], out
+
+
+def test_every_public_name_resolves():
+    import course_utils as cu
+
+    missing = [name for name in cu.__all__ if not hasattr(cu, name)]
+    assert not missing, f"course_utils.__all__ names what does not exist: {missing}"

@@ -89,8 +89,12 @@ def test_training_step_flops_of_a_convolution():
     assert flops == 2 * forward  # forward + weight gradient (the input needs none)
 
 
-def test_matmul_gflops_measures_a_positive_speed():
-    assert speed.matmul_gflops(64, seconds=0.02) > 0
+def test_matmul_gflops_counts_two_flops_per_multiply_add_over_the_measured_time(monkeypatch):
+    # A fake clock that advances 10 ms per reading: the function reads it at the start and after every
+    # 4 products, so it stops after 8 products at 20 ms and must report 2·64³·8 FLOPs / 0.02 s.
+    ticks = iter(range(100))
+    monkeypatch.setattr(speed.time, "perf_counter", lambda: next(ticks) * 0.01)
+    assert speed.matmul_gflops(64, seconds=0.02) == pytest.approx(2 * 64**3 * 8 / 0.02 / 1e9)
 
 
 def test_tutorial_net_is_the_tutorials_network():

@@ -217,9 +217,16 @@ def test_predict_is_the_softmax_of_the_logits_in_eval_mode():
     torch.testing.assert_close(probs.sum(1), torch.ones(30))
 
 
-def test_synchronize_accepts_every_device_name():
+def test_synchronize_waits_on_the_right_backend_only(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append(("cuda", device)))
+    monkeypatch.setattr(torch.mps, "synchronize", lambda: calls.append(("mps", None)))
     train.synchronize("cpu")
     train.synchronize(torch.device("cpu"))
+    assert calls == []  # the CPU runs synchronously: nothing to wait for
+    train.synchronize("cuda:1")
+    train.synchronize(torch.device("mps"))
+    assert calls == [("cuda", torch.device("cuda:1")), ("mps", None)]
 
 
 def test_autocast_bfloat16_trains_close_to_float32():
