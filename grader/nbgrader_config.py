@@ -11,8 +11,11 @@ c.CourseDirectory.course_id = "pixels-to-labels"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 # Only notebooks are released: nothing else in a source folder (data caches,
-# checkpoints, a stray script) is copied to students.
-c.CourseDirectory.include = ["*.ipynb"]
+# checkpoints, a stray script) is copied to students. The two files nbgrader's
+# exchange writes beside a submission (when, and the key its feedback is
+# released under) must travel with it through collect, autograde and
+# feedback, or `release_feedback` cannot return feedback on a JupyterHub.
+c.CourseDirectory.include = ["*.ipynb", "timestamp.txt", "submission_secret.txt"]
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "*.db"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

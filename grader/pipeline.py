@@ -582,6 +582,10 @@ def _dedupe(notes: list[dict]) -> list[dict]:
     return out
 
 
+#: What nbgrader's collect puts beside a student's notebooks: when it was submitted, and its feedback key.
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
 def submission_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
                   and ".ipynb_checkpoints" not in p.parts)
@@ -600,7 +604,7 @@ def map_notebooks(plan: Plan, folder: Path) -> tuple[dict[str, Path | None], lis
     """Which submitted file is which assignment notebook (renamed copies are recognised)."""
     notes: list[dict] = []
     files = [p for p in submission_files(folder) if p.suffix.lower() == ".ipynb"]
-    others = [p for p in submission_files(folder) if p.suffix.lower() != ".ipynb" and p.name != "timestamp.txt"]
+    others = [p for p in submission_files(folder) if p.suffix.lower() != ".ipynb" and p.name not in EXCHANGE_FILES]
     mapping: dict[str, Path | None] = {}
     left = list(files)
     for nb in plan.notebooks:
@@ -742,6 +746,10 @@ def record_with_nbgrader(course: Course, plan: Plan, student: str, result: dict,
                 json.dumps(graded_notebook_json(nb, grade, result.get("notes", [])), indent=1), encoding="utf-8")
         if timestamp:
             (folder / "timestamp.txt").write_text(timestamp, encoding="utf-8")
+        # nbgrader's exchange files its feedback under a key it wrote beside the submission.
+        secret = course.submitted / student / plan.assignment / "submission_secret.txt"
+        if secret.is_file() and secret.stat().st_size < 1024:
+            (folder / secret.name).write_text(secret.read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
         with quiet_nbgrader():
             api = course.api(
                 CourseDirectory__submitted_directory=str(batch.relative_to(course.root)),
