@@ -982,17 +982,8 @@ def _run_all(course: Course, todo, pool: _Pool | None, summary: RunSummary, log,
         summary.time("wait for workers", time.monotonic() - waited)
         if pool.errors and len(pool.errors) == len(pool.workers):
             raise pool.errors[0]
-        checker = next((w for w in pool.workers if w.alive()), None)
-        for plan in unverified:
-            if checker is None or not any(p is plan and run for p, _s, _h, run in todo):
-                continue
-            try:
-                verify_solution(plan, checker)
-                save_references(course, plan, verified=True)
-                (course.grading / plan.assignment / "refused.json").unlink(missing_ok=True)
-                log(f"  {plan.assignment}: the solution gets full marks when graded like a student")
-            except AssignmentError as err:
-                _refuse(course, summary, plan.assignment, str(err), log)
+        _verify_all([plan for plan in unverified if any(p is plan and run for p, _s, _h, run in todo)],
+                    [w for w in pool.workers if w.alive()], course, summary, log)
         if any(p.assignment in summary.refused for p in unverified):
             keep = []
             for item in todo:
@@ -1051,6 +1042,40 @@ def _run_all(course: Course, todo, pool: _Pool | None, summary: RunSummary, log,
     for t in threads:
         t.join()
     return sum(len(plan.notebooks) for plan, _s, _h, run in todo if run)
+
+
+def _verify_all(plans: list[Plan], workers: list[sb.Worker], course: Course, summary: RunSummary, log) -> None:
+    """Verify each solution on a student worker, the workers sharing the plans out (one verification each at a time)."""
+    pending: queue.Queue = queue.Queue()
+    for plan in plans:
+        pending.put(plan)
+    outcomes: queue.Queue = queue.Queue()
+
+    def check(worker: sb.Worker) -> None:
+        while True:
+            try:
+                plan = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                verify_solution(plan, worker)
+                outcomes.put((plan, None))
+            except AssignmentError as err:
+                outcomes.put((plan, err))
+
+    threads = [threading.Thread(target=check, args=(w,), daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    while not outcomes.empty():  # recorded here, in the calling thread: one writer for the course's files
+        plan, err = outcomes.get()
+        if err is None:
+            save_references(course, plan, verified=True)
+            (course.grading / plan.assignment / "refused.json").unlink(missing_ok=True)
+            log(f"  {plan.assignment}: the solution gets full marks when graded like a student")
+        else:
+            _refuse(course, summary, plan.assignment, str(err), log)
 
 
 def _record(course: Course, plan: Plan, student: str, sha: str, summary: RunSummary, log, executed: bool) -> None:

