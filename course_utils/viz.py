@@ -10,6 +10,8 @@ deficiencies; heat maps use ``cividis``.
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import math
 from collections.abc import Sequence
@@ -71,6 +73,24 @@ def _figure(*args, **kwargs):
     return Figure(*args, **kwargs)
 
 
+def png_with_alt(png: bytes, alt: str) -> dict[str, str]:
+    """A display bundle for a PNG that every front end shows with its alt text.
+
+    ``image/png`` (with the alt text in the output's metadata, the notebook
+    format's place for it) for static viewers, plus the same picture as an
+    HTML ``<img alt=...>``, which JupyterLab and Colab prefer: their PNG
+    renderer drops the metadata's alt text, so a screen reader would find none.
+
+    Introduced in lesson 00.
+    """
+    data = base64.b64encode(png).decode("ascii")
+    return {
+        "image/png": data,
+        "text/html": f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}"/>',
+        "text/plain": f"[figure] {alt}",
+    }
+
+
 def show(fig, alt: str, *, caption: str | None = None) -> None:
     """Display ``fig`` as a PNG with alt text, then close it.
 
@@ -86,11 +106,11 @@ def show(fig, alt: str, *, caption: str | None = None) -> None:
     """
     if not alt or not alt.strip():
         raise ValueError("every figure needs alt text: say in one sentence what it shows")
-    from IPython.display import Image, display
+    from IPython.display import display
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
-    display(Image(data=buffer.getvalue(), format="png", alt=alt))
+    display(png_with_alt(buffer.getvalue(), alt), raw=True, metadata={"image/png": {"alt": alt}})
     if caption:
         print(caption)
     try:  # figures made through pyplot must be closed too

@@ -16,6 +16,26 @@ import ipywidgets as W
 __all__ = ["display_widget", "png_bytes"]
 
 
+class Picture(W.HTML):
+    """A picture inside a widget, with alt text (ipywidgets' ``Image`` renders an ``<img>`` without any).
+
+    ``picture.show(png)`` replaces what it shows; ``alt`` says what that is.
+
+    Introduced in lesson 01.
+    """
+
+    def __init__(self, alt: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.alt = alt
+
+    def show(self, png: bytes) -> None:
+        import base64
+        import html
+
+        data = base64.b64encode(png).decode("ascii")
+        self.value = f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.alt, quote=True)}"/>'
+
+
 def png_bytes(fig) -> bytes:
     """Render a matplotlib figure to PNG bytes and close it.
 
@@ -45,9 +65,9 @@ def display_widget(widget: W.Widget, static_fig, alt: str) -> None:
 
     Introduced in lesson 01.
     """
-    import base64
-
     from IPython.display import display
+
+    from course_utils.viz import png_with_alt
 
     if not alt or not alt.strip():
         raise ValueError("a widget's static picture needs alt text")
@@ -56,7 +76,7 @@ def display_widget(widget: W.Widget, static_fig, alt: str) -> None:
         data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
     else:  # ipywidgets 7 (what Colab ships): the same view message, built by hand
         data = {"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}}
-    data["image/png"] = base64.b64encode(png_bytes(static_fig)).decode("ascii")
+    data.update(png_with_alt(png_bytes(static_fig), alt))
     data["text/plain"] = f"[interactive widget] {alt}"
     display(data, raw=True, metadata={"image/png": {"alt": alt}})
     if hasattr(widget, "_handle_displayed"):
@@ -90,14 +110,14 @@ def pixel_inspector(image, *, row: int | None = None, col: int | None = None, ra
     pixels.neighbourhood(array.shape, row, col, radius)  # validates the start
     row_slider = W.IntSlider(value=row, min=0, max=h - 1, description="row", continuous_update=True)
     col_slider = W.IntSlider(value=col, min=0, max=w - 1, description="column", continuous_update=True)
-    photo = W.Image(format="png")
-    zoom = W.Image(format="png")
+    photo = Picture("the photo, with the inspected window outlined")
+    zoom = Picture("the inspected window, enlarged so that each pixel is a square")
     numbers = W.HTML()
 
     def update(_=None) -> None:
         window = pixels.neighbourhood(array.shape, row_slider.value, col_slider.value, radius)
-        photo.value = pixels.png(pixels.mark_window(array, window))
-        zoom.value = pixels.png(array[window.top : window.bottom, window.left : window.right], scale=24)
+        photo.show(pixels.png(pixels.mark_window(array, window)))
+        zoom.show(pixels.png(array[window.top : window.bottom, window.left : window.right], scale=24))
         numbers.value = pixels.window_html(array, window)
 
     update()
@@ -149,8 +169,8 @@ def channel_mixer(image, gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) ->
     }
     start = next((k for k, v in presets.items() if np.allclose(v, gains)), None)
     preset = W.Dropdown(options=list(presets), value=start, description="preset")
-    mixed = W.Image(format="png")
-    gray = W.Image(format="png")
+    mixed = Picture("the photo with each colour channel scaled by its gain")
+    gray = Picture("the photo in gray, a weighted sum of its channels")
     caption = W.HTML()
     busy = {"setting": False}
 
@@ -158,14 +178,14 @@ def channel_mixer(image, gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) ->
         if busy["setting"]:
             return
         g = [s.value for s in sliders]
-        mixed.value = pixels.png(pixels.mix_channels(array, g))
+        mixed.show(pixels.png(pixels.mix_channels(array, g)))
         total = sum(g)
         if total > 0:
-            gray.value = pixels.png(pixels.weighted_gray(array, g))
+            gray.show(pixels.png(pixels.weighted_gray(array, g)))
             weights = " + ".join(f"{v / total:.3f}·{c}" for v, c in zip(g, "RGB"))
             text = f"gray = {weights}"
         else:
-            gray.value = pixels.png(np.zeros(array.shape[:2], dtype=np.uint8))
+            gray.show(pixels.png(np.zeros(array.shape[:2], dtype=np.uint8)))
             text = "all weights are 0: no gray image to make"
         means = pixels.mix_channels(array, g).reshape(-1, 3).mean(axis=0)
         caption.value = (
@@ -258,13 +278,13 @@ def shift_explorer(
     shape = W.Dropdown(options=[(c, i) for i, c in enumerate(classes)], value=0, description="shape")
     slider = W.IntSlider(value=start, min=lo, max=hi, description="centre x (px)", continuous_update=True,
                          style={"description_width": "90px"})  # fmt: skip
-    picture = W.Image(format="png")
+    picture = Picture("the shape at the chosen position, and what each network makes of it")
     where = W.HTML()
     panels = [W.HTML() for _ in models]
 
     def update(_=None) -> None:
         label, i = shape.value, positions.index(slider.value)
-        picture.value = _png(translation.track_picture(tracks[label][i], slider.value + 0.5, range_px))
+        picture.show(_png(translation.track_picture(tracks[label][i], slider.value + 0.5, range_px)))
         inside = range_px[0] <= slider.value + 0.5 <= range_px[1]
         where.value = (
             f"<div style='font-size:13px'>centre x = {slider.value + 0.5:.1f} px: "
@@ -350,14 +370,14 @@ def replay_view(model, examples: dict, class_names, *, delay: float = 0.3, max_m
     choice = W.Dropdown(options=names, value=names[0], description="input")
     replay = W.Button(description="Replay", icon="play", tooltip="send the input through the network, one stage at a time")
     stage = W.IntSlider(value=0, min=0, max=n - 1, description="stage", continuous_update=True)
-    strip, picture, caption, probs = W.HTML(), W.Image(format="png"), W.HTML(), W.HTML()
+    strip, picture, caption, probs = W.HTML(), Picture("the feature maps of the chosen stage"), W.HTML(), W.HTML()
 
     def update(_=None) -> None:
         result, i = runs[choice.value], stage.value
         if (choice.value, i) not in pictures:
             pictures[(choice.value, i)] = st.png(st.stage_picture(result[i], max_maps=max_maps), min_size=280)
         strip.value = st.stage_strip_html(result, i)
-        picture.value = pictures[(choice.value, i)]
+        picture.show(pictures[(choice.value, i)])
         caption.value = (
             f"<div style='max-width:36em'><b>{result[i].name}</b> · {st.explain_stage(result[i], last=i == last_linear)}"
             f"<br><span style='color:#555'>{result[i].params:,} parameters in this layer</span></div>"
@@ -430,13 +450,13 @@ def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str
               for c in range(grid)] for r in range(grid)]  # fmt: skip
     preset = W.Dropdown(options=presets, value=start, description="start from")
     clear = W.Button(description="Clear", icon="eraser", tooltip="switch every cell off")
-    seen, probs, source = W.Image(format="png"), W.HTML(), W.HTML()
+    seen, probs, source = Picture("what the network sees: the drawing scaled to its input size"), W.HTML(), W.HTML()
     upload = W.FileUpload(accept="image/*", multiple=False, description="Upload a photo")
     state = {"busy": False}
 
     def classify(image: torch.Tensor, where: str) -> None:
         p = predict(model, image.unsqueeze(0))[0]
-        seen.value = st.png((image[0].numpy() * 255).round().astype(np.uint8), scale=6)
+        seen.show(st.png((image[0].numpy() * 255).round().astype(np.uint8), scale=6))
         probs.value = st.probability_html(p, class_names)
         source.value = f"<i>{where}, as the network sees it ({size}×{size}):</i>"
 
@@ -562,7 +582,7 @@ def shortcut_explorer(strengths, curves: dict, group_accs: list, *, chance: floa
     slider = W.SelectionSlider(options=labels, value=labels[start], description="tag agrees in",
                                continuous_update=False, style={"description_width": "100px"},
                                layout=W.Layout(width="420px"))  # fmt: skip
-    picture = W.Image(format="png")
+    picture = Picture("accuracy curves at the chosen shortcut strength")
     summary = W.HTML()
     rendered: dict[int, bytes] = {}
 
@@ -573,7 +593,7 @@ def shortcut_explorer(strengths, curves: dict, group_accs: list, *, chance: floa
         i = labels.index(slider.value)
         if i not in rendered:
             rendered[i] = png_bytes(figure(i))
-        picture.value = rendered[i]
+        picture.show(rendered[i])
         worst = min(group_accs[i], key=group_accs[i].get)
         parts = ", ".join(f"{name} <b>{100 * vals[i]:.0f}%</b>" for name, vals in curves.items())
         summary.value = (
@@ -624,7 +644,7 @@ def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accep
                       description="corruption")  # fmt: skip
     severity = W.IntSlider(value=start[2], min=0, max=images.shape[2] - 1, description="severity",
                            continuous_update=False)  # fmt: skip
-    picture = W.Image(format="png")
+    picture = Picture("the photo at the chosen corruption and severity, with the model's top guesses")
     summary = W.HTML()
 
     def figure(p: int, k: int, s: int):
@@ -647,7 +667,7 @@ def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accep
 
     def update(_=None) -> None:
         p, k, s = photo.value, kind.value, severity.value
-        picture.value = png_bytes(figure(p, k, s))
+        picture.show(png_bytes(figure(p, k, s)))
         summary.value = f"<div style='font-size:13px'>{describe(p, k, s)}</div>"
 
     update()
@@ -700,7 +720,7 @@ def kernel_editor(photos, *, preset: str = "Sobel x (vertical edges)") -> W.Box:
     ]  # fmt: skip
     presets = W.Dropdown(options=list(convolution.KERNELS), value=preset, description="preset")
     photo = W.Dropdown(options=list(grays), value=next(iter(grays)), description="photo")
-    original, filtered = W.Image(format="png"), W.Image(format="png")
+    original, filtered = Picture("the photo in gray"), Picture("the photo filtered by the kernel")
     caption = W.HTML()
     busy = {"setting": False}
     shown: dict[str, bytes] = {}  # PNGs of the unfiltered photos, made once
@@ -715,8 +735,8 @@ def kernel_editor(photos, *, preset: str = "Sobel x (vertical edges)") -> W.Box:
         response = convolution.filter_gray(gray, w)
         if photo.value not in shown:
             shown[photo.value] = pixels.png((gray * 255).round().to(torch.uint8).numpy())
-        original.value = shown[photo.value]
-        filtered.value = pixels.png(convolution.response_image(response, w))
+        original.show(shown[photo.value])
+        filtered.show(pixels.png(convolution.response_image(response, w)))
         caption.value = convolution.kernel_html(w, response)
 
     def choose(change) -> None:
@@ -779,7 +799,7 @@ def topk_explorer(photos, probs, class_names, *, k: int = 5, max_k: int = 10, st
     start = start or names[0]
     photo = W.Dropdown(options=names, value=start, description="photo")
     k_slider = W.IntSlider(value=k, min=1, max=max_k, description="k (guesses)", continuous_update=False)
-    picture = W.Image(format="png")
+    picture = Picture("the photo and the network's top-k guesses")
     summary = W.HTML()
 
     def figure(name: str, kk: int):
@@ -793,7 +813,7 @@ def topk_explorer(photos, probs, class_names, *, k: int = 5, max_k: int = 10, st
                 f"of the probability")  # fmt: skip
 
     def update(_=None) -> None:
-        picture.value = png_bytes(figure(photo.value, k_slider.value))
+        picture.show(png_bytes(figure(photo.value, k_slider.value)))
         summary.value = f"<div style='font-size:13px'>{describe(photo.value, k_slider.value)}</div>"
 
     update()
@@ -831,11 +851,11 @@ def layer_cost_explorer(costs, *, start: str | None = None, title: str | None = 
         raise ValueError("no layer has parameters or FLOPs to explore")
     start = start or names[0]
     layer = W.Dropdown(options=names, value=start, description="layer")
-    picture = W.Image(format="png")
+    picture = Picture("parameters and multiply-adds of each layer, the chosen one highlighted")
     summary = W.HTML()
 
     def update(_=None) -> None:
-        picture.value = png_bytes(cost_module.figure_layer_costs(costs, highlight=layer.value, title=title))
+        picture.show(png_bytes(cost_module.figure_layer_costs(costs, highlight=layer.value, title=title)))
         summary.value = f"<div style='font-size:13px'>{cost_module.layer_summary(costs, layer.value)}</div>"
 
     update()
@@ -883,14 +903,14 @@ def depth_explorer(photos: dict, stages: dict, *, k: int = 8, start: tuple[str, 
     photo = W.Dropdown(options=names, value=photo0, description="photo")
     depth = W.SelectionSlider(options=depths, value=depth0, description="depth", continuous_update=False,
                               layout=W.Layout(width="420px"))  # fmt: skip
-    picture = W.Image(format="png")
+    picture = Picture("the photo and the strongest feature maps at the chosen depth")
     summary = W.HTML()
 
     def figure(name: str, stage: str):
         return transfer.figure_depth(photos[name], {stage: stages[name][stage]}, k=k, title=f"{name}, {stage}")
 
     def update(_=None) -> None:
-        picture.value = png_bytes(figure(photo.value, depth.value))
+        picture.show(png_bytes(figure(photo.value, depth.value)))
         text = transfer.stage_summary(depth.value, stages[photo.value][depth.value], k)
         summary.value = f"<div style='font-size:13px'>{text}</div>"
 

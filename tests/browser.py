@@ -213,6 +213,36 @@ class LabPage:
         """Tracebacks rendered on the page."""
         return self.page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
 
+    # --- accessibility ---------------------------------------------------------------
+    def accessibility_violations(self, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+        """axe-core's violations of ``impacts`` inside what the course put on the page.
+
+        The audit (axe-core, as bundled by the axe-playwright-python package) is limited to the
+        rendered markdown and the cells' outputs, widgets included: JupyterLab's own interface
+        is not the course's to fix. Each violation: rule id, impact, help text and the offending
+        nodes' HTML (shortened).
+        """
+        import axe_playwright_python
+
+        script = Path(axe_playwright_python.__file__).with_name("axe.min.js")
+        self.page.add_script_tag(path=str(script))
+        found = self.page.evaluate(
+            """async (impacts) => {
+                const context = {include: [['.jp-MarkdownOutput'], ['.jp-OutputArea-output']]};
+                const result = await axe.run(context, {resultTypes: ['violations']});
+                // ipywidgets' sliders (noUiSlider) name their handle nowhere, whatever description the
+                // course gives them: that rule on those handles is the library's to fix, not ours.
+                const library = (v, n) => v.id === 'aria-input-field-name' && n.html.startsWith('<div class="noUi-handle');
+                return result.violations.filter(v => impacts.includes(v.impact))
+                    .map(v => ({...v, nodes: v.nodes.filter(n => !library(v, n))}))
+                    .filter(v => v.nodes.length)
+                    .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                nodes: v.nodes.slice(0, 3).map(n => n.html.slice(0, 200))}));
+            }""",
+            list(impacts),
+        )
+        return found
+
     # --- editing ---------------------------------------------------------------------
     def set_cell_source(self, index: int, text: str) -> None:
         """Replace the text of the code/markdown cell ``index`` as a student would: select all, type."""

@@ -3,7 +3,8 @@
 For each lesson we open it, run all cells from the Run menu, save, and check the
 saved notebook: every code cell ran, in order, in one kernel; no cell errored;
 `cu.setup()` reported; every figure carries alt text; it finished within the
-time limit. Then every course widget (CSS class ``p2l-widget``) must be on the
+time limit; axe-core finds no serious or critical accessibility violation in what
+the lesson renders (markdown, outputs, widgets). Then every course widget (CSS class ``p2l-widget``) must be on the
 page, and every control in it — slider, dropdown, button, checkbox, number
 box — must change what the widget shows when operated. Screenshots of every
 lesson and widget go to build/screenshots/ (the path is printed at the end).
@@ -83,6 +84,9 @@ def test_lesson_in_the_browser(path: Path, lab, browser):
         assert not errors, f"error output on the page: {errors[0][:500]}"
         _check_saved_notebook(page.save())
         assert seconds <= HARD_LIMIT_SECONDS, f"{path.name} took {seconds:.0f} s (hard limit {HARD_LIMIT_SECONDS} s)"
+
+        violations = page.accessibility_violations()
+        assert not violations, f"axe-core finds serious or critical accessibility problems in the lesson: {violations}"
 
         expected = _widget_factories_called(path)
         widgets = page.widgets()

@@ -20,6 +20,7 @@ def test_bundle_holds_the_live_view_and_a_png_with_alt(monkeypatch):
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == slider.model_id
     assert base64.b64decode(data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert kwargs["raw"] is True and kwargs["metadata"] == {"image/png": {"alt": "A two-by-two checkerboard."}}
+    assert 'alt="A two-by-two checkerboard."' in data["text/html"]  # the fallback front ends render, with its alt
 
 
 def test_alt_text_is_required():

@@ -41,7 +41,9 @@ def test_depth_explorer_changes_with_each_control(shown):
     assert {"p2l-widget", "p2l-depth-explorer"} <= set(box._dom_classes)
     photo, depth = _walk(box, (W.Dropdown, W.SelectionSlider))
     assert photo.description == "photo" and depth.description == "depth"
-    summary, picture = _walk(box, (W.HTML,))[0], _walk(box, (W.Image,))[0]
+    picture = _walk(box, (widgets.Picture,))[0]
+    summary = next(w for w in _walk(box, (W.HTML,)) if not isinstance(w, widgets.Picture))
+    assert 'alt="the photo and the strongest feature maps' in picture.value
     first = (summary.value, picture.value)
     assert transfer.stage_summary("stem", stages["cat"]["stem"], 4) in summary.value
     depth.value = "block 3"

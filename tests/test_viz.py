@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 import torch
 
@@ -39,26 +41,29 @@ def test_images_in_every_layout_display_the_same_pixels():
 
 def test_show_requires_alt_text_and_attaches_it(monkeypatch):
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append((obj, kw)))
     fig = viz.figure_images(torch.rand(2, 1, 4, 4))
     with pytest.raises(ValueError, match="alt text"):
         viz.show(fig, alt=" ")
-    viz.show(fig, alt="Two noise images.")
-    data, metadata = shown[0]._repr_mimebundle_()
-    assert metadata == {"image/png": {"alt": "Two noise images."}}
-    assert shown[0].data[:8] == b"\x89PNG\r\n\x1a\n" and "image/png" in data
+    viz.show(fig, alt='Two "noise" images.')
+    data, kwargs = shown[0]
+    assert kwargs == {"raw": True, "metadata": {"image/png": {"alt": 'Two "noise" images.'}}}
+    png = base64.b64decode(data["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # JupyterLab and Colab show the HTML version (their PNG renderer drops the alt text): same picture, alt escaped.
+    assert data["text/html"] == f'<img src="data:image/png;base64,{data["image/png"]}" alt="Two &quot;noise&quot; images."/>'
 
 
 def test_history_and_probability_figures(monkeypatch):
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(kw["metadata"]["image/png"]["alt"]))
     h = cu.train.History(train_loss=[1.0, 0.5], train_acc=[0.5, 0.9], val_loss=[1.1, 0.6], val_acc=[0.4, 0.8],
                          seconds=[1.0, 1.0], images=[10, 10])  # fmt: skip
     cu.show_history(h)
     cu.show_probabilities(torch.tensor([0.1, 0.7, 0.2]), ["a", "b", "c"])
     cm = cu.show_confusion(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), ["a", "b"])
     assert torch.equal(cm, torch.tensor([[1, 1], [0, 1]]))
-    alts = [obj.alt for obj in shown]
+    alts = shown
     assert "80.0%" in alts[0] and "b at 70%" in alts[1] and "a taken for b" in alts[2]
 
 
