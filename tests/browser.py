@@ -55,6 +55,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        out += [int(c) for c in children]
+        todo += [int(c) for c in children]
+    return out
+
+
 class JupyterLab:
     """A JupyterLab server on loopback, serving a scratch copy of ``folders``."""
 
@@ -104,6 +128,30 @@ class JupyterLab:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/lab/tree/{path}?token={self.token}&reset"
+
+    def kernel_peak_mb(self) -> float:
+        """Peak resident memory (VmHWM, MB) of the kernels this server runs, and of their live child processes.
+
+        Read from /proc before the kernels are shut down: the kernel started with the lesson, so its
+        high-water mark is the lesson's peak. Children that already exited (e.g. data-parallel
+        workers a lesson joined) are not in it.
+        """
+        import urllib.request
+
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/kernels",
+                                         headers={"Authorization": f"token {self.token}"})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            ids = [k["id"] for k in json.loads(response.read())]
+        kernels = [pid for pid in _pids() if any(f"kernel-{i}.json" in _cmdline(pid) for i in ids)]
+        total = 0.0
+        for pid in kernels + [c for k in kernels for c in _descendants(k)]:
+            status = Path(f"/proc/{pid}/status")
+            try:
+                line = next(l for l in status.read_text().splitlines() if l.startswith("VmHWM:"))
+            except (OSError, StopIteration):
+                continue
+            total += int(line.split()[1]) / 1024
+        return total
 
     def shutdown_kernels(self) -> None:
         """Shut down every kernel this server runs, as closing a notebook's kernel in the menu does.

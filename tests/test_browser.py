@@ -3,7 +3,7 @@
 For each lesson we open it, run all cells from the Run menu, save, and check the
 saved notebook: every code cell ran, in order, in one kernel; no cell errored;
 `cu.setup()` reported; every figure carries alt text; it finished within the
-time limit; axe-core finds no serious or critical accessibility violation in what
+time limit and its kernel's peak memory within 2 GB; axe-core finds no serious or critical accessibility violation in what
 the lesson renders (markdown, outputs, widgets). Then every course widget (CSS class ``p2l-widget``) must be on the
 page, and every control in it — slider, dropdown, button, checkbox, number
 box — must change what the widget shows when operated. Screenshots of every
@@ -28,6 +28,8 @@ from conftest import ROOT, record_runtime
 LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
 SCREENSHOTS = ROOT / "build" / "screenshots"
 HARD_LIMIT_SECONDS = 120
+#: Colab's free tier and an 8 GB laptop: a lesson's kernel stays within 2 GB.
+MEMORY_LIMIT_MB = 2048
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +85,10 @@ def test_lesson_in_the_browser(path: Path, lab, browser):
         errors = page.error_texts()
         assert not errors, f"error output on the page: {errors[0][:500]}"
         _check_saved_notebook(page.save())
+        peak_mb = lab.kernel_peak_mb()
+        record_runtime(f"memory/{rel}", peak_mb)
         assert seconds <= HARD_LIMIT_SECONDS, f"{path.name} took {seconds:.0f} s (hard limit {HARD_LIMIT_SECONDS} s)"
+        assert 0 < peak_mb <= MEMORY_LIMIT_MB, f"{path.name} peaked at {peak_mb:.0f} MB (target: at most {MEMORY_LIMIT_MB} MB)"
 
         violations = page.accessibility_violations()
         assert not violations, f"axe-core finds serious or critical accessibility problems in the lesson: {violations}"
