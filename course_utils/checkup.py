@@ -97,7 +97,7 @@ def doctor(*, check_network: bool = True, verbose: bool = True) -> Report:
     where = detect_platform()
     facts["platform"] = f"{where} · {platform.system()} {platform.machine()} · {os.cpu_count()} CPU cores"
     facts["python"] = platform.python_version()
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 -- doctor must still run, and say so, on a Python too old for the course
         problems.append(Problem(f"Python {platform.python_version()} is too old", "use Python 3.10 to 3.13"))
 
     install_hint = (

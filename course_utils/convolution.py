@@ -10,11 +10,21 @@ depths of a network, and the figures and widget views of the lesson.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    from course_utils.pixels import ImageLike
+
+#: A 2-D kernel as the helpers accept it: a tensor, an array or nested lists of numbers.
+KernelLike: TypeAlias = "torch.Tensor | np.ndarray | Sequence[Sequence[float]]"
 
 __all__ = [
     "KERNELS",
@@ -60,7 +70,7 @@ def kernel(name: str) -> torch.Tensor:
     return torch.tensor(KERNELS[name], dtype=torch.float32)
 
 
-def gray(image) -> torch.Tensor:
+def gray(image: ImageLike) -> torch.Tensor:
     """A photo as one (H, W) float32 channel in [0, 1] (BT.601 luma weights).
 
     Args:
@@ -74,7 +84,7 @@ def gray(image) -> torch.Tensor:
     return torch.from_numpy(array @ np.asarray(BT601_LUMA, dtype=np.float32))
 
 
-def filter_gray(image: torch.Tensor, weights) -> torch.Tensor:
+def filter_gray(image: torch.Tensor, weights: KernelLike) -> torch.Tensor:
     """Slide one kernel over a gray image (cross-correlation, like ``F.conv2d``), keeping the size.
 
     The border is padded by repeating the edge pixels, so that a blur does not
@@ -101,7 +111,7 @@ def filter_gray(image: torch.Tensor, weights) -> torch.Tensor:
     return F.conv2d(x, k[None, None])[0, 0]
 
 
-def response_image(response: torch.Tensor, weights) -> np.ndarray:
+def response_image(response: torch.Tensor, weights: KernelLike) -> np.ndarray:
     """Turn a filter response into a picture (H, W) uint8.
 
     A kernel whose weights sum to zero (an edge detector) gives signed
@@ -122,7 +132,7 @@ def response_image(response: torch.Tensor, weights) -> np.ndarray:
     return (r.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
-def kernel_html(weights, response: torch.Tensor) -> str:
+def kernel_html(weights: KernelLike, response: torch.Tensor) -> str:
     """One line describing a kernel and its response (the kernel editor's caption).
 
     Introduced in lesson 03.
@@ -141,7 +151,7 @@ def kernel_html(weights, response: torch.Tensor) -> str:
     )
 
 
-def _check_layers(layers) -> list[tuple[int, int]]:
+def _check_layers(layers: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     checked = []
     for item in layers:
         try:
@@ -188,7 +198,7 @@ def receptive_field_bruteforce(layers: Sequence[tuple[int, int]]) -> int:
     for k, s in layers:
         h = F.conv1d(h, torch.ones(1, 1, k, dtype=torch.float64), stride=s)
     h[0, 0, 0].backward()
-    touched = torch.nonzero(x.grad[0, 0]).flatten()
+    touched = torch.nonzero(cast(torch.Tensor, x.grad)[0, 0]).flatten()
     return int(touched.max() - touched.min() + 1)
 
 
@@ -243,13 +253,13 @@ def depth_feature_maps(model: nn.Module, x: torch.Tensor, modules: Mapping[str, 
 # ----------------------------------------------------------------------------- figures
 
 
-def _figure(**kwargs):
+def _figure(**kwargs: Any) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(**kwargs)
 
 
-def figure_kernels(image: torch.Tensor, names: Sequence[str], *, ncols: int = 4):
+def figure_kernels(image: torch.Tensor, names: Sequence[str], *, ncols: int = 4) -> Figure:
     """A gray photo filtered by each named kernel of `KERNELS`, with the kernel's numbers in the title.
 
     Introduced in lesson 03.
@@ -269,7 +279,7 @@ def figure_kernels(image: torch.Tensor, names: Sequence[str], *, ncols: int = 4)
     return fig
 
 
-def figure_kernel_editor(image: torch.Tensor, weights, *, title: str):
+def figure_kernel_editor(image: torch.Tensor, weights: KernelLike, *, title: str) -> Figure:
     """Static picture of the kernel editor: the gray photo, the kernel's numbers, the filtered photo.
 
     Introduced in lesson 03.
@@ -295,7 +305,7 @@ def figure_kernel_editor(image: torch.Tensor, weights, *, title: str):
     return fig
 
 
-def figure_strides(settings: Sequence[tuple[int, int, int, int]], *, ncols: int = 2):
+def figure_strides(settings: Sequence[tuple[int, int, int, int]], *, ncols: int = 2) -> Figure:
     """Where a kernel lands along one row, for several (size, kernel_size, stride, padding) settings.
 
     In each panel, every output position is one strip of coloured cells (the
@@ -329,13 +339,15 @@ def figure_strides(settings: Sequence[tuple[int, int, int, int]], *, ncols: int 
     return fig
 
 
-def _rect(x: float, y: float, *, face: str, edge: str, hatch: str | None = None):
+def _rect(x: float, y: float, *, face: str, edge: str, hatch: str | None = None) -> Rectangle:
     from matplotlib.patches import Rectangle
 
     return Rectangle((x, y), 1, 1, facecolor=face, edgecolor=edge, hatch=hatch, linewidth=0.8)
 
 
-def figure_receptive_fields(image, fields: Mapping[str, int], *, centre: tuple[int, int] | None = None):
+def figure_receptive_fields(
+    image: ImageLike, fields: Mapping[str, int], *, centre: tuple[int, int] | None = None
+) -> Figure:
     """Nested squares on a photo: the input pixels one unit of each layer can see.
 
     Args:
@@ -369,7 +381,9 @@ def figure_receptive_fields(image, fields: Mapping[str, int], *, centre: tuple[i
     return fig
 
 
-def figure_depth_maps(maps: Mapping[str, torch.Tensor], *, per_stage: int = 6, fields: Mapping[str, int] | None = None):
+def figure_depth_maps(
+    maps: Mapping[str, torch.Tensor], *, per_stage: int = 6, fields: Mapping[str, int] | None = None
+) -> Figure:
     """For each stage, the ``per_stage`` feature maps with the strongest mean response (first image).
 
     Args:

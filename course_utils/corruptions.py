@@ -15,9 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from course_utils.models import Pretrained
 
 __all__ = [
     "CORRUPTIONS",
@@ -118,7 +124,7 @@ def corrupt(x: torch.Tensor, kind: str, severity: int, generator: torch.Generato
     return out.clamp(0, 1)
 
 
-def photo_crops(bundle, photos: Sequence) -> torch.Tensor:
+def photo_crops(bundle: Pretrained, photos: Sequence[np.ndarray]) -> torch.Tensor:
     """Photos as the pretrained model sees them, before normalisation: (N, 3, 224, 224) in [0, 1].
 
     Args:
@@ -135,7 +141,7 @@ def photo_crops(bundle, photos: Sequence) -> torch.Tensor:
 
 
 @torch.no_grad()
-def classify_corrupted(bundle, crops: torch.Tensor, kinds: Sequence[str], *, seed: int = 0,
+def classify_corrupted(bundle: Pretrained, crops: torch.Tensor, kinds: Sequence[str], *, seed: int = 0,
                        batch_size: int = 32, progress: bool = True) -> dict[str, torch.Tensor]:  # fmt: skip
     """Run the pretrained model on every photo x corruption x severity.
 
@@ -184,7 +190,7 @@ def classify_corrupted(bundle, crops: torch.Tensor, kinds: Sequence[str], *, see
 
 
 def figure_corruption_grid(image: torch.Tensor, kinds: Sequence[str], *, title: str, size: float = 1.3,
-                           generator: torch.Generator | None = None):  # fmt: skip
+                           generator: torch.Generator | None = None) -> Figure:  # fmt: skip
     """One image under every corruption (rows) at severities 0-5 (columns).
 
     Args:
@@ -215,7 +221,7 @@ def figure_corruption_grid(image: torch.Tensor, kinds: Sequence[str], *, title: 
 
 def figure_severity_curves(curves: Mapping[str, Sequence[float]], *, title: str, ylabel: str,
                            chance: float | None = None, ax_titles: Sequence[str] | None = None,
-                           extra: Mapping[str, Sequence[float]] | None = None, extra_ylabel: str | None = None):  # fmt: skip
+                           extra: Mapping[str, Sequence[float]] | None = None, extra_ylabel: str | None = None) -> Figure:  # fmt: skip
     """A metric (in [0, 1]) against severity 0-5, one line per corruption kind.
 
     Args:
@@ -252,7 +258,7 @@ def figure_severity_curves(curves: Mapping[str, Sequence[float]], *, title: str,
 
 
 def figure_corrupted_prediction(image: torch.Tensor, probs: torch.Tensor, class_names: Sequence[str], *, title: str,
-                                accepted: Sequence[str] = (), k: int = 5):  # fmt: skip
+                                accepted: Sequence[str] = (), k: int = 5) -> Figure:  # fmt: skip
     """A (corrupted) photo next to the model's top-``k`` classes.
 
     Args:

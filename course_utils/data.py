@@ -27,12 +27,17 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
 import torch
 
 from course_utils import env
-from course_utils.shapes import SHAPE_CLASSES, ShapeParams, render_shapes
+from course_utils.shapes import ShapeParams, render_shapes
+
+if TYPE_CHECKING:
+    import datasets
+    import pyarrow as pa
 
 __all__ = [
     "FASHION_CLASSES",
@@ -77,7 +82,7 @@ def cache_dir() -> Path:
     return root
 
 
-def _cached(name: str, params: dict, build: Callable[[], "datasets.DatasetDict"]):  # noqa: F821
+def _cached(name: str, params: dict[str, Any], build: Callable[[], datasets.DatasetDict]) -> datasets.DatasetDict:
     """Load ``name`` built with ``params`` from the disk cache, building it once if missing."""
     import datasets
 
@@ -115,7 +120,7 @@ class _quiet_datasets:
             datasets.utils.logging.enable_progress_bar()
 
 
-def _nested_lists(array: np.ndarray):
+def _nested_lists(array: np.ndarray) -> pa.Array:
     """Arrow storage of an ``ArrayXD`` column: nested lists over one flat buffer (no copies per row)."""
     import pyarrow as pa
 
@@ -126,7 +131,9 @@ def _nested_lists(array: np.ndarray):
     return values
 
 
-def _array_dataset(images: np.ndarray, labels: np.ndarray, names: tuple[str, ...], **extra: np.ndarray):
+def _array_dataset(
+    images: np.ndarray, labels: np.ndarray, names: tuple[str, ...], **extra: np.ndarray
+) -> datasets.Dataset:
     """A `datasets.Dataset` from (N, C, H, W) uint8 images and integer labels.
 
     The Arrow table is assembled directly from the NumPy buffers: ~40x faster
@@ -170,7 +177,7 @@ def _stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tu
 # ----------------------------------------------------------------------------- shapes
 
 
-def load_shapes(n_train: int = 10_000, n_test: int = 2_000, *, seed: int = 0, **params):
+def load_shapes(n_train: int = 10_000, n_test: int = 2_000, *, seed: int = 0, **params: Any) -> datasets.DatasetDict:
     """The course's drawn 32x32 shapes (circle, square, triangle, cross, star).
 
     Args:
@@ -260,7 +267,7 @@ def fashion_mnist_source() -> str | None:
     return None
 
 
-def load_fashion_mnist():
+def load_fashion_mnist() -> datasets.DatasetDict:
     """Fashion-MNIST: 70,000 28x28 grayscale photos of clothing in 10 classes.
 
     Read offline from Debian's ``dataset-fashion-mnist`` package (or
@@ -297,8 +304,9 @@ def load_fashion_mnist():
     def build() -> datasets.DatasetDict:
         splits = {}
         for split, (images, labels) in _FASHION_FILES.items():
-            x = _read_idx(_find_idx(Path(folder), images))[:, None]  # (N, 1, 28, 28)
-            y = _read_idx(_find_idx(Path(folder), labels))
+            # fashion_mnist_source() returned this folder only once it had found every file
+            x = _read_idx(cast(Path, _find_idx(Path(folder), images)))[:, None]  # (N, 1, 28, 28)
+            y = _read_idx(cast(Path, _find_idx(Path(folder), labels)))
             splits[split] = _array_dataset(np.ascontiguousarray(x), y, FASHION_CLASSES)
         return datasets.DatasetDict(splits)
 
@@ -308,7 +316,7 @@ def load_fashion_mnist():
 # ----------------------------------------------------------------------------- digits
 
 
-def load_digits(source: str = "mnist5k", *, test_fraction: float = 0.2, seed: int = 0):
+def load_digits(source: str = "mnist5k", *, test_fraction: float = 0.2, seed: int = 0) -> datasets.DatasetDict:
     """Real handwritten digits, offline.
 
     Args:
@@ -357,7 +365,7 @@ def load_digits(source: str = "mnist5k", *, test_fraction: float = 0.2, seed: in
     return _cached("digits", {"source": source, "test_fraction": test_fraction, "seed": seed}, build)
 
 
-def load_faces(*, test_fraction: float = 0.5, seed: int = 0):
+def load_faces(*, test_fraction: float = 0.5, seed: int = 0) -> datasets.DatasetDict:
     """Faces versus non-faces: 200 real 25x25 grayscale crops from LFW.
 
     Shipped in scikit-image (``skimage.data.lfw_subset``): 100 face crops from
@@ -409,10 +417,11 @@ class Photo:
 
             image = load_sample_image(attr)
         elif module == "matplotlib":
-            import matplotlib.image
             import matplotlib.cbook
+            import matplotlib.image
 
-            with matplotlib.cbook.get_sample_data(attr) as f:
+            # an image file (not .npy/.npz) comes back as a binary file object
+            with cast(BinaryIO, matplotlib.cbook.get_sample_data(attr)) as f:
                 image = matplotlib.image.imread(f, format=attr.rsplit(".", 1)[-1])
         else:
             import skimage.data
@@ -458,7 +467,7 @@ def load_photo(name: str) -> np.ndarray:
     return PHOTOS[name].load()
 
 
-def load_gallery():
+def load_gallery() -> datasets.DatasetDict:
     """All real photos of the course, with their provenance.
 
     Returns:
@@ -473,7 +482,7 @@ def load_gallery():
     def build() -> datasets.DatasetDict:
         from PIL import Image as PILImage
 
-        rows = {"image": [], "name": [], "description": [], "credit": []}
+        rows: dict[str, list[Any]] = {"image": [], "name": [], "description": [], "credit": []}
         for photo in PHOTOS.values():
             rows["image"].append(PILImage.fromarray(photo.load()))
             rows["name"].append(photo.name)
@@ -498,7 +507,7 @@ HUB_DATASETS = {
 }
 
 
-def load_hub(name: str, **kwargs):
+def load_hub(name: str, **kwargs: Any) -> datasets.DatasetDict:
     """A dataset from the Hugging Face hub, when online.
 
     Args:
@@ -533,7 +542,7 @@ def load_hub(name: str, **kwargs):
 
 # ----------------------------------------------------------------------------- one entry point
 
-LOADERS: dict[str, Callable] = {
+LOADERS: dict[str, Callable[..., datasets.DatasetDict]] = {
     "shapes": load_shapes,
     "fashion_mnist": load_fashion_mnist,
     "digits": load_digits,
@@ -542,7 +551,7 @@ LOADERS: dict[str, Callable] = {
 }
 
 
-def load(name: str, **kwargs):
+def load(name: str, **kwargs: Any) -> datasets.DatasetDict:
     """Load a course dataset by name: ``cu.data.load("shapes", n_train=2000)``.
 
     Args:
@@ -562,7 +571,9 @@ def load(name: str, **kwargs):
     raise ValueError(f"unknown dataset {name!r}; choose one of {list(LOADERS) + list(HUB_DATASETS)}")
 
 
-def to_tensors(split, device: torch.device | str | None = None, *, dtype: torch.dtype = torch.float32):
+def to_tensors(
+    split: datasets.Dataset, device: torch.device | str | None = None, *, dtype: torch.dtype = torch.float32
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A whole fixed-shape split as two tensors, in one step.
 
     Args:

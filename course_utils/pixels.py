@@ -10,11 +10,16 @@ update takes milliseconds.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from PIL import Image as PILImage
 
 __all__ = [
     "BT601_LUMA",
@@ -46,12 +51,15 @@ BT601_LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)
 
 _MARK = (230, 159, 0)  # Okabe-Ito orange
 
+#: What the helpers accept as a photo: an array, a tensor or a PIL image (see `as_hwc_uint8`).
+ImageLike: TypeAlias = "np.ndarray | torch.Tensor | PILImage.Image"
 
-def as_hwc_uint8(image) -> np.ndarray:
+
+def as_hwc_uint8(image: ImageLike) -> np.ndarray:
     """Any photo-like input as an (H, W, 3) uint8 array.
 
     Args:
-        image: (H, W, 3) or (H, W) array, or a (3, H, W) / (1, H, W) / (H, W)
+        image: (H, W, 3) or (H, W) array (or PIL image), or a (3, H, W) / (1, H, W) / (H, W)
             tensor; uint8 in [0, 255] or float in [0, 1].
 
     Returns:
@@ -142,7 +150,7 @@ def mark_window(image: np.ndarray, window: Window, *, thickness: int | None = No
     return out
 
 
-def mix_channels(image, gains: Sequence[float]) -> np.ndarray:
+def mix_channels(image: ImageLike, gains: Sequence[float]) -> np.ndarray:
     """Scale each colour channel: out[..., c] = gains[c] * image[..., c], clipped to 0..255.
 
     Args:
@@ -157,14 +165,14 @@ def mix_channels(image, gains: Sequence[float]) -> np.ndarray:
 
     Introduced in lesson 01.
     """
-    gains = np.asarray(gains, dtype=np.float64)
-    if gains.shape != (3,) or (gains < 0).any():
-        raise ValueError(f"gains must be three non-negative numbers (red, green, blue); got {gains.tolist()}")
-    out = as_hwc_uint8(image).astype(np.float64) * gains
+    g = np.asarray(gains, dtype=np.float64)
+    if g.shape != (3,) or (g < 0).any():
+        raise ValueError(f"gains must be three non-negative numbers (red, green, blue); got {g.tolist()}")
+    out = as_hwc_uint8(image).astype(np.float64) * g
     return np.clip(out, 0, 255).round().astype(np.uint8)
 
 
-def weighted_gray(image, weights: Sequence[float]) -> np.ndarray:
+def weighted_gray(image: ImageLike, weights: Sequence[float]) -> np.ndarray:
     """A gray image as a weighted average of the channels: sum_c w_c * image_c / sum_c w_c.
 
     Args:
@@ -179,10 +187,10 @@ def weighted_gray(image, weights: Sequence[float]) -> np.ndarray:
 
     Introduced in lesson 01.
     """
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape != (3,) or (weights < 0).any() or weights.sum() == 0:
-        raise ValueError(f"weights must be three non-negative numbers, not all zero; got {weights.tolist()}")
-    gray = as_hwc_uint8(image).astype(np.float64) @ (weights / weights.sum())
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (3,) or (w < 0).any() or w.sum() == 0:
+        raise ValueError(f"weights must be three non-negative numbers, not all zero; got {w.tolist()}")
+    gray = as_hwc_uint8(image).astype(np.float64) @ (w / w.sum())
     return np.clip(gray, 0, 255).round().astype(np.uint8)
 
 
@@ -214,7 +222,7 @@ def zone_plate(size: int = 256, cycles_at_edge: float = 0.5) -> np.ndarray:
     return 0.5 + 0.5 * np.cos(np.pi * k * r2)
 
 
-def png(image, *, scale: int = 1) -> bytes:
+def png(image: np.ndarray, *, scale: int = 1) -> bytes:
     """PNG bytes of an (H, W) or (H, W, 3) uint8 image, optionally enlarged with square pixels.
 
     Introduced in lesson 01.
@@ -226,13 +234,13 @@ def png(image, *, scale: int = 1) -> bytes:
         raise ValueError(f"png() needs a uint8 image; got {array.dtype}")
     picture = Image.fromarray(array)
     if scale != 1:
-        picture = picture.resize((array.shape[1] * scale, array.shape[0] * scale), Image.NEAREST)
+        picture = picture.resize((array.shape[1] * scale, array.shape[0] * scale), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
-def window_html(image, window: Window) -> str:
+def window_html(image: ImageLike, window: Window) -> str:
     """An HTML view of one window: the pixel's RGB bytes, its tensor values, and each channel's numbers.
 
     Introduced in lesson 01.
@@ -273,13 +281,13 @@ def window_html(image, window: Window) -> str:
 # ----------------------------------------------------------------------------- figures
 
 
-def _figure(**kwargs):
+def _figure(**kwargs: Any) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(**kwargs)
 
 
-def figure_pixel_inspector(image, row: int, col: int, radius: int = 3):
+def figure_pixel_inspector(image: ImageLike, row: int, col: int, radius: int = 3) -> Figure:
     """The photo with one window framed, the window enlarged, and its numbers per channel.
 
     Args:
@@ -321,7 +329,7 @@ def figure_pixel_inspector(image, row: int, col: int, radius: int = 3):
     return fig
 
 
-def figure_channels(image):
+def figure_channels(image: ImageLike) -> Figure:
     """The photo and its red, green and blue channels, each drawn as a gray image with a colour bar.
 
     Introduced in lesson 01.
@@ -357,7 +365,9 @@ def _level_bins(values: np.ndarray, per_bin: int = 4) -> np.ndarray | int:
     return np.arange(levels[0] - step / 2, levels[-1] + step * per_bin, step * per_bin)
 
 
-def figure_channel_histograms(before: torch.Tensor, after: torch.Tensor, *, titles=("pixels in [0, 1]", "after normalising")):
+def figure_channel_histograms(
+    before: torch.Tensor, after: torch.Tensor, *, titles: Sequence[str] = ("pixels in [0, 1]", "after normalising")
+) -> Figure:
     """Per-channel histograms of two (3, H, W) tensors side by side (e.g. before and after normalising).
 
     Introduced in lesson 01.
@@ -375,7 +385,7 @@ def figure_channel_histograms(before: torch.Tensor, after: torch.Tensor, *, titl
     return fig
 
 
-def figure_channel_mixer(image, gains: Sequence[float]):
+def figure_channel_mixer(image: ImageLike, gains: Sequence[float]) -> Figure:
     """The photo, the photo with its channels scaled by ``gains``, and the gray image weighted by them.
 
     Introduced in lesson 01.
@@ -397,7 +407,12 @@ def figure_channel_mixer(image, gains: Sequence[float]):
     return fig
 
 
-def figure_resize(originals: Sequence[np.ndarray], factor: int, names: Sequence[str], crops: Sequence[tuple] | None = None):
+def figure_resize(
+    originals: Sequence[np.ndarray],
+    factor: int,
+    names: Sequence[str],
+    crops: Sequence[tuple[int, int, int, int] | None] | None = None,
+) -> Figure:
     """Each image shrunk ``factor`` times, without and with antialiasing, shown enlarged side by side.
 
     Args:

@@ -12,11 +12,19 @@ probe, fine-tuning, training from scratch) are written out in the lesson.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    import datasets
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from course_utils.pixels import ImageLike
 
 __all__ = [
     "figure_depth",
@@ -150,14 +158,15 @@ def stage_outputs(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     missing = [a for a in ("conv_stem", "bn1", "blocks", "conv_head", "bn2") if not hasattr(model, a)]
     if missing:
         raise TypeError(f"stage_outputs needs a timm EfficientNet; this {type(model).__name__} has no {missing}")
+    net: Any = model  # the timm attributes checked above; nn.Module's own types do not know them
     outputs = {}
     with torch.no_grad():
-        h = model.bn1(model.conv_stem(x))
+        h = net.bn1(net.conv_stem(x))
         outputs["stem"] = h
-        for i, block in enumerate(model.blocks):
+        for i, block in enumerate(net.blocks):
             h = block(h)
             outputs[f"block {i}"] = h
-        outputs["head"] = model.bn2(model.conv_head(h))
+        outputs["head"] = net.bn2(net.conv_head(h))
     return outputs
 
 
@@ -195,7 +204,13 @@ def to_backbone_input(
     return ((x - mean_t) / std_t).contiguous()
 
 
-def photo_features(model: nn.Module, transform: Callable, photos, *, batch_size: int = 64) -> torch.Tensor:
+def photo_features(
+    model: nn.Module,
+    transform: Callable[[torch.Tensor], torch.Tensor],
+    photos: Sequence[ImageLike] | datasets.Dataset,
+    *,
+    batch_size: int = 64,
+) -> torch.Tensor:
     """Pooled features of a timm model for photos of any size (a hub dataset's ``image`` column).
 
     Each photo goes through ``transform`` (e.g. ``cu.models.pretrained_backbone().transform``),
@@ -220,13 +235,14 @@ def photo_features(model: nn.Module, transform: Callable, photos, *, batch_size:
 
     device = next(model.parameters()).device
     model.eval()
+    net: Any = model  # a timm model: forward_features / forward_head are not nn.Module's
     chunks = []
     with torch.no_grad():
         for start in tqdm(range(0, len(photos), batch_size), desc="features", leave=False):
             rows = photos[start : start + batch_size]
             rows = rows["image"] if isinstance(rows, dict) else rows  # a datasets.Dataset slice is a dict of columns
             batch = torch.stack([transform(_as_chw(p)) for p in rows]).to(device)
-            chunks.append(model.forward_head(model.forward_features(batch), pre_logits=True).float().cpu())
+            chunks.append(net.forward_head(net.forward_features(batch), pre_logits=True).float().cpu())
     return torch.cat(chunks)
 
 
@@ -264,8 +280,8 @@ def figure_learning_curves(
     *,
     title: str,
     chance: float | None = None,
-    ax=None,
-):
+    ax: Axes | None = None,
+) -> Figure:
     """Accuracy against labels per class: mean over seeds, error bars of one standard deviation.
 
     Args:
@@ -287,7 +303,7 @@ def figure_learning_curves(
         fig = _figure(figsize=(5, 3.6))
         ax = fig.subplots()
     else:
-        fig = ax.figure
+        fig = cast("Figure", ax.figure)  # the caller's axis sits on a Figure (not a SubFigure)
     markers = "osD^v"
     xs = np.asarray(labels_per_class)
     for k, (name, acc) in enumerate(results.items()):
@@ -339,7 +355,7 @@ def stage_summary(name: str, maps: torch.Tensor, k: int) -> str:
     return f"{name}: {c} feature maps of {h}×{w}; the {min(k, c)} strongest (channels {shown}) are shown."
 
 
-def figure_depth(photo, stages: Mapping[str, torch.Tensor], *, k: int = 6, title: str):
+def figure_depth(photo: ImageLike, stages: Mapping[str, torch.Tensor], *, k: int = 6, title: str) -> Figure:
     """A photo, then one row per stage: the ``k`` strongest feature maps at that depth.
 
     Args:
@@ -375,7 +391,7 @@ def figure_depth(photo, stages: Mapping[str, torch.Tensor], *, k: int = 6, title
     return fig
 
 
-def figure_throughput(sizes: Sequence[int], images_per_second: Sequence[float], *, title: str):
+def figure_throughput(sizes: Sequence[int], images_per_second: Sequence[float], *, title: str) -> Figure:
     """Bars of images per second at each input size, labelled with their values.
 
     Introduced in lesson 07.
@@ -392,7 +408,7 @@ def figure_throughput(sizes: Sequence[int], images_per_second: Sequence[float], 
     return fig
 
 
-def figure_patches(image: torch.Tensor, patch: int, *, title: str, gap: int = 2):
+def figure_patches(image: torch.Tensor, patch: int, *, title: str, gap: int = 2) -> Figure:
     """A photo as a grid of its ``patch`` x ``patch`` tokens, drawn with gaps between them.
 
     Args:

@@ -9,12 +9,16 @@ everything else held fixed, and the figures and HTML of the shift widget.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from course_utils.shapes import ShapeParams, render_shapes
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "accuracy_by_position",
@@ -96,18 +100,18 @@ def accuracy_by_position(
 
     Introduced in lesson 02.
     """
-    correct = torch.as_tensor(correct).bool().flatten().numpy()
-    positions = torch.as_tensor(positions).float().flatten().numpy()
-    if correct.shape != positions.shape:
-        raise ValueError(f"correct has {correct.shape[0]} entries but positions has {positions.shape[0]}")
-    edges = np.asarray(edges, dtype=np.float64)
-    index = np.clip(np.searchsorted(edges, positions, side="right") - 1, 0, len(edges) - 2)
-    inside = (positions >= edges[0]) & (positions <= edges[-1])
-    counts = np.bincount(index[inside], minlength=len(edges) - 1)
-    hits = np.bincount(index[inside], weights=correct[inside].astype(np.float64), minlength=len(edges) - 1)
+    ok = torch.as_tensor(correct).bool().flatten().numpy()
+    pos = torch.as_tensor(positions).float().flatten().numpy()
+    if ok.shape != pos.shape:
+        raise ValueError(f"correct has {ok.shape[0]} entries but positions has {pos.shape[0]}")
+    bins = np.asarray(edges, dtype=np.float64)
+    index = np.clip(np.searchsorted(bins, pos, side="right") - 1, 0, len(bins) - 2)
+    inside = (pos >= bins[0]) & (pos <= bins[-1])
+    counts = np.bincount(index[inside], minlength=len(bins) - 1)
+    hits = np.bincount(index[inside], weights=ok[inside].astype(np.float64), minlength=len(bins) - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         accuracy = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
-    return (edges[:-1] + edges[1:]) / 2, accuracy, counts
+    return (bins[:-1] + bins[1:]) / 2, accuracy, counts
 
 
 def shape_track(params: ShapeParams, label: int, xs: Sequence[float], *, y: float = 0.5) -> torch.Tensor:
@@ -140,13 +144,13 @@ def _at(params: ShapeParams, x: float, y: float) -> ShapeParams:
 # ----------------------------------------------------------------------------- figures and HTML
 
 
-def _figure(**kwargs):
+def _figure(**kwargs: Any) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(**kwargs)
 
 
-def figure_weight_counts(in_features: int, hidden_sizes: Sequence[int], *, reference: tuple[str, float] | None = None):
+def figure_weight_counts(in_features: int, hidden_sizes: Sequence[int], *, reference: tuple[str, float] | None = None) -> Figure:
     """Weights of a dense first layer on ``in_features`` inputs, for several hidden sizes (log scale).
 
     Args:
@@ -174,7 +178,7 @@ def figure_weight_counts(in_features: int, hidden_sizes: Sequence[int], *, refer
     return fig
 
 
-def figure_flat_drift(shifts: Sequence[int], curves: Mapping[str, Sequence[float]], *, ylabel: str, title: str):
+def figure_flat_drift(shifts: Sequence[int], curves: Mapping[str, Sequence[float]], *, ylabel: str, title: str) -> Figure:
     """Distance between an image's flat vector and that of the same image shifted, against the shift.
 
     Introduced in lesson 02.
@@ -190,7 +194,7 @@ def figure_flat_drift(shifts: Sequence[int], curves: Mapping[str, Sequence[float
     return fig
 
 
-def figure_equivariance(panels: Mapping[str, torch.Tensor], *, title: str):
+def figure_equivariance(panels: Mapping[str, torch.Tensor], *, title: str) -> Figure:
     """A row of single-channel maps, each stretched to its own range (signed maps centred on zero).
 
     Introduced in lesson 02.
@@ -215,7 +219,7 @@ def figure_equivariance(panels: Mapping[str, torch.Tensor], *, title: str):
 
 def figure_accuracy_by_position(
     centres: np.ndarray, accuracies: Mapping[str, np.ndarray], *, train_range: tuple[float, float], chance: float, title: str
-):
+) -> Figure:
     """Test accuracy against the shape's horizontal position, one line per model, the training range shaded.
 
     Introduced in lesson 02.
@@ -291,7 +295,7 @@ def probability_html(name: str, probs: torch.Tensor, classes: Sequence[str], *, 
 
 def figure_shift_explorer(
     picture: np.ndarray, predictions: Mapping[str, torch.Tensor], classes: Sequence[str], *, truth: int, title: str
-):
+) -> Figure:
     """Static picture of the shift widget: the shape, then each model's probabilities as bars.
 
     Introduced in lesson 02.

@@ -15,9 +15,16 @@ import html
 import io
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from course_utils.pixels import ImageLike
+    from course_utils.train import History
 
 __all__ = [
     "OKABE_ITO",
@@ -66,7 +73,7 @@ def setup_style() -> None:
     )
 
 
-def _figure(*args, **kwargs):
+def _figure(*args: Any, **kwargs: Any) -> Figure:
     """A figure that is not registered with pyplot, so nothing is shown twice."""
     from matplotlib.figure import Figure
 
@@ -91,7 +98,7 @@ def png_with_alt(png: bytes, alt: str) -> dict[str, str]:
     }
 
 
-def show(fig, alt: str, *, caption: str | None = None) -> None:
+def show(fig: Figure, alt: str, *, caption: str | None = None) -> None:
     """Display ``fig`` as a PNG with alt text, then close it.
 
     Args:
@@ -121,7 +128,7 @@ def show(fig, alt: str, *, caption: str | None = None) -> None:
         pass
 
 
-def _to_numpy_image(image) -> np.ndarray:
+def _to_numpy_image(image: ImageLike) -> np.ndarray:
     """(C, H, W) or (H, W, C) or (H, W) tensor/array → (H, W) or (H, W, 3) for imshow."""
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu()
@@ -139,7 +146,7 @@ def _to_numpy_image(image) -> np.ndarray:
 
 
 def figure_images(
-    images,
+    images: Sequence[ImageLike] | torch.Tensor | np.ndarray,
     titles: Sequence[str] | None = None,
     *,
     ncols: int = 8,
@@ -147,7 +154,7 @@ def figure_images(
     title: str | None = None,
     cmap: str = "gray",
     normalize: bool = False,
-):
+) -> Figure:
     """A grid of images.
 
     Args:
@@ -191,7 +198,13 @@ def figure_images(
     return fig
 
 
-def show_images(images, titles: Sequence[str] | None = None, *, alt: str | None = None, **kwargs) -> None:
+def show_images(
+    images: Sequence[ImageLike] | torch.Tensor | np.ndarray,
+    titles: Sequence[str] | None = None,
+    *,
+    alt: str | None = None,
+    **kwargs: Any,
+) -> None:
     """Show a grid of images (see `figure_images`) with alt text.
 
     Introduced in lesson 01.
@@ -206,7 +219,7 @@ def show_images(images, titles: Sequence[str] | None = None, *, alt: str | None 
     show(figure_images(images, titles, **kwargs), alt=alt)
 
 
-def figure_history(history, *, title: str = "Training curves"):
+def figure_history(history: History, *, title: str = "Training curves") -> Figure:
     """Loss and accuracy per epoch, training and validation.
 
     Args:
@@ -231,7 +244,7 @@ def figure_history(history, *, title: str = "Training curves"):
     return fig
 
 
-def show_history(history, *, alt: str | None = None, **kwargs) -> None:
+def show_history(history: History, *, alt: str | None = None, **kwargs: Any) -> None:
     """Show training curves (see `figure_history`).
 
     Introduced in lesson 04.
@@ -256,7 +269,7 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
     return torch.bincount(labels * num_classes + preds, minlength=num_classes**2).view(num_classes, num_classes)
 
 
-def figure_confusion(cm: torch.Tensor, class_names: Sequence[str], *, title: str = "Confusion matrix"):
+def figure_confusion(cm: torch.Tensor, class_names: Sequence[str], *, title: str = "Confusion matrix") -> Figure:
     """A confusion matrix as a heat map with counts in the cells.
 
     Introduced in lesson 04.
@@ -272,13 +285,15 @@ def figure_confusion(cm: torch.Tensor, class_names: Sequence[str], *, title: str
     threshold = cm.max().item() / 2
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=8,
+            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
                     color="black" if cm[i, j] > threshold else "white")  # fmt: skip
     fig.tight_layout()
     return fig
 
 
-def show_confusion(preds, labels, class_names: Sequence[str], *, alt: str | None = None, **kwargs) -> torch.Tensor:
+def show_confusion(
+    preds: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], *, alt: str | None = None, **kwargs: Any
+) -> torch.Tensor:
     """Show the confusion matrix of ``preds`` against ``labels``; return the counts.
 
     Introduced in lesson 04.
@@ -297,7 +312,7 @@ def show_confusion(preds, labels, class_names: Sequence[str], *, alt: str | None
     return cm
 
 
-def figure_feature_maps(maps: torch.Tensor, *, ncols: int = 8, title: str | None = None):
+def figure_feature_maps(maps: torch.Tensor, *, ncols: int = 8, title: str | None = None) -> Figure:
     """Every channel of one stack of feature maps (C, H, W), each stretched to its own range.
 
     Introduced in lesson 03.
@@ -309,7 +324,7 @@ def figure_feature_maps(maps: torch.Tensor, *, ncols: int = 8, title: str | None
     return figure_images(list(maps), titles, ncols=ncols, title=title, cmap=SEQUENTIAL, normalize=True)
 
 
-def show_feature_maps(maps: torch.Tensor, *, alt: str | None = None, **kwargs) -> None:
+def show_feature_maps(maps: torch.Tensor, *, alt: str | None = None, **kwargs: Any) -> None:
     """Show feature maps (see `figure_feature_maps`).
 
     Introduced in lesson 03.
@@ -320,7 +335,7 @@ def show_feature_maps(maps: torch.Tensor, *, alt: str | None = None, **kwargs) -
     show(figure_feature_maps(maps, **kwargs), alt=alt)
 
 
-def figure_filters(weight: torch.Tensor, *, ncols: int = 8, title: str | None = None):
+def figure_filters(weight: torch.Tensor, *, ncols: int = 8, title: str | None = None) -> Figure:
     """Convolution filters (K, C, kh, kw): RGB if C == 3, else the first input channel.
 
     Introduced in lesson 07.
@@ -333,7 +348,7 @@ def figure_filters(weight: torch.Tensor, *, ncols: int = 8, title: str | None = 
     return figure_images(list(w[:, 0]), ncols=ncols, title=title, size=0.9, cmap=DIVERGING, normalize=True)
 
 
-def show_filters(weight: torch.Tensor, *, alt: str | None = None, **kwargs) -> None:
+def show_filters(weight: torch.Tensor, *, alt: str | None = None, **kwargs: Any) -> None:
     """Show convolution filters (see `figure_filters`).
 
     Introduced in lesson 07.
@@ -343,7 +358,13 @@ def show_filters(weight: torch.Tensor, *, alt: str | None = None, **kwargs) -> N
     show(figure_filters(weight, **kwargs), alt=alt)
 
 
-def figure_probabilities(probs, class_names: Sequence[str], *, k: int | None = None, title: str | None = None):
+def figure_probabilities(
+    probs: torch.Tensor | np.ndarray | Sequence[float],
+    class_names: Sequence[str],
+    *,
+    k: int | None = None,
+    title: str | None = None,
+) -> Figure:
     """Horizontal bars of class probabilities, highest first.
 
     Introduced in lesson 04.
@@ -362,7 +383,13 @@ def figure_probabilities(probs, class_names: Sequence[str], *, k: int | None = N
     return fig
 
 
-def show_probabilities(probs, class_names: Sequence[str], *, alt: str | None = None, **kwargs) -> None:
+def show_probabilities(
+    probs: torch.Tensor | np.ndarray | Sequence[float],
+    class_names: Sequence[str],
+    *,
+    alt: str | None = None,
+    **kwargs: Any,
+) -> None:
     """Show class probabilities as bars (see `figure_probabilities`).
 
     Introduced in lesson 04.

@@ -147,7 +147,7 @@ class JupyterLab:
         for pid in kernels + [c for k in kernels for c in _descendants(k)]:
             status = Path(f"/proc/{pid}/status")
             try:
-                line = next(l for l in status.read_text().splitlines() if l.startswith("VmHWM:"))
+                line = next(row for row in status.read_text().splitlines() if row.startswith("VmHWM:"))
             except (OSError, StopIteration):
                 continue
             total += int(line.split()[1]) / 1024
