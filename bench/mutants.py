@@ -65,7 +65,7 @@ EQUIVALENTS = Path(__file__).resolve().parent / "equivalent_mutants.yaml"
 TARGET = 0.95
 #: Mutants graded per function by default (483 mutants for the course). Estimated from per-notebook sandbox times
 #: measured at load ~7 on 2 cores: ~19 min of grading plus ~2 min of reference runs; measured once at load 15-34:
-#: 54 min. ``--max-per-function 0`` grades all 677.
+#: 54 min. ``--max-per-function 0`` grades all 679.
 DEFAULT_MAX_PER_FUNCTION = 20
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
