@@ -6,12 +6,13 @@ STAMP  := $(VENV)/.installed
 # Extras installed into the course venv: JupyterLab, the grader and the test tools.
 EXTRAS := lab,grader,test
 
-.PHONY: install lab test test-fast bench notebooks check-notebooks release lock clean help
+.PHONY: install lab test test-fast bench mutants notebooks check-notebooks release lock clean help
 
 help:
 	@echo "make lab     install (if needed) and open JupyterLab on lessons/"
 	@echo "make test    install (if needed) and run the whole test suite"
 	@echo "make bench   run the benchmarks side by side and print the table"
+	@echo "make mutants grade mutants of every graded solution and print the kill-rate table"
 	@echo "make notebooks  rebuild lessons/, solutions/ and exercises/ from src/"
 
 install: $(STAMP)
@@ -31,6 +32,10 @@ test: install
 
 bench: install
 	$(PY) -m bench
+
+# Mutation testing of the graded cells (MUTANTS_ARGS, e.g. --exercise ex03 --max-per-function 0).
+mutants: install
+	$(PY) -m bench.mutants $(MUTANTS_ARGS)
 
 notebooks: install
 	$(PY) -m grader build
