@@ -74,7 +74,7 @@ def test_the_mutated_cell_changes_only_the_mutated_span():
     assert m.source == CELL.replace("z = x.to(device) + y", "z = x + y")
     assert m.line == 8
     body = m.diff().splitlines()[2:]  # after the ---/+++ header
-    assert [l for l in body if l[:1] in "-+"] == ["-        z = x.to(device) + y * 2", "+        z = x + y * 2"]
+    assert [row for row in body if row[:1] in "-+"] == ["-        z = x.to(device) + y * 2", "+        z = x + y * 2"]
 
 
 def test_nothing_outside_the_solution_or_inside_an_error_message_is_mutated():
