@@ -4,7 +4,8 @@ Import it as ``import course_utils as cu`` and call ``cu.setup()`` once at the
 top of a lesson. Modules, by noun: `env` (platform, device, offline, doctor),
 `data` (datasets, offline first), `shapes` (the drawn shapes), `models`,
 `train` (fit / evaluate / predict), `viz` (figures with alt text), `widgets`,
-`checks` (exercise self-checks). Importing has no side effects.
+`checks` (exercise self-checks), and one module per lesson topic
+(`distributed` for lesson 09). Importing has no side effects.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from course_utils import speed, stages  # lessons 04-05: the replay view, traini
 from course_utils import costs, imagenet  # lesson 06: layer costs, the challenge, top-k
 from course_utils import transfer  # lesson 07: labelled subsets, learning curves, patches
 from course_utils import corruptions, fairness, saliency  # lesson 08: groups, explanations, shift
+from course_utils import distributed  # lesson 09: processes, all-reduce, the cost of communication
 from course_utils.env import choose_device, doctor, is_online, seed_everything
 from course_utils.train import evaluate, fit, predict
 from course_utils.viz import (
@@ -38,6 +40,7 @@ __all__ = [
     "costs", "imagenet",
     "transfer",
     "corruptions", "fairness", "saliency",
+    "distributed",
     "choose_device", "doctor", "evaluate", "fit", "is_online", "predict", "seed_everything", "setup",
     "show", "show_confusion", "show_feature_maps", "show_filters", "show_history", "show_images",
     "show_probabilities",
