@@ -682,4 +682,4 @@ display(Markdown(model_card("baseline", b, flips["baseline"]["tag swapped"])))
 # — per-group metrics, balanced weights, saliency, corruptions, a fix that must
 # reach a worst-group accuracy, and a model card.
 #
-# This is the last lesson. Back to the start: [00 · Start here](00_start_here.ipynb).
+# Next, the last lesson: [09 · Beyond one machine](09_beyond_one_machine.ipynb), where one training runs in several processes.
