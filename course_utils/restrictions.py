@@ -36,13 +36,14 @@ so code in that process can switch it off: rebinding
 (``torch._C._pop_torch_dispatch_mode``) inside the graded function, or
 re-creating a library function from its source (``inspect.getsource`` +
 ``exec``: a new code object the profile hook does not know, although its ATen
-operators are still seen). The function itself checks that both watchers are
+operators are still seen), or running the forbidden call in another thread
+(both watchers are per-thread). The function itself checks that both watchers are
 still installed when the call returns and fails if either was removed, which
 catches the naive versions. The determined versions are left to the trusted
 side: `grader.answer_scan` reads each submitted answer cell *outside* the
 sandbox and flags, for an instructor's review, answers that name a forbidden
 route or use the tools needed to switch a guard off (``setprofile``,
-``settrace``, dispatch-mode internals, ``exec``/``eval``/``compile``,
+``settrace``, dispatch-mode internals, threads, ``exec``/``eval``/``compile``,
 ``importlib``/``__import__``, ``inspect``, ``sys.modules``, ``globals()``,
 ``getattr``/``setattr`` on modules, ``course_utils.restrictions``).
 """

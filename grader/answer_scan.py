@@ -13,7 +13,7 @@ submission, answer cells that
 - use the tools needed to switch a guard off or hide what runs: profile/trace
   hooks, PyTorch dispatch-mode internals, ``exec``/``eval``/``compile``,
   ``importlib``/``__import__``, ``inspect``, ``sys.modules``, frame and code
-  objects, ``globals()``, ``getattr``/``setattr`` on a library module with a computed
+  objects, threads and processes, ``globals()``, ``getattr``/``setattr`` on a library module with a computed
   name, and assignments to
   attributes of library modules (``cu.restrictions.call_without = ...``).
 
@@ -53,6 +53,9 @@ SUSPICIOUS = {
     "__code__": "reads or replaces a function's code", "__globals__": "reads another module's globals",
     "globals": "reads or changes the notebook's globals", "__builtins__": "changes built-ins",
     "builtins": "changes built-ins", "ctypes": "reaches into the interpreter", "gc": "walks the interpreter's objects",
+    "threading": "runs code in another thread (the guard watches the calling thread)",
+    "concurrent": "runs code in another thread or process", "multiprocessing": "runs code in another process",
+    "subprocess": "runs another program",
 }
 BUILTIN_ONLY = {"exec", "eval", "compile", "globals"}  # as attributes these are ordinary (model.eval(), torch.compile)
 LIBRARY_ROOTS = {"cu", "course_utils", "torch", "F", "nn", "TF", "torchvision", "np", "numpy", "sys", "time", "timm",

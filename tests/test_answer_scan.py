@@ -69,3 +69,9 @@ def test_ordinary_code_is_not_flagged():
     source = ("def f(model, x):\n    model.eval()\n    with torch.no_grad():\n        out = model(x)\n"
               "    model.train(True)\n    return torch.compile(model) if False else out\n")
     assert answer_scan.scan_source(source, "cell", {"course_utils.speed.random_translate"}) == []
+
+
+def test_a_forbidden_call_in_another_thread_is_flagged():
+    source = ("import threading\ndef conv2d(x, w):\n    out = []\n"
+              "    t = threading.Thread(target=lambda: out.append(F.conv2d(x, w)))\n    t.start(); t.join()\n    return out[0]\n")
+    assert any("another thread" in f.reason for f in answer_scan.scan_source(source, "conv2d"))
