@@ -36,8 +36,10 @@ so code in that process can switch it off: rebinding
 (``torch._C._pop_torch_dispatch_mode``) inside the graded function, or
 re-creating a library function from its source (``inspect.getsource`` +
 ``exec``: a new code object the profile hook does not know, although its ATen
-operators are still seen), or running the forbidden call in another thread
-(both watchers are per-thread). The function itself checks that both watchers are
+operators are still seen), or reaching an ATen operator directly
+(``torch.ops.aten...``) from another thread: the dispatch mode is per-thread
+(threads started during the call do get the profile hook, so named Python
+functions are caught there too). The function itself checks that both watchers are
 still installed when the call returns and fails if either was removed, which
 catches the naive versions. The determined versions are left to the trusted
 side: `grader.answer_scan` reads each submitted answer cell *outside* the
@@ -53,6 +55,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+import threading
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -175,8 +178,9 @@ def call_without(forbidden: Sequence[str], fn: Callable[..., Any], *args: Any, *
             hits.append(entry)
 
     watch = _Watch(ops)
-    previous = sys.getprofile()
+    previous, previous_threads = sys.getprofile(), threading.getprofile()
     sys.setprofile(profile)
+    threading.setprofile(profile)  # threads started during the call are watched for Python calls too
     mode_intact = profile_intact = False
     watch.__enter__()
     try:
@@ -184,6 +188,7 @@ def call_without(forbidden: Sequence[str], fn: Callable[..., Any], *args: Any, *
     finally:
         profile_intact = sys.getprofile() is profile
         sys.setprofile(previous)
+        threading.setprofile(previous_threads)
         mode_intact = _get_current_dispatch_mode() is watch
         if mode_intact:  # a function that popped it has left nothing of ours to pop
             watch.__exit__(None, None, None)

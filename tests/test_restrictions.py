@@ -128,3 +128,18 @@ def test_popping_the_dispatch_mode_is_reported():
     with pytest.raises(CheckFailed, match="removed the dispatch mode"):
         call_without(["aten.convolution"], pop)
     assert _python_dispatch._get_current_dispatch_mode() is None
+
+
+def test_a_named_function_called_from_a_new_thread_is_caught():
+    import threading
+
+    def sly(x, w):
+        out = []
+        thread = threading.Thread(target=lambda: out.append(F.conv2d(x, w)))
+        thread.start()
+        thread.join()
+        return out[0]
+
+    with pytest.raises(CheckFailed, match="conv2d"):
+        call_without(["torch.nn.functional.conv2d"], sly, torch.rand(1, 1, 4, 4), torch.rand(1, 1, 2, 2))
+    assert threading.getprofile() is None
