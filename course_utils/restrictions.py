@@ -33,7 +33,7 @@ What this guard cannot do, stated plainly: it runs in the student's process,
 so code in that process can switch it off: rebinding
 ``cu.restrictions.call_without`` in an earlier cell, calling
 ``sys.setprofile(None)`` or popping the dispatch mode
-(``torch._C._pop_torch_dispatch_mode``) inside the graded function, or
+(``torch.utils._python_dispatch._pop_mode()``) inside the graded function, or
 re-creating a library function from its source (``inspect.getsource`` +
 ``exec``: a new code object the profile hook does not know, although its ATen
 operators are still seen), or reaching an ATen operator directly
@@ -42,8 +42,9 @@ operators are still seen), or reaching an ATen operator directly
 functions are caught there too). The function itself checks that both watchers are
 still installed when the call returns and fails if either was removed, which
 catches the naive versions. The determined versions are left to the trusted
-side: `grader.answer_scan` reads each submitted answer cell *outside* the
-sandbox and flags, for an instructor's review, answers that name a forbidden
+side: `grader.answer_scan` (``python -m grader.answer_scan COURSE`` after
+autograding; it is not part of the grade) reads each submitted answer cell, and
+every cell the student added, *outside* the sandbox and flags, for an instructor's review, answers that name a forbidden
 route or use the tools needed to switch a guard off (``setprofile``,
 ``settrace``, dispatch-mode internals, threads, ``exec``/``eval``/``compile``,
 ``importlib``/``__import__``, ``inspect``, ``sys.modules``, ``globals()``,

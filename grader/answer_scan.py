@@ -156,21 +156,31 @@ def forbidden_routes(notebook: dict) -> dict[str, set[str]]:
     return routes
 
 
-def scan_notebook(notebook: dict, routes: dict[str, set[str]] | None = None) -> list[Flag]:
-    """Flags for every answer cell (nbgrader ``solution`` cells) of a submitted ``notebook``."""
-    routes = forbidden_routes(notebook) if routes is None else routes
+def _source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def scan_notebook(notebook: dict, routes: dict[str, set[str]] | None = None, reference: dict | None = None) -> list[Flag]:
+    """Flags for every answer cell (nbgrader ``solution`` cells) of a submitted ``notebook``, and for every other
+    code cell without nbgrader metadata that is not in ``reference`` (the assignment's own notebook): the cells
+    the student added or changed. ``routes`` and ``reference`` default to what ``notebook`` itself holds."""
+    reference = notebook if reference is None else reference
+    routes = forbidden_routes(reference) if routes is None else routes
+    known = {_source(c) for c in reference.get("cells", []) if not c.get("metadata", {}).get("nbgrader", {}).get("solution")}
     flags: list[Flag] = []
     for cell in notebook.get("cells", []):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if not meta.get("solution") or cell.get("cell_type") != "code":
+        if cell.get("cell_type") != "code" or (meta and not meta.get("solution")):
             continue
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        source = _source(cell)
+        if not meta.get("solution") and source in known:
+            continue
         try:
             defined = {n.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)}
         except SyntaxError:
             defined = set()
         forbidden = set().union(*(routes.get(name, set()) for name in defined)) if defined else set()
-        flags.extend(scan_source(source, meta.get("grade_id", cell.get("id", "?")), forbidden))
+        flags.extend(scan_source(source, meta.get("grade_id") or f"cell {cell.get('id', '?')}", forbidden))
     return flags
 
 
@@ -188,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         source_nb = args.course / "source" / assignment / path.name
         release_nb = args.course / "solutions" / assignment / path.name
         reference = next((p for p in (source_nb, release_nb) if p.exists()), None)
-        routes = forbidden_routes(json.loads(reference.read_text(encoding="utf-8"))) if reference else None
-        for item in scan_notebook(json.loads(path.read_text(encoding="utf-8")), routes):
+        ref = json.loads(reference.read_text(encoding="utf-8")) if reference else None
+        for item in scan_notebook(json.loads(path.read_text(encoding="utf-8")), reference=ref):
             print(f"{student}/{assignment}/{path.name}: {item.cell} line {item.line}: {item.reason}")
             count += 1
     print(f"{count} flag(s) for review", file=sys.stderr)

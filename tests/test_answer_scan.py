@@ -75,3 +75,13 @@ def test_a_forbidden_call_in_another_thread_is_flagged():
     source = ("import threading\ndef conv2d(x, w):\n    out = []\n"
               "    t = threading.Thread(target=lambda: out.append(F.conv2d(x, w)))\n    t.start(); t.join()\n    return out[0]\n")
     assert any("another thread" in f.reason for f in answer_scan.scan_source(source, "conv2d"))
+
+
+def test_cells_the_student_added_are_scanned_too():
+    path = ROOT / "solutions" / "ex03_convolution_and_pooling" / "ex03_convolution_and_pooling.ipynb"
+    release = json.loads(path.read_text(encoding="utf-8"))
+    submitted = json.loads(json.dumps(release))
+    submitted["cells"].insert(3, {"cell_type": "code", "metadata": {}, "id": "added", "outputs": [], "execution_count": None,
+                                  "source": "import sys\nsys.setprofile(None)\n"})
+    flags = answer_scan.scan_notebook(submitted, reference=release)
+    assert [f.cell for f in flags] == ["cell added"] and "profile hook" in flags[0].reason
