@@ -88,6 +88,7 @@ def scan_source(source: str, cell: str = "cell", forbidden: set[str] | frozenset
     except SyntaxError as err:
         return [Flag(cell, err.lineno or 0, f"does not parse ({err.msg})")]
     tails = {tuple(path.split(".")[-2:]): path for path in forbidden if not path.startswith("aten.")}
+    lasts = {path.split(".")[-1]: path for path in forbidden if not path.startswith("aten.")}
     flags: list[Flag] = []
 
     def flag(node: ast.AST, reason: str) -> None:
@@ -105,9 +106,11 @@ def scan_source(source: str, cell: str = "cell", forbidden: set[str] | frozenset
                 flag(node, "sys.modules: reaches modules by name")
             if node.attr == "ops" and _dotted(node.value) == "torch":
                 flag(node, "torch.ops: calls PyTorch's operators directly")
-            chain = tuple(_dotted(node).split(".")[-2:])
-            if chain in tails:
-                flag(node, f"names a forbidden route: {tails[chain]}")
+            parts = _dotted(node).split(".")
+            if tuple(parts[-2:]) in tails:
+                flag(node, f"names a forbidden route: {tails[tuple(parts[-2:])]}")
+            elif parts[0] in LIBRARY_ROOTS and parts[-1] in lasts:  # an alias: F.conv2d for torch.nn.functional.conv2d
+                flag(node, f"names a forbidden route: {lasts[parts[-1]]}")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             module = node.module if isinstance(node, ast.ImportFrom) else ""
             for alias in node.names:

@@ -85,3 +85,8 @@ def test_cells_the_student_added_are_scanned_too():
                                   "source": "import sys\nsys.setprofile(None)\n"})
     flags = answer_scan.scan_notebook(submitted, reference=release)
     assert [f.cell for f in flags] == ["cell added"] and "profile hook" in flags[0].reason
+
+
+def test_an_alias_of_a_forbidden_route_is_flagged():
+    flags = answer_scan.scan_source("def conv2d(x, w):\n    return F.conv2d(x, w)\n", "conv2d", {"torch.nn.functional.conv2d"})
+    assert [f.reason for f in flags] == ["names a forbidden route: torch.nn.functional.conv2d"]
