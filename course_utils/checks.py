@@ -25,11 +25,26 @@ class CheckFailed(AssertionError):
     """A self-check failed; the message says what was expected and what to try."""
 
 
-def _fail(name: str, expected: str, got: str, hint: str | None) -> None:
-    message = f"{name}: expected {expected}, got {got}."
+SHOW_AT_MOST = 20  # tensors with at most this many entries are printed in full when a check fails
+
+
+def _fail(name: str, expected: str, got: str, hint: str | None, detail: str = "") -> None:
+    message = f"{name}: expected {expected}, got {got}.{detail}"
     if hint:
         message += f"\nHint: {hint}"
     raise CheckFailed(message)
+
+
+def _both(actual: torch.Tensor, expected: torch.Tensor) -> str:
+    """Both tensors, printed in full, when they are small enough to read ('' otherwise)."""
+    if max(actual.numel(), expected.numel()) > SHOW_AT_MOST:
+        return ""
+    def text(t: torch.Tensor, prefix: str) -> str:
+        return np.array2string((t.double() if t.is_floating_point() else t).numpy(), prefix=prefix)
+
+    with np.printoptions(precision=6, suppress=True):
+        yours, reference = text(actual, "  yours:     "), text(expected, "  reference: ")
+    return f"\n  yours:     {yours}\n  reference: {reference}"
 
 
 def _describe(value: Any) -> str:
@@ -84,7 +99,8 @@ def check_close(
     """Fail unless ``actual`` matches ``expected`` (shape first, then values).
 
     Works for tensors, arrays and plain numbers. The message reports the
-    largest error, where it is, and both values there.
+    largest error, where it is, and both values there; for tensors of at most
+    ``SHOW_AT_MOST`` entries it prints both tensors in full.
 
     Introduced in lesson 01's exercise.
     """
@@ -113,11 +129,14 @@ def check_close(
             f"a largest error of {float(err.max()):.3g} at index {where} "
             f"(yours {float(a[where]):.6g}, reference {float(e[where]):.6g})",
             hint,
+            _both(act, exp),
         )
 
 
 def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | None = None) -> None:
     """Fail unless ``actual == expected`` (exact; tensors element-wise, with shapes).
+
+    For tensors of at most ``SHOW_AT_MOST`` entries a failure prints both in full.
 
     Introduced in lesson 01's exercise.
     """
@@ -130,7 +149,8 @@ def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | No
             _fail(name, f"shape {tuple(exp.shape)}", f"shape {tuple(act.shape)}", hint)
         if not torch.equal(act, exp.to(act.dtype)):
             wrong = int((act != exp.to(act.dtype)).sum())
-            _fail(name, "exactly the reference values", f"{wrong} of {act.numel()} entries differing", hint)
+            _fail(name, "exactly the reference values", f"{wrong} of {act.numel()} entries differing", hint,
+                  _both(act, exp.to(act.dtype)))
         return
     if type(actual) is not type(expected) and not (isinstance(actual, (int, np.integer)) and isinstance(expected, int)):
         _fail(name, _describe(expected), _describe(actual), hint)
@@ -164,6 +184,9 @@ def check_raises(
 def check_true(value: Any, name: str = "condition", hint: str | None = None) -> None:
     """Fail unless ``value`` is true (a bool, or a one-element tensor that is true).
 
+    ``name`` says what was checked; a failure says what came back (False, or a
+    value that is not a bool at all).
+
     Introduced in lesson 04's exercise.
     """
     if isinstance(value, torch.Tensor):
@@ -171,7 +194,9 @@ def check_true(value: Any, name: str = "condition", hint: str | None = None) -> 
             _fail(name, "a single true/false value", _describe(value), hint)
         value = bool(value.item())
     if value is not True and not (isinstance(value, (bool, np.bool_)) and bool(value)):
-        _fail(name, "True", repr(value), hint)
+        if isinstance(value, (bool, np.bool_)):
+            _fail(name, "this to hold (True)", "False: it does not hold", hint)
+        _fail(name, "this to hold (True)", f"{_describe(value)}, which is not a bool", hint)
 
 
 def passed(what: str) -> None:

@@ -71,3 +71,34 @@ def test_failures_are_assertion_errors_for_nbgrader():
 def test_passed_prints_one_line(capsys):
     checks.passed("to_tensor")
     assert capsys.readouterr().out == "✓ to_tensor\n"
+
+
+def test_small_tensors_are_printed_in_full_when_they_differ():
+    with pytest.raises(CheckFailed) as info:
+        checks.check_equal(torch.tensor([[0, 1, 2], [3, 4, 5]]), torch.tensor([[0, 1, 2], [3, 4, 6]]), "shift(x)")
+    message = str(info.value)
+    assert "1 of 6 entries differing" in message
+    assert "yours:     [[0 1 2]\n" in message and "[3 4 5]]" in message
+    assert "reference: [[0 1 2]\n" in message and "[3 4 6]]" in message
+    with pytest.raises(CheckFailed) as info:
+        checks.check_close(torch.tensor([0.25, 1.5], dtype=torch.bfloat16), torch.tensor([0.25, 1.0]), "f(x)")
+    assert "yours:     [0.25 1.5 ]" in str(info.value) and "reference: [0.25 1.  ]" in str(info.value)
+
+
+def test_large_tensors_are_summarised_not_printed():
+    with pytest.raises(CheckFailed) as info:
+        checks.check_equal(torch.zeros(21), torch.ones(21), "big")
+    assert "21 of 21 entries differing" in str(info.value) and "yours:" not in str(info.value)
+    with pytest.raises(CheckFailed) as info:
+        checks.check_close(torch.zeros(5, 5), torch.ones(5, 5), "big")
+    assert "largest error of 1" in str(info.value) and "reference:" not in str(info.value)
+
+
+def test_check_true_says_what_was_checked_and_what_came_back():
+    with pytest.raises(CheckFailed, match=r"speed is at most 500: expected this to hold \(True\), got False: it does not hold"):
+        checks.check_true(False, "speed is at most 500")
+    with pytest.raises(CheckFailed, match=r"returns a float: expected this to hold \(True\), got NoneType None, which is not a bool"):
+        checks.check_true(None, "returns a float")
+    with pytest.raises(CheckFailed, match="a single true/false value"):
+        checks.check_true(torch.tensor([True, False]), "all equal")
+    checks.check_true(torch.tensor(True), "a one-element tensor")

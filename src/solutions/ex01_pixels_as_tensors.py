@@ -12,8 +12,10 @@
 # Write your code where it says **YOUR CODE HERE**, then run the self-check cell
 # below it. A ✓ means your function passed the checks you can see; your
 # instructor's grader runs more (hidden) checks on the same function, so make it
-# right in general, not just for the examples shown. Don't rename the functions
-# or change their arguments, and run the whole notebook top to bottom
+# right in general, not just for the examples shown. Write each function with
+# plain tensor operations: the checks notice torchvision's versions (`to_image`,
+# `normalize`, `rgb_to_grayscale`) inside your functions. Don't rename the
+# functions or change their arguments, and run the whole notebook top to bottom
 # (*Kernel → Restart and run all*) before you hand it in.
 
 # %%
@@ -63,7 +65,10 @@ img = np.array([[[0, 128, 255], [10, 20, 30]],
 cu.checks.check_shape(to_tensor(img), (3, 2, 2), "to_tensor(img).shape",
                       hint="channels go first: (C, H, W)")
 cu.checks.check_dtype(to_tensor(img), torch.float32, "to_tensor(img)")
-cu.checks.check_close(to_tensor(img), TF.to_dtype(TF.to_image(img), torch.float32, scale=True), "to_tensor(img)",
+cu.checks.check_close(cu.restrictions.call_without(["torchvision.transforms.v2.functional.to_image",
+                                                   "torchvision.transforms.v2.functional.to_dtype",
+                                                   "torchvision.transforms.functional.to_tensor"], to_tensor, img),
+                      TF.to_dtype(TF.to_image(img), torch.float32, scale=True), "to_tensor(img)",
                       atol=1e-6, hint="permute(2, 0, 1) moves the channel axis first (reshape scrambles pixels), then divide by 255")
 cu.checks.check_raises(lambda: to_tensor(img / 255), ValueError, "to_tensor(a float image)",
                        hint="check img's dtype and raise ValueError unless it is uint8")
@@ -118,7 +123,9 @@ def normalize(x, mean, std):
 
 # %% kind="tests" id="test_normalize" points=3
 x = torch.rand(3, 4, 5, generator=torch.Generator().manual_seed(0))
-cu.checks.check_close(normalize(x, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+cu.checks.check_close(cu.restrictions.call_without(["torchvision.transforms.v2.functional.normalize",
+                                                   "torchvision.transforms.functional.normalize"],
+                                                  normalize, x, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
                       TF.normalize(x, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]), "normalize(x, imagenet mean, std)",
                       hint="subtract mean[c] and divide by std[c] in channel c; shape the mean as (C, 1, 1)")
 cu.checks.check_close(normalize(x, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)), x * 2 - 1, "normalize(x, 0.5, 0.5)",
@@ -168,7 +175,10 @@ def rgb_to_gray(x):
 primaries = torch.eye(3).view(3, 1, 3)  # one red, one green and one blue pixel in a row
 cu.checks.check_shape(rgb_to_gray(primaries), (1, 1, 3), "rgb_to_gray(primaries).shape",
                       hint="keep a channel axis of size 1: (1, H, W)")
-cu.checks.check_close(rgb_to_gray(primaries), torch.tensor([[[0.299, 0.587, 0.114]]]), "rgb_to_gray(red, green, blue pixels)",
+cu.checks.check_close(cu.restrictions.call_without(["torchvision.transforms.v2.functional.rgb_to_grayscale",
+                                                   "torchvision.transforms.functional.rgb_to_grayscale"],
+                                                  rgb_to_gray, primaries),
+                      torch.tensor([[[0.299, 0.587, 0.114]]]), "rgb_to_gray(red, green, blue pixels)",
                       hint="weights 0.299 for red (channel 0), 0.587 for green, 0.114 for blue")
 cu.checks.check_raises(lambda: rgb_to_gray(torch.zeros(4, 2, 2)), ValueError, "rgb_to_gray on 4 channels")
 ### BEGIN HIDDEN TESTS

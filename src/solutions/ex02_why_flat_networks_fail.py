@@ -42,7 +42,8 @@ cu.setup()
 # Leave `x` unchanged. Hint: create `torch.zeros_like(x)` and copy one
 # rectangle of `x` into another rectangle of it with slicing (`x[..., rows, cols]`
 # works for both shapes). Careful: `torch.roll` wraps the content around instead
-# of filling with zeros.
+# of filling with zeros. Write the shift yourself: the checks notice torchvision's
+# `affine` (or any other route to its resampling) inside your function.
 
 # %% kind="solution" id="shift_image"
 def shift_image(x, dx, dy):
@@ -61,7 +62,10 @@ def shift_image(x, dx, dy):
 
 # %% kind="tests" id="test_shift_image" points=3
 x = torch.arange(1, 13, dtype=torch.float32).view(1, 3, 4)  # one channel, 3 rows, 4 columns
-cu.checks.check_equal(shift_image(x, 1, 0), torch.tensor([[[0.0, 1, 2, 3], [0, 5, 6, 7], [0, 9, 10, 11]]]),
+cu.checks.check_equal(cu.restrictions.call_without(["torchvision.transforms.v2.functional.affine",
+                                                   "torchvision.transforms.functional.affine",
+                                                   "aten.grid_sampler_2d", "aten.affine_grid_generator"], shift_image, x, 1, 0),
+                      torch.tensor([[[0.0, 1, 2, 3], [0, 5, 6, 7], [0, 9, 10, 11]]]),
                       "shift_image(x, dx=1, dy=0)", hint="positive dx moves content to the right; column 0 becomes zeros")
 cu.checks.check_equal(shift_image(x, 0, 1), torch.tensor([[[0.0, 0, 0, 0], [1, 2, 3, 4], [5, 6, 7, 8]]]),
                       "shift_image(x, dx=0, dy=1)", hint="positive dy moves content down; row 0 becomes zeros")
@@ -70,7 +74,10 @@ cu.checks.check_equal(shift_image(x, -2, 1), TF.affine(x, angle=0.0, translate=[
 ### BEGIN HIDDEN TESTS
 gen = torch.Generator().manual_seed(0)
 batch = torch.rand(2, 3, 5, 7, generator=gen)
-cu.checks.check_equal(shift_image(batch, 3, -2), TF.affine(batch, angle=0.0, translate=[3, -2], scale=1.0, shear=[0.0, 0.0]),
+library_shift = ["aten.affine_grid_generator", "aten.grid_sampler_2d", "torchvision.transforms.functional.affine",
+                 "torchvision.transforms.v2.functional.affine"]  # the reference below must not be the answer
+cu.checks.check_equal(cu.restrictions.call_without(library_shift, shift_image, batch, 3, -2),
+                      TF.affine(batch, angle=0.0, translate=[3, -2], scale=1.0, shear=[0.0, 0.0]),
                       "shift_image(batch, 3, -2)", hint="a batch (N, C, H, W) shifts every image and channel alike")
 cu.checks.check_equal(shift_image(batch, -1, 4), TF.affine(batch, angle=0.0, translate=[-1, 4], scale=1.0, shear=[0.0, 0.0]),
                       "shift_image(batch, -1, 4)")
@@ -87,6 +94,9 @@ pixels = torch.randint(0, 256, (3, 4, 6), dtype=torch.uint8, generator=gen)
 cu.checks.check_equal(shift_image(pixels, 2, 1), TF.affine(pixels, angle=0.0, translate=[2, 1], scale=1.0, shear=[0.0, 0.0]),
                       "shift_image on a uint8 image", hint="keep the dtype: torch.zeros_like(x)")
 cu.checks.check_dtype(shift_image(pixels, 2, 1), torch.uint8, "shift_image on a uint8 image", hint="keep the dtype of x")
+tall = torch.rand(2, 7, 4, generator=gen).transpose(-1, -2)  # a non-contiguous (2, 4, 7) view
+cu.checks.check_equal(shift_image(tall, -3, 2), TF.affine(tall.contiguous(), angle=0.0, translate=[-3, 2], scale=1.0, shear=[0.0, 0.0]),
+                      "shift_image on a transposed (non-contiguous) view", hint="slice x; don't rely on .view() of its memory")
 cu.checks.check_equal(batch, torch.rand(2, 3, 5, 7, generator=torch.Generator().manual_seed(0)),
                       "the input after shift_image", hint="do not modify x in place")
 ### END HIDDEN TESTS

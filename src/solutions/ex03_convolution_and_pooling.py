@@ -42,8 +42,9 @@ cu.setup()
 # - return a tensor of shape (N, K, H_out, W_out), of the same dtype as `x`.
 #
 # Like PyTorch, do **not** flip the kernel (deep-learning "convolution" is
-# cross-correlation). Don't call `F.conv2d`, `torch.conv2d` or `nn.Conv2d`: the
-# self-check notices. Loops over output positions are fine (keep them to a few
+# cross-correlation). Don't call `F.conv2d`, `torch.conv2d`, `nn.Conv2d` or any
+# other route to PyTorch's convolution (`F.conv3d`, `torch.ops.aten...`): the
+# checks watch PyTorch's dispatcher and notice. Loops over output positions are fine (keep them to a few
 # levels); `F.pad`, `Tensor.unfold` and `torch.einsum` make it fast.
 
 # %% kind="solution" id="conv2d"
@@ -64,8 +65,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
 # %% kind="tests" id="test_conv2d" points=4
 x = torch.randn(1, 1, 5, 6, generator=torch.Generator().manual_seed(0))
 w = torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(1))
-cu.checks.check_close(cu.restrictions.call_without(["torch.nn.functional.conv2d", "torch.conv2d", "torch.convolution",
-                                              "torch.nn.Conv2d.forward"], conv2d, x, w),
+cu.checks.check_close(cu.restrictions.call_without(["aten.convolution", "aten._convolution", "aten.mkldnn_convolution",
+                                                   "aten.convolution_backward", "torch.nn.functional.conv2d",
+                                                   "torch.nn.Conv2d.forward"], conv2d, x, w),
                       F.conv2d(x, w), "conv2d(x, w) on one 5x6 image, one 3x3 filter",
                       hint="at each position (i, j): (x[:, :, i:i+3, j:j+3] * w).sum(); the output is (1, 1, 3, 4)")
 edge = torch.tensor([[[[1.0, 2.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, -1.0]]]])  # an asymmetric kernel
@@ -79,7 +81,10 @@ gen = torch.Generator().manual_seed(2)
 xb = torch.randn(2, 3, 6, 9, generator=gen)
 wb = torch.randn(4, 3, 2, 3, generator=gen)
 bb = torch.randn(4, generator=gen)
-cu.checks.check_close(conv2d(xb, wb, bb, stride=2, padding=1), F.conv2d(xb, wb, bb, stride=2, padding=1),
+library_conv = ["torch.nn.Conv2d.forward", "torch.nn.functional.conv2d", "aten.convolution_backward",
+                "aten.mkldnn_convolution", "aten._convolution", "aten.convolution"]  # every route to PyTorch's own
+cu.checks.check_close(cu.restrictions.call_without(library_conv, conv2d, xb, wb, bb, stride=2, padding=1),
+                      F.conv2d(xb, wb, bb, stride=2, padding=1),
                       "conv2d on 2 images, 3 channels, 4 non-square filters, bias, stride 2, padding 1", atol=1e-4,
                       hint="sum over all input channels; add bias[k] to output map k")
 cu.checks.check_close(conv2d(xb, wb), F.conv2d(xb, wb), "conv2d with several channels and filters, no bias", atol=1e-4)
@@ -128,9 +133,12 @@ fmap = torch.tensor([[[[1.0, 3.0, 0.0, 0.0],
                        [2.0, 9.0, 0.0, 1.0],
                        [0.0, 0.0, 4.0, 0.0],
                        [5.0, 0.0, 0.0, 2.0]]]])  # fmt: skip
-cu.checks.check_close(cu.restrictions.call_without(["torch.nn.functional.max_pool2d", "torch.max_pool2d",
-                                              "torch.nn.MaxPool2d.forward", "torch.nn.functional.max_pool2d_with_indices"],
-                                             max_pool2d, fmap, 2),
+cu.checks.check_close(cu.restrictions.call_without(["aten.max_pool2d_with_indices", "aten.max_pool2d", "aten.max_pool1d",
+                                                   "aten.max_pool1d_with_indices", "aten.max_pool3d_with_indices",
+                                                   "aten.adaptive_max_pool2d", "aten.adaptive_max_pool3d",
+                                                   "aten.fractional_max_pool2d", "aten.mkldnn_max_pool2d",
+                                                   "torch.nn.functional.max_pool2d", "torch.nn.MaxPool2d.forward"],
+                                                  max_pool2d, fmap, 2),
                       torch.tensor([[[[9.0, 1.0], [5.0, 4.0]]]]), "max_pool2d(fmap, 2)",
                       hint="split the 4x4 map into four 2x2 windows and keep each window's largest value")
 y = torch.randn(1, 2, 6, 6, generator=torch.Generator().manual_seed(4))
@@ -139,7 +147,12 @@ cu.checks.check_close(max_pool2d(y, 3), F.max_pool2d(y, 3), "max_pool2d(y, 3) on
 ### BEGIN HIDDEN TESTS
 gen = torch.Generator().manual_seed(5)
 z = torch.randn(2, 3, 7, 9, generator=gen)
-cu.checks.check_close(max_pool2d(z, 3, 2), F.max_pool2d(z, 3, 2), "max_pool2d with overlapping windows (k=3, s=2)",
+library_pool = ["torch.nn.MaxPool2d.forward", "torch.nn.functional.max_pool2d", "aten.mkldnn_max_pool2d",
+                "aten.fractional_max_pool2d", "aten.adaptive_max_pool3d", "aten.adaptive_max_pool2d",
+                "aten.max_pool3d_with_indices", "aten.max_pool1d_with_indices", "aten.max_pool1d", "aten.max_pool2d",
+                "aten.max_pool2d_with_indices"]  # every route to PyTorch's own
+cu.checks.check_close(cu.restrictions.call_without(library_pool, max_pool2d, z, 3, 2),
+                      F.max_pool2d(z, 3, 2), "max_pool2d with overlapping windows (k=3, s=2)",
                       hint="with stride < kernel_size the windows overlap")
 cu.checks.check_close(max_pool2d(z, 2), F.max_pool2d(z, 2), "max_pool2d(k=2) on 7x9 maps (sizes not divisible by 2)",
                       hint="drop windows that stick out past the border")

@@ -39,8 +39,9 @@ cu.setup()
 #   `inf`) and hugely negative ones such as `-1e4` (where it gives 0 for every
 #   class, and 0/0 is NaN).
 #
-# Use `torch.exp`, a maximum and a sum — not `torch.softmax` or
-# `F.softmax` (the self-check refuses them). The trick from the lesson:
+# Use `torch.exp`, a maximum and a sum — not `torch.softmax`, `F.softmax`,
+# `torch.special.softmax` or `log_softmax` (the checks watch PyTorch's dispatcher
+# and refuse every route to its softmax). The trick from the lesson:
 # subtracting the same number from every logit along `dim` does not change the
 # result. Keep `dim` in mind: `keepdim=True` keeps the reduced axis so that
 # broadcasting lines up.
@@ -57,13 +58,17 @@ def stable_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 # %% kind="tests" id="test_stable_softmax" points=2
 logits = torch.tensor([[1.0, 2.0, 3.0], [1e4, 0.0, -1e4], [-1e4, -1e4 + 1.0, -1e4]])
-cu.checks.check_close(cu.restrictions.call_without(["torch.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax"],
+cu.checks.check_close(cu.restrictions.call_without(["aten._softmax", "aten._log_softmax", "aten._safe_softmax", "aten.softmax", "aten.log_softmax",
+                                                    "torch.nn.functional.softmax", "torch.Tensor.softmax"],
                                                    stable_softmax, logits),
                       torch.softmax(logits, dim=-1), "stable_softmax(logits)", atol=1e-6,
                       hint="subtract each row's largest logit (keepdim=True) before exp; then divide by the row's sum")
 ### BEGIN HIDDEN TESTS
 x = torch.randn(4, 5, 6, generator=torch.Generator().manual_seed(0)) * 50
-cu.checks.check_close(stable_softmax(x, dim=1), torch.softmax(x, dim=1), "stable_softmax(x, dim=1) of a 3-D tensor",
+library_softmax = ["torch.Tensor.softmax", "torch.nn.functional.softmax", "aten.log_softmax", "aten.softmax",
+                   "aten._safe_softmax", "aten._log_softmax", "aten._softmax"]  # every route to PyTorch's own
+cu.checks.check_close(cu.restrictions.call_without(library_softmax, stable_softmax, x, dim=1),
+                      torch.softmax(x, dim=1), "stable_softmax(x, dim=1) of a 3-D tensor",
                       atol=1e-6, hint="take the maximum and the sum over dim, not over the last axis")
 cu.checks.check_close(stable_softmax(x, dim=0), torch.softmax(x, dim=0), "stable_softmax(x, dim=0)", atol=1e-6)
 cu.checks.check_close(stable_softmax(x), torch.softmax(x, dim=-1), "stable_softmax(x) with the default dim", atol=1e-6)
@@ -98,8 +103,11 @@ cu.checks.passed("stable_softmax")
 # | 11 | `nn.Linear` | 64 → `num_classes` |
 #
 # The two conv blocks turn a 32×32 image into an 8×8 stack of 32 feature maps;
-# the last layer outputs one logit per class. Only the structure is graded (the
-# layer types, the shapes, the parameter count), not the random initial weights.
+# the last layer outputs one logit per class. The grader loads the same weights
+# (and batch-norm statistics) into your network and into one built from this
+# table, and compares their outputs in training and in evaluation mode: every
+# setting in the table matters (kernel sizes, padding, pooling), the random initial
+# weights do not.
 
 # %% kind="solution" id="build_classifier"
 def build_classifier(num_classes: int, in_channels: int = 1) -> nn.Sequential:
@@ -136,6 +144,37 @@ cu.checks.check_equal(sum(p.numel() for p in build_classifier(10, in_channels=3)
                       "the parameter count of build_classifier(10, in_channels=3)")
 cu.checks.check_equal(sum(p.numel() for p in build_classifier(2).parameters()), 136114,
                       "the parameter count of build_classifier(2)", hint="the last layer has num_classes outputs")
+
+
+def seeded_outputs(model, x, seed):
+    """The model's outputs on x in eval and train mode, with seeded weights and batch-norm statistics."""
+    n_params = sum(p.numel() for p in model.parameters())
+    gen = torch.Generator().manual_seed(seed)
+    nn.utils.vector_to_parameters(torch.randn(n_params, generator=gen) * 0.1, model.parameters())
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+    with torch.no_grad():
+        return {"eval": model.eval()(x), "train": model.train()(x)}
+
+
+x32 = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+cu.checks.check_close(seeded_outputs(build_classifier(7, in_channels=3), x32, 8)["eval"],
+                      seeded_outputs(nn.Sequential(
+                          nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(32 * 8 * 8, 64), nn.ReLU(), nn.Linear(64, 7)), x32, 8)["eval"],
+                      "build_classifier(7, in_channels=3)'s outputs in eval mode, with the same weights as the table's network",
+                      atol=1e-5, hint="same weights, different outputs: check each layer's settings against the table "
+                                      "(zero padding=1, MaxPool2d(2) without overlap, the order of the layers)")
+cu.checks.check_close(seeded_outputs(build_classifier(7, in_channels=3), x32, 8)["train"],
+                      seeded_outputs(nn.Sequential(
+                          nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(32 * 8 * 8, 64), nn.ReLU(), nn.Linear(64, 7)), x32, 8)["train"],
+                      "build_classifier(7, in_channels=3)'s outputs in training mode, with the same weights",
+                      atol=1e-5, hint="in training mode batch norm uses the batch's statistics: nn.BatchNorm2d with default settings")
 ### END HIDDEN TESTS
 cu.checks.passed("build_classifier")
 
@@ -216,6 +255,33 @@ def batchnorm_model(seed: int) -> nn.Module:
     return model
 
 
+class DeviceProbe(torch.Tensor):
+    """A batch that remembers which devices it was asked to move to (.to, .cuda, .cpu)."""
+
+    asked: list[str] = []
+
+    def to(self, *args, **kwargs):
+        wanted = kwargs.get("device", args[0] if args else None)
+        if isinstance(wanted, (str, torch.device)):
+            DeviceProbe.asked.append(str(wanted))
+        return torch.Tensor.to(self.as_subclass(torch.Tensor), *args, **kwargs)
+
+    def cuda(self, *args, **kwargs):
+        DeviceProbe.asked.append("cuda")
+        return self.as_subclass(torch.Tensor)
+
+    def cpu(self, *args, **kwargs):
+        DeviceProbe.asked.append("cpu")
+        return self.as_subclass(torch.Tensor)
+
+
+def probed_loader():
+    """The tiny data in batches of 8, 8 and 4, whose tensors record the devices they are sent to."""
+    DeviceProbe.asked = []
+    return DataLoader(tiny_data(), batch_size=8, shuffle=False,
+                      collate_fn=lambda b: [t.as_subclass(DeviceProbe) for t in torch.utils.data.default_collate(b)])
+
+
 loader = DataLoader(tiny_data(), batch_size=8, shuffle=False)
 x_all, y_all = tiny_data().tensors
 
@@ -226,12 +292,12 @@ cu.checks.check_true(isinstance(loss, float), "train_one_epoch returns a Python 
 cu.checks.check_close(loss, F.cross_entropy(linear_model(1)(x_all), y_all).item(), "the mean loss of an epoch with lr=0",
                       hint="weight each batch's mean loss by its size: the last batch holds 4 samples, not 8")
 ### BEGIN HIDDEN TESTS
-def reference_epoch(model, loader, lr):
+def reference_epoch(model, loader, lr, loss_fn=F.cross_entropy):
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     total = 0.0
     for xb, yb in loader:
-        loss = F.cross_entropy(model(xb), yb)
+        loss = loss_fn(model(xb), yb)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -251,6 +317,23 @@ cu.checks.check_close(model[3].running_mean, reference_epoch(batchnorm_model(2),
                       "batch norm's running mean after one epoch", atol=1e-5,
                       hint="in eval mode batch norm never updates its running statistics: call model.train()")
 cu.checks.check_equal(model.training, True, "model.training after train_one_epoch", hint="call model.train() at the start")
+model = linear_model(8)
+loss = train_one_epoch(model, probed_loader(), torch.optim.SGD(model.parameters(), lr=0.0), nn.CrossEntropyLoss(),
+                       torch.device("cpu", 0))
+cu.checks.check_equal(list(DeviceProbe.asked), ["cpu:0"] * 6, "the devices each batch (inputs and labels) was moved to",
+                      hint="move xb and yb of every batch with .to(device), using the device argument you are given")
+smooth = nn.CrossEntropyLoss(weight=torch.tensor([0.5, 1.0, 2.0]), label_smoothing=0.2)
+model = batchnorm_model(7)
+loss = train_one_epoch(model, loader, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), smooth, "cpu")
+cu.checks.check_close(loss, reference_epoch(batchnorm_model(7), loader, 0.1,
+                                            nn.CrossEntropyLoss(weight=torch.tensor([0.5, 1.0, 2.0]), label_smoothing=0.2))["loss"],
+                      "the mean loss with a weighted, label-smoothed loss_fn", atol=1e-5,
+                      hint="compute every batch's loss with the loss_fn you are given, not a cross-entropy of your own")
+cu.checks.check_close(nn.utils.parameters_to_vector(model.parameters()).detach(),
+                      reference_epoch(batchnorm_model(7), loader, 0.1,
+                                      nn.CrossEntropyLoss(weight=torch.tensor([0.5, 1.0, 2.0]), label_smoothing=0.2))["params"],
+                      "the weights after an epoch with a weighted, label-smoothed loss_fn", atol=1e-5,
+                      hint="backpropagate the loss_fn you are given")
 ### END HIDDEN TESTS
 cu.checks.passed("train_one_epoch")
 
@@ -300,6 +383,11 @@ cu.checks.check_equal(sorted(set(model[0].grad_enabled)), [False], "gradient tra
                       hint="wrap the loop in `with torch.no_grad():`")
 cu.checks.check_close(model[3].running_mean, torch.full((6,), 0.8), "batch norm's running mean after evaluate",
                       hint="evaluation must not change the model: use eval mode")
+accuracy = evaluate(linear_model(9), probed_loader(), torch.device("cpu", 0))
+cu.checks.check_equal(list(DeviceProbe.asked), ["cpu:0"] * 6, "the devices each batch (inputs and labels) was moved to",
+                      hint="move xb and yb of every batch with .to(device), using the device argument you are given")
+cu.checks.check_close(accuracy, (linear_model(9)(x_all).argmax(dim=1) == y_all).float().mean().item(),
+                      "the accuracy of a second model on batches of 8, 8 and 4")
 ### END HIDDEN TESTS
 cu.checks.passed("evaluate")
 
@@ -307,7 +395,7 @@ cu.checks.passed("evaluate")
 # ## 5 · Put it together
 #
 # Your four functions are a complete training pipeline. This cell trains your
-# network for one epoch on 1,000 shapes and evaluates it on 500 others; it takes
+# network for two epochs on 1,000 shapes and evaluates it on 500 others; it takes
 # a few seconds. (It is not graded; it only shows your code at work.)
 
 # %%

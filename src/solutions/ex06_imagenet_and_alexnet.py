@@ -190,7 +190,9 @@ cu.checks.check_equal(conv2d_cost(64, 192, 5, 27, 27)[1],
 ### BEGIN HIDDEN TESTS
 cu.checks.check_equal(conv2d_cost(3, 64, 11, 55, 55, bias=False), (23232, 70276800), "conv2d_cost(..., bias=False)",
                       hint="without a bias there are no extra parameters, and the MACs do not change")
-cu.checks.check_equal(conv2d_cost(16, 32, (3, 5), 10, 12), (32 * 16 * 15 + 32, 32 * 16 * 15 * 120),
+cu.checks.check_equal(cu.restrictions.call_without(["torch.utils.flop_counter.FlopCounterMode", "course_utils.costs.layer_costs",
+                                                   "course_utils.costs.measured_flops"], conv2d_cost, 16, 32, (3, 5), 10, 12),
+                      (32 * 16 * 15 + 32, 32 * 16 * 15 * 120),
                       "conv2d_cost with a (3, 5) kernel", hint="kernel_size may be a pair (kh, kw)")
 cu.checks.check_equal(conv2d_cost(96, 256, 5, 27, 27, groups=2), (307456, 223948800),
                       "conv2d_cost(96, 256, 5, 27, 27, groups=2): AlexNet's second layer on two GPUs",
@@ -224,7 +226,10 @@ def linear_cost(in_features: int, out_features: int, bias: bool = True) -> tuple
 cu.checks.check_equal(linear_cost(9216, 4096), (37752832, 37748736), "linear_cost(9216, 4096): AlexNet's first dense layer",
                       hint="params = 9216 * 4096 + 4096; MACs = 9216 * 4096")
 ### BEGIN HIDDEN TESTS
-cu.checks.check_equal(linear_cost(4096, 1000, bias=False), (4096000, 4096000), "linear_cost(4096, 1000, bias=False)")
+cu.checks.check_equal(cu.restrictions.call_without(["torch.utils.flop_counter.FlopCounterMode", "course_utils.costs.layer_costs",
+                                                   "course_utils.costs.measured_flops"], linear_cost, 4096, 1000, bias=False),
+                      (4096000, 4096000), "linear_cost(4096, 1000, bias=False)",
+                      hint="count them with arithmetic: in_features * out_features weights, one multiply-add each")
 cu.checks.check_equal(linear_cost(37, 11)[0], sum(p.numel() for p in nn.Linear(37, 11).parameters()),
                       "linear_cost(37, 11) parameters, compared with nn.Linear(37, 11)")
 cu.checks.check_equal(linear_cost(37, 11)[1], cu.costs.measured_flops(nn.Linear(37, 11), (37,)) // 2,
@@ -303,7 +308,10 @@ def model_cost(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int
 
 # %% kind="tests" id="test_model_cost" points=3
 tiny = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 16 * 16, 10))
-cu.checks.check_equal(model_cost(tiny, (3, 32, 32)), (cu.models.count_params(tiny), cu.costs.measured_flops(tiny, (3, 32, 32)) // 2),
+cu.checks.check_equal(cu.restrictions.call_without(["course_utils.costs.measured_flops", "course_utils.costs.layer_costs",
+                                                   "course_utils.costs.cost_totals", "course_utils.speed.training_step_flops",
+                                                   "torch.utils.flop_counter.FlopCounterMode"], model_cost, tiny, (3, 32, 32)),
+                      (cu.models.count_params(tiny), cu.costs.measured_flops(tiny, (3, 32, 32)) // 2),
                       "model_cost(tiny, (3, 32, 32))", hint="sum conv2d_cost and linear_cost over the layers; "
                       "the conv's output maps are 32x32 (padding 1)")
 alexnet = torchvision.models.alexnet(weights=None)
@@ -323,6 +331,14 @@ odd = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, groups=4, bias=False), nn.ReLU
                     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 5, bias=False))
 cu.checks.check_equal(model_cost(odd, (8, 15, 15)), (cu.models.count_params(odd), cu.costs.measured_flops(odd, (8, 15, 15)) // 2),
                       "model_cost with strided, grouped, rectangular and bias-free layers")
+library_costs = ["torch.utils.flop_counter.FlopCounterMode", "course_utils.speed.training_step_flops",
+                 "course_utils.costs.cost_totals", "course_utils.costs.layer_costs", "course_utils.costs.measured_flops"]
+prelu = nn.Sequential(nn.Conv2d(3, 6, 3, stride=2), nn.PReLU(6), nn.Flatten(), nn.Linear(6 * 4 * 4, 7))
+cu.checks.check_equal(cu.restrictions.call_without(library_costs, model_cost, prelu, (3, 9, 9)),
+                      (6 * 3 * 9 + 6 + 96 * 7 + 7, 6 * 3 * 9 * 16 + 96 * 7),
+                      "model_cost of Conv2d(3, 6, 3, stride=2), PReLU(6), Flatten, Linear(96, 7) on (3, 9, 9)",
+                      hint="only nn.Conv2d and nn.Linear layers count, through your conv2d_cost and linear_cost: "
+                           "PReLU's 6 parameters are not part of the total")
 cu.checks.check_equal(model_cost(alexnet_seq, (3, 256, 256)),
                       (cu.models.count_params(alexnet_seq), cu.costs.measured_flops(alexnet_seq, (3, 256, 256)) // 2),
                       "model_cost(AlexNet, (3, 256, 256))", hint="the convolutions cost more on a larger image")

@@ -233,6 +233,8 @@ cu.checks.check_close(cu.restrictions.call_without(["course_utils.saliency.salie
 cu.checks.check_equal([p.grad is None for p in model.parameters()], [True] * len(list(model.parameters())),
                       "which parameters still have no .grad", hint="use torch.autograd.grad(..., inputs) instead of .backward()")
 ### BEGIN HIDDEN TESTS
+cu.checks.check_equal(model.training, False, "the mode of a model handed over in eval mode, after saliency_map",
+                      hint="restore the mode the model was in (model.train(was_training)), not always training mode")
 colour = make_cnn(1, in_channels=3, num_classes=3)
 xc = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
 cu.checks.check_close(saliency_map(colour, xc, 2), cu.saliency.saliency_map(colour, xc, 2),
@@ -321,6 +323,14 @@ cu.checks.check_close(corrupt(x[0], "contrast", 1), TF.adjust_contrast(x[0], 0.4
 big = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(6))
 cu.checks.check_close(corrupt(big, "gaussian_blur", 5), TF.gaussian_blur(big, [13, 13], [6 * 64 / 224, 6 * 64 / 224]),
                       "corrupt(64-pixel image, 'gaussian_blur', 5)", hint="scale sigma with the image width: c * W / 224")
+wide = torch.rand(1, 3, 48, 80, generator=torch.Generator().manual_seed(8))  # W = 80, H = 48
+cu.checks.check_close(cu.restrictions.call_without(["course_utils.corruptions.corruption_parameter",
+                                                   "course_utils.corruptions.corrupt"], corrupt, wide, "gaussian_blur", 4),
+                      TF.gaussian_blur(wide, [11, 11], [4 * 80 / 224, 4 * 80 / 224]),
+                      "corrupt(a 48x80 image, 'gaussian_blur', 4)", hint="sigma = c * W / 224 with W the width, x.shape[-1]")
+cu.checks.check_close(corrupt(wide.transpose(-1, -2), "gaussian_blur", 2),
+                      TF.gaussian_blur(wide.transpose(-1, -2), [5, 5], [2 * 48 / 224, 2 * 48 / 224]),
+                      "corrupt(an 80x48 transposed view, 'gaussian_blur', 2)", hint="W is the last axis, x.shape[-1]")
 cu.checks.check_close(corrupt(x, "gaussian_noise", 5, torch.Generator().manual_seed(7)),
                       (x + 0.38 * torch.randn(x.shape, generator=torch.Generator().manual_seed(7))).clamp(0, 1),
                       "corrupt(x, 'gaussian_noise', 5, generator)")
@@ -343,10 +353,12 @@ cu.checks.passed("corrupt")
 #
 # Write `train_without_shortcut(x, y, tags, seed=0)` that trains and returns a
 # classifier (2 logits) whose **worst-group accuracy** on a test set where the
-# tag is uncorrelated with the label reaches **at least 80%**. Groups are
-# (label, tag) pairs. Plain training gets far less (the lesson measured it).
-# Use what the lesson showed — your `balanced_weights`, an augmentation that
-# breaks the tag, or both — and `cu.fit`. Keep it to a few seconds on a CPU,
+# tag is uncorrelated with the label reaches **at least 30%**, with an average
+# accuracy there of at least 65%. Groups are (label, tag) pairs. Plain training
+# gets almost none of its worst group right (it reads the tag). Use what the
+# lesson showed — your `balanced_weights` as `cu.fit`'s `sample_weights`, an
+# augmentation that breaks the tag, or both — and `cu.fit`: reweighting clears
+# the bar, and breaking the tag clears it by far. Keep it to a few seconds on a CPU,
 # e.g. `cu.models.small_cnn(2, 1, width=8, hidden=32)` for about 6 epochs of
 # 2,000 images; call `torch.manual_seed(seed)` before building the model so the
 # result is the same every time.
@@ -376,12 +388,13 @@ model = train_without_shortcut(data["x"], data["y"], data["tags"], seed=0)
 cu.checks.check_shape(model(data["test_x"][:4]), (4, 2), "your model's output on 4 test images")
 test_preds = cu.predict(model, data["test_x"]).argmax(1)
 wga = cu.fairness.worst_group_accuracy(test_preds, data["test_y"], data["test_y"] * 2 + data["test_tags"])
-print(f"worst-group accuracy on the uncorrelated test set: {wga:.1%} (needed: 80%)")
-cu.checks.check_true(wga >= 0.8, "worst-group accuracy of your model is at least 0.8",
+print(f"worst-group accuracy on the uncorrelated test set: {wga:.1%} (needed: 30%)")
+cu.checks.check_true(wga >= 0.3, "worst-group accuracy of your model is at least 0.3",
                      hint="plain training reads the tag; reweight the (label, tag) cells or break the tag in every batch")
 ### BEGIN HIDDEN TESTS
-cu.checks.check_true(float((test_preds == data["test_y"]).float().mean()) >= 0.85,
-                     "average accuracy on the uncorrelated test set is at least 0.85")
+cu.checks.check_true(float((test_preds == data["test_y"]).float().mean()) >= 0.65,
+                     "average accuracy on the uncorrelated test set is at least 0.65",
+                     hint="train long enough (about 6 epochs) that the shapes, not only the tag, are learned")
 ### END HIDDEN TESTS
 cu.checks.passed("train_without_shortcut")
 

@@ -78,4 +78,22 @@ STUDENTS = {
         },
         "loses": ["test_conv2d"],
     },
+    # Other routes to the same library kernels: a 3-D convolution on an unsqueezed input, and the ATen operator
+    # behind F.max_pool2d called directly. The guard watches the dispatcher, so both lose their cells.
+    "other_library_routes": {
+        "answers": {
+            "conv2d": (
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    out = F.conv3d(x.unsqueeze(2), weight.unsqueeze(2), bias, stride=(1, stride, stride),\n"
+                "                   padding=(0, padding, padding))\n"
+                "    return out.squeeze(2)\n"
+            ),
+            "max_pool2d": (
+                "def max_pool2d(x, kernel_size, stride=None):\n"
+                "    stride = kernel_size if stride is None else stride\n"
+                "    return torch.ops.aten.max_pool2d_with_indices(x, [kernel_size] * 2, [stride] * 2)[0]\n"
+            ),
+        },
+        "loses": ["test_conv2d", "test_max_pool2d"],
+    },
 }

@@ -80,4 +80,78 @@ STUDENTS = {
         },
         "loses": ["test_train_one_epoch", "test_evaluate", "test_build_classifier"],
     },
+    # The library's softmax by another name: torch.special.softmax ends in the same ATen operator.
+    "special_softmax": {
+        "answers": {
+            "stable_softmax": (
+                "def stable_softmax(logits, dim=-1):\n"
+                "    return torch.special.softmax(logits, dim)\n"
+            ),
+        },
+        "loses": ["test_stable_softmax"],
+    },
+    # Every layer type, shape and parameter count of the table, but overlapping pooling and reflect
+    # padding: only comparing outputs with the same weights notices.
+    "lookalike_layers": {
+        "answers": {
+            "build_classifier": (
+                "def build_classifier(num_classes, in_channels=1):\n"
+                "    return nn.Sequential(\n"
+                "        nn.Conv2d(in_channels, 16, 3, padding=1, padding_mode='reflect', bias=False), nn.BatchNorm2d(16),\n"
+                "        nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1),\n"
+                "        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),\n"
+                "        nn.Flatten(), nn.Linear(32 * 8 * 8, 64), nn.ReLU(), nn.Linear(64, num_classes))\n"
+            ),
+        },
+        "loses": ["test_build_classifier"],
+    },
+    # Ignores the loss_fn it is given (always plain cross-entropy); otherwise right.
+    "hard_coded_loss": {
+        "answers": {
+            "train_one_epoch": (
+                "def train_one_epoch(model, loader, optimizer, loss_fn, device):\n"
+                "    model.train()\n"
+                "    total, count = 0.0, 0\n"
+                "    for xb, yb in loader:\n"
+                "        xb, yb = xb.to(device), yb.to(device)\n"
+                "        loss = F.cross_entropy(model(xb), yb)\n"
+                "        optimizer.zero_grad()\n"
+                "        loss.backward()\n"
+                "        optimizer.step()\n"
+                "        total += loss.item() * len(yb)\n"
+                "        count += len(yb)\n"
+                "    return total / count\n"
+            ),
+        },
+        "loses": ["test_train_one_epoch"],
+    },
+    # Right on a CPU-only laptop, broken on a GPU: never moves the batches to `device`.
+    "ignores_device": {
+        "answers": {
+            "train_one_epoch": (
+                "def train_one_epoch(model, loader, optimizer, loss_fn, device):\n"
+                "    model.train()\n"
+                "    total, count = 0.0, 0\n"
+                "    for xb, yb in loader:\n"
+                "        loss = loss_fn(model(xb), yb)\n"
+                "        optimizer.zero_grad()\n"
+                "        loss.backward()\n"
+                "        optimizer.step()\n"
+                "        total += loss.item() * len(yb)\n"
+                "        count += len(yb)\n"
+                "    return total / count\n"
+            ),
+            "evaluate": (
+                "def evaluate(model, loader, device):\n"
+                "    model.eval()\n"
+                "    correct, count = 0, 0\n"
+                "    with torch.no_grad():\n"
+                "        for xb, yb in loader:\n"
+                "            correct += (model(xb).argmax(dim=1) == yb).sum().item()\n"
+                "            count += len(yb)\n"
+                "    return correct / count\n"
+            ),
+        },
+        "loses": ["test_train_one_epoch", "test_evaluate"],
+    },
 }

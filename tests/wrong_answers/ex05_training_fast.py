@@ -45,4 +45,35 @@ STUDENTS = {
         },
         "loses": ["test_images_per_second"],
     },
+    # Lesson 05's own helper instead of writing it (its shifts pass every statistical check).
+    "calls_the_course_helper": {
+        "answers": {
+            "random_translate": (
+                "def random_translate(x, max_shift, generator=None):\n"
+                "    return cu.speed.random_translate(x, max_shift, generator=generator)\n"
+            ),
+        },
+        "loses": ["test_random_translate"],
+    },
+    # Starts the clock before the warm-up: the speed is about half the true one.
+    "times_the_warm_up_too": {
+        "answers": {
+            "images_per_second": (
+                "def images_per_second(model, x, batch_size):\n"
+                "    model.eval()\n"
+                "    with torch.no_grad():\n"
+                "        cu.train.synchronize(x.device)\n"
+                "        start = time.perf_counter()\n"
+                "        for xb in x.split(batch_size):\n"
+                "            model(xb)\n"
+                "        cu.train.synchronize(x.device)\n"
+                "        for xb in x.split(batch_size):\n"
+                "            model(xb)\n"
+                "        cu.train.synchronize(x.device)\n"
+                "        seconds = time.perf_counter() - start\n"
+                "    return len(x) / seconds\n"
+            ),
+        },
+        "loses": ["test_images_per_second"],
+    },
 }

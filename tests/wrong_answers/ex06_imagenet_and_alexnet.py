@@ -62,4 +62,29 @@ STUDENTS = {
         },
         "loses": ["test_model_cost"],
     },
+    # Lets the course's FLOP counter do the work and counts every parameter PyTorch holds.
+    "measured_not_computed": {
+        "answers": {
+            "model_cost": (
+                "def model_cost(model, input_shape):\n"
+                "    return sum(p.numel() for p in model.parameters()), cu.costs.measured_flops(model, input_shape) // 2\n"
+            ),
+        },
+        "loses": ["test_model_cost"],
+    },
+    # The same with no course helper: FlopCounterMode directly (and only Conv2d/Linear parameters).
+    "flop_counter_directly": {
+        "answers": {
+            "model_cost": (
+                "def model_cost(model, input_shape):\n"
+                "    from torch.utils.flop_counter import FlopCounterMode\n"
+                "    counter = FlopCounterMode(display=False)\n"
+                "    with counter, torch.no_grad():\n"
+                "        model(torch.zeros(1, *input_shape))\n"
+                "    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]\n"
+                "    return sum(p.numel() for m in layers for p in m.parameters()), counter.get_total_flops() // 2\n"
+            ),
+        },
+        "loses": ["test_model_cost"],
+    },
 }
