@@ -4,19 +4,21 @@ Import it as ``import course_utils as cu`` and call ``cu.setup()`` once at the
 top of a lesson. Modules, by noun: `env` (platform, device, offline, doctor),
 `data` (datasets, offline first), `shapes` (the drawn shapes), `models`,
 `train` (fit / evaluate / predict), `viz` (figures with alt text), `widgets`,
-`checks` (exercise self-checks). Importing has no side effects.
+`checks` (exercise self-checks), `claims` (`cu.expect`: the prose's
+claims about a run, checked in that run). Importing has no side effects.
 """
 
 from __future__ import annotations
 
 import torch
 
-from course_utils import checks, data, env, models, shapes, train, viz, widgets
+from course_utils import checks, claims, data, env, models, shapes, train, viz, widgets
 from course_utils import convolution, pixels, restrictions, translation  # lessons 01-03: pixels, shifts, convolution
 from course_utils import speed, stages  # lessons 04-05: the replay view, training fast
 from course_utils import costs, imagenet  # lesson 06: layer costs, the challenge, top-k
 from course_utils import transfer  # lesson 07: labelled subsets, learning curves, patches
 from course_utils import corruptions, fairness, saliency  # lesson 08: groups, explanations, shift
+from course_utils.claims import expect
 from course_utils.env import choose_device, doctor, is_online, seed_everything
 from course_utils.train import evaluate, fit, predict
 from course_utils.viz import (
@@ -32,13 +34,13 @@ from course_utils.viz import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "checks", "data", "env", "models", "shapes", "train", "viz", "widgets",
+    "checks", "claims", "data", "env", "models", "shapes", "train", "viz", "widgets",
     "convolution", "pixels", "restrictions", "translation",
     "speed", "stages",
     "costs", "imagenet",
     "transfer",
     "corruptions", "fairness", "saliency",
-    "choose_device", "doctor", "evaluate", "fit", "is_online", "predict", "seed_everything", "setup",
+    "choose_device", "doctor", "evaluate", "expect", "fit", "is_online", "predict", "seed_everything", "setup",
     "show", "show_confusion", "show_feature_maps", "show_filters", "show_history", "show_images",
     "show_probabilities",
 ]  # fmt: skip
