@@ -12,7 +12,8 @@
 # 3. check your environment with `cu.doctor()` and know how to fix what it reports;
 # 4. load your first images from the course's offline datasets.
 #
-# **Runtime:** about 15 s on a 2-core laptop CPU (measured in JupyterLab). No GPU and no internet needed.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No GPU and no internet needed.
 
 # %% [markdown]
 # ## 1 · The road map

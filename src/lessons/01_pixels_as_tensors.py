@@ -11,8 +11,8 @@
 # 3. normalise each channel with the ImageNet statistics, and see what a pretrained network does when we forget;
 # 4. resize without aliasing, stack photos into a batch, and work out how much memory it all takes.
 #
-# **Runtime:** about 20 s on a 2-core laptop CPU (measured in JupyterLab; longer while other programs
-# compete for the processor). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No GPU, no internet.
 
 # %%
 import numpy as np

@@ -13,8 +13,8 @@
 # 3. predict output sizes from kernel size, stride and padding, and see what max pooling keeps;
 # 4. compute how far each layer of a deep network "sees", and look at a pretrained network's feature maps from edges to object parts.
 #
-# **Runtime:** about 20 s on a 2-core laptop CPU (measured in JupyterLab; longer while other programs
-# compete for the processor). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No GPU, no internet.
 
 # %%
 import time

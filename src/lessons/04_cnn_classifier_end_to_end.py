@@ -13,7 +13,8 @@
 # 3. train the network, then read its loss curves, its confusion matrix and its most confident mistakes;
 # 4. replay the forward pass stage by stage, and classify a shape you draw.
 #
-# **Runtime:** about 30 s on a 2-core laptop CPU (measured in JupyterLab). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No GPU, no internet.
 
 # %%
 from collections import OrderedDict

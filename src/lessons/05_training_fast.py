@@ -13,8 +13,8 @@
 # 3. see why a per-image Python pipeline starves the hardware, and fix it: the whole dataset as one tensor on the device, augmentation there, large batches, channels-last memory;
 # 4. measure what mixed precision and `torch.compile` buy here, and train to a target accuracy against the clock.
 #
-# **Runtime:** about 50 s on a 2-core laptop CPU (measured in JupyterLab). No internet needed; with a GPU
-# and internet, section 10 also trains on CIFAR-10.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No internet needed; with a GPU and internet, section 10 also trains on CIFAR-10.
 
 # %%
 import copy

@@ -17,8 +17,8 @@
 # 4. test AlexNet's ingredients (ReLU, dropout, augmentation) and VGG's 3×3 idea in small experiments,
 #    then score a real pretrained network with top-1 and top-5 — including a photo it cannot get right.
 #
-# **Runtime:** about 45 s on a 2-core laptop CPU (measured in JupyterLab; the two long cells print what
-# they measured). No GPU and no internet needed.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests;
+# the two long cells print what they measured). No GPU and no internet needed.
 
 # %%
 import numpy as np

@@ -13,8 +13,8 @@
 # 3. fix the shortcut two ways (group reweighting, an augmentation that breaks the tag) and measure each fix and its cost;
 # 4. measure dataset bias and distribution shift — an under-represented group, and six corruptions at five severities on real photos and on our CNN — and write down what you found in a model card.
 #
-# **Runtime:** about 75 s on a 2-core laptop CPU (ten small trainings of a few
-# seconds each, and 124 photos through an ImageNet network). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests;
+# ten small trainings of a few seconds each, and photos through an ImageNet network). No GPU, no internet.
 
 # %%
 import torch
