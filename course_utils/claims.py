@@ -44,7 +44,7 @@ def expect(condition: Any, claim: str, **measured: Any) -> None:
         ClaimFailed: ``condition`` is false; the message quotes ``claim`` and ``measured``.
         TypeError: ``claim`` is not a non-empty string.
 
-    Introduced in lesson 01.
+    Introduced in lesson 00.
     """
     if not isinstance(claim, str) or not claim.strip():
         raise TypeError(f"expect(condition, claim): claim must be the sentence being checked, got {claim!r}")
