@@ -72,9 +72,12 @@ cu.show_images(x_train[:10].cpu(), [classes[i] for i in y_train[:10]], ncols=10,
 #
 # Three rules keep a speed measurement honest:
 #
-# 1. **Warm up first.** The first steps allocate memory and let the libraries
-#    choose their algorithms (cuDNN on a GPU, oneDNN on a CPU); they are slower
-#    and say nothing about the steady state.
+# 1. **Warm up first.** The first steps allocate memory and prepare the
+#    libraries: oneDNN on a CPU builds its kernels for each new shape on first
+#    use, and on an NVIDIA GPU with `torch.backends.cudnn.benchmark = True`
+#    cuDNN times several algorithms for each new shape and keeps the fastest
+#    (with the default, `False`, it picks one by rule of thumb, without timing).
+#    These steps are slower and say nothing about the steady state.
 # 2. **Wait for the device** before reading the clock. Without
 #    `cu.train.synchronize(device)`, a GPU timing measures only how fast Python
 #    queued the work. (On a CPU it does nothing: the work is done when the call returns.)
@@ -287,11 +290,18 @@ f"batch 256: {default_speed:,.0f} images/s in N×C×H×W, {cl_speed:,.0f} in cha
 # %% [markdown]
 # On a CPU much of the remaining time is not arithmetic at all: batch norm,
 # ReLU and pooling each read and write every value of the feature maps, and
-# memory is slower than the processor's arithmetic units. Max-pooling commutes
-# with any operation that keeps the order of values in each map, such as
-# ReLU, so we can pool **first** and let batch norm and ReLU touch a quarter of
-# the values (airbench orders its blocks the same way). Same parameters, same
-# convolutions:
+# memory is slower than the processor's arithmetic units. So we can pool
+# **first** and let batch norm and ReLU touch a quarter of the values (airbench
+# orders its blocks the same way). Is that the same network? For ReLU, yes: max
+# pooling commutes with any function that keeps the order of the values, and
+# max(relu(a), relu(b)) = relu(max(a, b)). For batch norm, no, for two reasons.
+# In evaluation it maps each map's values through a·x + b with a = γ/σ; when a
+# learned γ is negative that *reverses* the order, and pooling first keeps the
+# largest value where pooling after would have kept the one that becomes
+# largest. And in training it normalises with the batch's statistics, which
+# are now those of the pooled maxima, not of every value. So this is a
+# different network with the same parameters and the same convolutions — a
+# good one (section 9 trains it), but not the same function:
 
 # %%
 def pool_first_cnn(num_classes=10):
@@ -490,15 +500,60 @@ else:
 #
 # 1. Why does `loss.item()` inside the training loop slow a GPU down, while it
 #    costs almost nothing on a CPU?
+#
+#    <details><summary>Answer</summary>
+#
+#    A GPU runs queued work while Python races ahead; `loss.item()` copies a number back, so
+#    Python must wait until everything queued so far has finished. Once per step, that stalls
+#    the queue: the GPU idles while Python prepares the next step. On a CPU every operation
+#    has already finished when its call returns, so reading the number costs almost nothing.
+#    </details>
+#
 # 2. The tutorial's pipeline and the whole-tensor loop train the same network.
 #    Name two things the first does for every image (or every four images)
 #    that the second does once.
+#
+#    <details><summary>Answer</summary>
+#
+#    For every image the tutorial builds a PIL image and runs three transforms on it (to a
+#    tensor, to float, normalise), and for every four images it collates a batch and, on a
+#    GPU, copies it to the device. The whole-tensor loop converts and normalises the whole
+#    dataset once and moves it to the device once; after that a batch is one indexing
+#    operation.
+#    </details>
+#
 # 3. Your batch-size curve peaks and then falls. What could make larger
 #    batches slower on a CPU, and what would change on a GPU?
-# 4. Why may we pool before the batch norm and ReLU without changing what
-#    the network can compute, but not before the convolution?
+#
+#    <details><summary>Answer</summary>
+#
+#    On a CPU, a larger batch's intermediate results stop fitting in the processor's caches,
+#    so each layer waits on slower memory. A GPU has far more parallel units and fast memory,
+#    so its curve keeps rising to much larger batches, until the work saturates it or the
+#    activations no longer fit in its memory.
+#    </details>
+#
+# 4. Why does moving the max pool before the ReLU change nothing, while moving
+#    it before the batch norm makes a different network?
+#
+#    <details><summary>Answer</summary>
+#
+#    ReLU keeps the order of values, so max(relu(a), relu(b)) = relu(max(a, b)): pooling
+#    before or after it gives the same result. Batch norm does not commute with the pool: in
+#    evaluation it maps x to a·x + b with a = γ/σ, which reverses the order of values when γ
+#    is negative, and in training it normalises with the statistics of the values it sees,
+#    which are now only the pooled maxima. Same parameters, different function.
+#    </details>
+#
 # 5. A colleague reports "bfloat16 made training 17× slower". What question
 #    do you ask about their hardware?
+#
+#    <details><summary>Answer</summary>
+#
+#    Whether their processor has bfloat16 arithmetic in hardware (on a CPU, AVX-512 BF16 or
+#    AMX instructions; on an NVIDIA GPU, Ampere or newer). Without it every operation
+#    converts between formats, which costs more than the 16-bit arithmetic saves.
+#    </details>
 #
 # **Exercise:** [ex05 · Training fast](../exercises/ex05_training_fast/ex05_training_fast.ipynb) —
 # write a batch iterator over on-device tensors, a batched random shift, and an

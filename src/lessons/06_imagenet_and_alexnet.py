@@ -671,13 +671,54 @@ viewer = cu.widgets.topk_explorer(photos, probs, backbone.classes, k=5, start="a
 #
 # 1. Why did the challenge count a prediction as correct when the label was among five guesses? Find a
 #    photo in section 5 where top-1 and top-5 disagree.
+#
+#    <details><summary>Answer</summary>
+#
+#    Many ImageNet photos show several objects, and some classes are near-duplicates
+#    (*tabby*, *tiger cat*, *Egyptian cat*), so a single guess punishes reasonable answers.
+#    In section 5's table, the cat and Grace Hopper are wrong at top-1 but right at top-5
+#    (the lesson checks this for its run).
+#    </details>
+#
 # 2. The first dense layer of AlexNet holds more parameters than all five convolutions together, yet does
 #    far less arithmetic. Explain both facts with one multiplication each.
+#
+#    <details><summary>Answer</summary>
+#
+#    The first dense layer has 9,216 × 4,096 ≈ 37.7 million weights, and each is used once
+#    per image: about 37.7 million multiply-adds. The first convolution has only 64 × 3 × 11
+#    × 11 = 23,232 weights, but each is used at 55 × 55 = 3,025 positions: about 70 million
+#    multiply-adds.
+#    </details>
+#
 # 3. What does `groups=2` change in a convolution, and how does it relate to the two GPUs?
+#
+#    <details><summary>Answer</summary>
+#
+#    `groups=2` splits the input channels and the filters into two halves, and each half of
+#    the filters reads only its own half of the channels: half the weights and half the
+#    arithmetic of the full layer. In 2012 each half lived on one GPU, so those layers needed
+#    no data from the other card.
+#    </details>
+#
 # 4. Three stacked 3×3 convolutions see a 7×7 region. How many weights do they need with 64 channels,
 #    compared with one 7×7 layer?
-# 5. The network calls the astronaut a football helmet with some confidence. What would you need to change
-#    for it to answer "person" — the network, the data, or the label list?
+#
+#    <details><summary>Answer</summary>
+#
+#    Three 3×3 layers: 3 × 9 × 64 × 64 = 110,592 weights. One 7×7 layer: 49 × 64 × 64 =
+#    200,704 weights, 81% more (biases aside).
+#    </details>
+#
+# 5. The network's top guess for the astronaut is an object, with a low probability. What would you need to
+#    change for it to answer "person" — the network, the data, or the label list?
+#
+#    <details><summary>Answer</summary>
+#
+#    The label list (and with it the data): "person" is not among the 1,000 classes, so no
+#    network trained on them can answer it. Add the class with labelled photos and train at
+#    least a new head on them; the network's features may well be good enough already.
+#    </details>
 #
 # **Exercise:** [ex06 · ImageNet and AlexNet, by the numbers](../exercises/ex06_imagenet_and_alexnet/ex06_imagenet_and_alexnet.ipynb)
 # — implement top-k error and a parameter and multiply-add counter.

@@ -585,13 +585,56 @@ tuple(tokens.shape), f"largest difference: {(tokens - by_hand).abs().max():.1e}"
 # ## Check your understanding
 #
 # 1. Why does the new head `nn.Linear(1280, 2)` have 2,562 parameters?
+#
+#    <details><summary>Answer</summary>
+#
+#    It maps 1,280 features to 2 classes: 1,280 × 2 = 2,560 weights, plus 2 biases.
+#    </details>
+#
 # 2. You freeze every parameter of a backbone and train with batches of 4. Which
 #    numbers inside the backbone still change, and how do you stop them?
-# 3. Extracting features at 224 pixels runs at about a tenth of the speed at 64
-#    pixels here. Why, and why does caching features make that cost matter less?
+#
+#    <details><summary>Answer</summary>
+#
+#    The batch-norm layers' running mean and variance (buffers, not parameters) still change
+#    on every forward pass in training mode, and in that mode each batch is normalised with
+#    its own statistics. Keep those layers in eval mode (a forward pre-hook, as in section 5,
+#    or `torchvision.ops.FrozenBatchNorm2d`).
+#    </details>
+#
+# 3. Extracting features at 224 pixels runs several times slower than at 64
+#    pixels (section 3's bar chart). Why, and why does caching features make that
+#    cost matter less?
+#
+#    <details><summary>Answer</summary>
+#
+#    The work of a convolutional network grows with the number of pixels: 224² / 64² ≈ 12
+#    times more per image. Caching computes the frozen part once per image instead of once
+#    per image per epoch, so the cost is paid once, not 30 times.
+#    </details>
+#
 # 4. Give one target task where you would expect ImageNet features to help, and one
 #    where they would not. What do the source and target share in the first case?
+#
+#    <details><summary>Answer</summary>
+#
+#    Helps: a task on natural photos, such as telling plant diseases apart on leaf photos or
+#    faces from background; it shares textures, edges, object parts and the statistics of
+#    camera images with ImageNet. Does not help much: handwritten digits, spectrograms or
+#    X-rays, whose images look nothing like ImageNet's photos (section 7 measured the
+#    digits).
+#    </details>
+#
 # 5. Why does a vision transformer need more training data than a CNN of the same size?
+#
+#    <details><summary>Answer</summary>
+#
+#    A CNN builds in locality and translation equivariance: its filters are small and shared
+#    across positions. A vision transformer has neither built in: attention lets every patch
+#    interact with every other, and it has to learn from examples that nearby patches matter
+#    more and that a pattern means the same anywhere. Learning what the architecture does not
+#    assume takes more data.
+#    </details>
 #
 # **Exercise:** [ex07 · Transfer learning](../exercises/ex07_transfer_learning/ex07_transfer_learning.ipynb) —
 # write `replace_head`, `freeze`, `count_trainable`, `extract_features` and `linear_probe`.

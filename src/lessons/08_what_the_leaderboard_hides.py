@@ -289,8 +289,9 @@ flips
 #
 # **Fix 1: group reweighting.** If we know each training image's group, we can
 # make the loss count every (class, tag) cell equally: weigh each image by one
-# over the size of its cell. The forty-odd images of a small cell then weigh as
-# much in total as the nine hundred-odd of a big one. `cu.fit` takes the weights as
+# over the size of its cell. The few dozen images of a small cell then weigh as
+# much in total as the nine hundred-odd of a big one (the counts are printed
+# below). `cu.fit` takes the weights as
 # `sample_weights` and uses a weighted mean of the per-image losses.
 
 # %%
@@ -298,6 +299,8 @@ cell = train_y * 2 + train_tag  # 4 cells: (class, tag)
 counts = torch.bincount(cell, minlength=4).float()
 weights = len(cell) / (4 * counts[cell])  # every cell sums to N / 4; the mean weight is 1
 torch.testing.assert_close(weights, cu.fairness.balanced_weights(train_y, train_tag))
+cu.expect(24 <= counts.min() <= 60 and 900 <= counts.max() < 1000,
+          "a few dozen images in a small cell, nine hundred-odd in a big one", counts=counts)
 {"images per cell": counts.int().tolist(), "weight per image": [round(float(w), 2) for w in len(cell) / (4 * counts)]}
 
 # %%
@@ -348,7 +351,7 @@ display(Markdown(
 # %% [markdown]
 # Reweighting lifts the worst group a long way, and it pays for it on the
 # standard test: it stops using a feature that *is* right 95% of the time there.
-# It also leans hard on about 50 images per small cell, which the network can
+# It also leans hard on the few dozen images of each small cell, which the network can
 # memorise; Sagawa et al. (2020) found that reweighting and group DRO improve
 # worst-group accuracy only with much stronger regularisation than usual
 # (weight decay, early stopping) for exactly this reason. Breaking the tag
@@ -551,7 +554,6 @@ cu.show(cu.corruptions.figure_severity_curves(
             + " ".join(f"{k.replace('_', ' ')}: top-1 right on {100 * top1[k][0]:.0f}% clean and {100 * top1[k][-1]:.0f}% "
                        f"at severity 5, confidence {100 * conf[k][0]:.0f}% to {100 * conf[k][-1]:.0f}%." for k in KINDS))
 
-# %% [markdown]
 # %%
 final = {k: (top1[k][-1], conf[k][-1]) for k in KINDS}
 display(Markdown("At severity 5: " + "; ".join(
@@ -670,13 +672,46 @@ display(Markdown(model_card("baseline", b, flips["baseline"]["tag swapped"])))
 #
 # 1. A model scores 95% on a test set whose groups are 47.5%, 47.5%, 2.5% and
 #    2.5% of the images. What is the lowest its worst-group accuracy could be?
+#
+#    <details><summary>Answer</summary>
+#
+#    0%. 95% overall means 5% of the images are wrong, and one small group holds only 2.5% of
+#    them: all its images can be among the mistakes.
+#    </details>
+#
 # 2. Why does the reversed test set fall *below* chance rather than to chance?
+#
+#    <details><summary>Answer</summary>
+#
+#    On the reversed test set the tag points to the wrong class on every image. A model that
+#    reads the tag is therefore wrong on most images, which is worse than guessing; chance
+#    would need its answers to be unrelated to the label, but here they are anti-related.
+#    </details>
+#
 # 3. Reweighting needs group labels for the training set; randomising the tag
 #    needs to know where the tag is. Name a real dataset where you would have
 #    one but not the other.
-# 4. Our CNN was trained on clean images. Which augmentation would you add to
+#
+#    <details><summary>Answer</summary>
+#
+#    For example, chest X-rays from several hospitals: the hospital of each image is recorded
+#    (group labels), but nobody knows which pixels betray it (scanner noise, a burnt-in
+#    marker). The reverse, a watermark whose place is known on photos whose source group is
+#    not, works as an example too.
+#    </details>
+#
+# 4. Our CNN was trained with only faint noise (standard deviation 0.03). Which augmentation would you add to
 #    make it robust to Gaussian noise, and how would you check that it worked
 #    without fooling yourself?
+#
+#    <details><summary>Answer</summary>
+#
+#    Gaussian-noise augmentation: add noise of random strength, up to about what you expect
+#    in use, to each training batch. To check without fooling yourself: measure on a held-out
+#    test set with fresh noise at several levels (including levels and seeds not used in
+#    training), report clean accuracy too, and do not tune the augmentation on that test set;
+#    tune it on a validation set.
+#    </details>
 #
 # **Exercise:** [ex08 · What the leaderboard hides](../exercises/ex08_what_the_leaderboard_hides/ex08_what_the_leaderboard_hides.ipynb)
 # — per-group metrics, balanced weights, saliency, corruptions, a fix that must
