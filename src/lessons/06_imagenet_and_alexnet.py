@@ -179,13 +179,20 @@ weights + conv1.out_channels, cu.models.count_params(conv1), side, f"{macs:,} MA
 # PyTorch can measure the same thing: `torch.utils.flop_counter.FlopCounterMode`
 # watches a forward pass and counts the arithmetic of every convolution and
 # matrix multiply. It counts **2 FLOPs per multiply-add** (a multiply and an
-# add), so its number is twice ours.
+# add), so its number is twice ours. The course follows that convention: a
+# FLOP count is twice the number of multiply-adds (MACs). Watch out when you
+# compare with published tables, which often say "FLOPs" and mean multiply-adds:
+# torchvision's documentation lists AlexNet at 0.71 "GFLOPS" (its weights'
+# metadata, `AlexNet_Weights.IMAGENET1K_V1.meta["_ops"]`), which is the
+# multiply-add count, half of what `FlopCounterMode` reports (checked below).
 
 # %%
 from torch.utils.flop_counter import FlopCounterMode
 
 with FlopCounterMode(display=False) as counter:
     conv1(torch.zeros(1, 3, 224, 224))
+cu.expect(counter.get_total_flops() == 2 * macs, "FlopCounterMode counts 2 FLOPs per multiply-add: twice ours",
+          counted=counter.get_total_flops(), macs=macs)
 counter.get_total_flops(), 2 * macs
 
 # %% [markdown]
@@ -209,6 +216,13 @@ conv_flops = totals["flops:Conv2d"] / totals["flops"]
 print(f"{totals['params']:,} parameters, {totals['macs'] / 1e9:.2f} billion multiply-adds per 224×224 image")
 print(f"the 3 dense layers hold {dense_params:.1%} of the parameters but do {1 - conv_flops:.1%} of the arithmetic;")
 print(f"the 5 convolutions hold {1 - dense_params:.1%} of the parameters and do {conv_flops:.1%} of the arithmetic")
+first_dense = alexnet.classifier[1]
+cu.expect(dense_params > 0.9 and conv_flops > 0.9 and cu.models.count_params(first_dense) > totals["params"] / 2,
+          "the dense layers hold most parameters, the convolutions do most arithmetic; the first dense layer holds "
+          "more than half of all the parameters", dense_params=dense_params, conv_flops=conv_flops)
+torchvision_gflops = torchvision.models.AlexNet_Weights.IMAGENET1K_V1.meta["_ops"]
+cu.expect(abs(totals["macs"] / 1e9 - torchvision_gflops) < 0.01, "torchvision's AlexNet 'GFLOPS' are multiply-adds",
+          our_macs=totals["macs"] / 1e9, torchvision=torchvision_gflops)
 
 # %% [markdown]
 # The split is lopsided for a simple reason. A filter's weights are reused at
@@ -278,7 +292,10 @@ state = 3 * 4 * cu.models.count_params(paper)  # weight + gradient + momentum, 4
 activations = batch * saved_for_backward(paper, (3, 227, 227))
 print(f"weights, gradients, momentum: {state / GiB:.2f} GiB")
 print(f"kept for backward, {batch} images: {activations / GiB:.2f} GiB")
-f"total {(state + activations) / GiB:.2f} GiB on one card, {(state + activations) / 2 / GiB:.2f} GiB on each of two (3 GiB each)"
+share_of_card = (state + activations) / (3 * GiB)
+cu.expect(0.55 < share_of_card < 0.8, "training fills about two thirds of one 3 GiB card", share=share_of_card)
+f"total {(state + activations) / GiB:.2f} GiB on one card ({share_of_card:.0%} of it), " \
+f"{(state + activations) / 2 / GiB:.2f} GiB on each of two (3 GiB each)"
 
 # %% [markdown]
 # By this count (PyTorch today, not the 2012 code) training fills about two
@@ -570,6 +587,7 @@ def receptive_field(depth: int, size: int = 15) -> int:
 C = 256
 three_3x3 = nn.Sequential(*[nn.Conv2d(C, C, 3, padding=1, bias=False) for _ in range(3)])
 one_7x7 = nn.Conv2d(C, C, 7, padding=3, bias=False)
+cu.expect(cu.models.count_params(one_7x7) / cu.models.count_params(three_3x3) - 1 > 0.8, "49C² is 81% more than 27C²")
 cu.models.count_params(three_3x3), cu.models.count_params(one_7x7)
 
 # %% [markdown]
@@ -657,9 +675,10 @@ viewer = cu.widgets.topk_explorer(photos, probs, backbone.classes, k=5, start="a
 #   every later winner was a deeper CNN, and by 2015 the winner was below one
 #   trained person's 5.1%.
 # - AlexNet's ≈61 M parameters sit mostly in its three dense layers, while its
-#   arithmetic happens in the five convolutions. Weights, gradients and stored
-#   activations for a batch of 128 did not fit one 3 GB GPU, so each layer was
-#   split over two (grouped convolutions).
+#   arithmetic happens in the five convolutions. By our count, weights, gradients,
+#   momentum and stored activations for a batch of 128 fill about two thirds of a
+#   3 GB card before any working space; the authors found one card too small for
+#   the network they wanted and split each layer over two (grouped convolutions).
 # - In our experiments ReLU trained faster than tanh under the paper's
 #   conditions, and dropout and random crops narrowed the gap between training
 #   and test accuracy. VGG kept the recipe and used only 3×3 filters: the same
