@@ -629,6 +629,10 @@ for name, label in our_labels.items():
     rank = int((p > p[backbone.classes.index(label)]).sum()) + 1
     rows.append({"photo": name, "our label": label, "top-1 guess": top1[name], "rank of our label": rank,
                  "right at top-1": rank == 1, "right at top-5": rank <= 5})  # fmt: skip
+near_misses = {row["photo"]: (row["right at top-1"], row["right at top-5"]) for row in rows}
+cu.expect(near_misses["cat"] == near_misses["hopper"] == (False, True) and top1["hopper"] in ("academic gown", "mortarboard"),
+          "the cat and Grace Hopper are near misses: wrong at top-1, right at top-5; Hopper's first guess is "
+          "academic dress", rows=rows)
 pd.DataFrame(rows)
 
 # %% [markdown]
@@ -640,13 +644,20 @@ pd.DataFrame(rows)
 #
 # ### The photo with no right answer
 #
-# The astronaut gets *football helmet*, *bobsled*, *go-kart* — probably
-# prompted by the space helmet on the table beside her. The network is not
+# The astronaut's top guesses are objects (the figure above lists them), and the
+# first is a kind of helmet, probably prompted by the space helmet she holds.
+# The network is not
 # broken: there is no class it could have picked for her. The 1,000 classes
 # were chosen by the challenge's designers, and they include almost no people.
 # Search them:
 
 # %%
+astronaut_top = [backbone.classes[int(i)] for i in probs[names.index("astronaut")].topk(5).indices]
+cu.expect("helmet" in astronaut_top[0] and float(probs[names.index("astronaut")].max()) < 0.5,
+          "the astronaut's first guess is a kind of helmet, with a small share of the probability",
+          top5=astronaut_top, p=float(probs[names.index("astronaut")].max()))
+cu.expect((top1["flower"], top1["temple"]) == ("daisy", "palace"), "the network names the nearest thing it knows — "
+          "daisy, palace", flower=top1["flower"], temple=top1["temple"])
 {word: [name for name in backbone.classes if word in name.lower()]
  for word in ("astronaut", "person", "woman", "space", "diver", "dahlia", "pagoda")}  # fmt: skip
 
@@ -656,7 +667,9 @@ pd.DataFrame(rows)
 # pagoda) have no class either, so the network names the nearest thing it
 # knows — *daisy*, *palace*. Softmax always spreads 100% over the 1,000
 # classes: there is no "none of these" answer, so the network has to give
-# *something*, and its probabilities can look confident even then. A
+# *something*. For the astronaut its first guess gets only a small share (the
+# figure shows how much), a hint that nothing fits; but softmax scores are not
+# calibrated, and a low top probability is no reliable "none of these" either. A
 # classifier can only say what its label list lets it say; lesson 08 returns to
 # what else the list leaves out.
 #

@@ -169,6 +169,8 @@ for size in (64, 96, 224):
 cu.show(cu.transfer.figure_throughput(list(rates), list(rates.values()), title="EfficientNet-Lite0 on this machine"),
         alt=f"Bar chart of images per second: {rates[64]:.0f} at 64 pixels, {rates[96]:.0f} at 96 and "
             f"{rates[224]:.0f} at 224.")
+cu.expect(rates[64] > 3 * rates[224], "the work grows with the number of pixels: 224 px is several times slower",
+          rates=rates)
 {f"{size} px": f"{rate:,.0f} img/s" for size, rate in rates.items()}
 
 # %% [markdown]
@@ -319,6 +321,15 @@ fig = cu.transfer.figure_learning_curves(labels_per_class, faces_results, chance
 cu.show(fig, alt="Test accuracy against labelled crops per class (1, 3, 10) for three strategies, with error "
                  "bars over three seeds; the printed table below gives every value.")
 print(cu.transfer.results_table(labels_per_class, faces_results))
+probe_m, tuned_m, scratch_m = (faces_results[k].mean(axis=1) for k in
+                               ("linear probe, ImageNet features", "fine-tuned late layers", "small CNN from scratch"))
+cu.expect(probe_m[0] - scratch_m[0] > 0.1, "with one labelled crop per class the probe is far ahead of scratch",
+          probe=probe_m, scratch=scratch_m)
+cu.expect(probe_m[1] > probe_m.max() - 0.05, "with three per class the probe is already close to its best", probe=probe_m)
+cu.expect(abs(probe_m[2] - scratch_m[2]) < 0.06, "with 10 per class scratch is within a few points of the probe",
+          probe=probe_m, scratch=scratch_m)
+cu.expect((tuned_m <= probe_m + 1e-9).all(), "fine-tuning the late layers never beats the probe here",
+          probe=probe_m, tuned=tuned_m)
 
 # %% [markdown]
 # With one labelled crop per class, the probe on ImageNet features is far ahead of
@@ -375,10 +386,12 @@ with torch.no_grad():
 bn_effect = {"cached features": accuracy(probe, f_test, yf_test),
              "features in train mode (batches of 8)": accuracy(probe, f_test_trainmode, yf_test),
              "features after one epoch of drift": accuracy(probe, f_test_drifted, yf_test)}
+cu.expect(bn_effect["cached features"] > 0.8 and all(abs(bn_effect[k] - 0.5) < 0.1 for k in list(bn_effect)[1:]),
+          "both broken variants fall to about 50%, chance for two classes", accuracies=bn_effect)
 bn_effect
 
 # %% [markdown]
-# Both broken variants fall to 50%, chance for two balanced classes, although not
+# Both broken variants fall to about 50%, chance for two balanced classes, although not
 # a single weight changed. In train mode every crop was normalised with the
 # statistics of its batch, not those the head was trained with; after the drift,
 # even eval mode uses running statistics that no longer match the cached features.
@@ -398,7 +411,9 @@ for m in steady.modules():
 steady.train()
 with torch.no_grad():
     f_test_steady = torch.cat([steady(b) for b in cu.transfer.to_backbone_input(xf_test, 64).split(8)])
-f"largest change of the test features: {(f_test_steady - f_test).abs().max():.1e}"
+steady_change = (f_test_steady - f_test).abs().max().item()
+cu.expect(steady_change < 1e-4, "with the hook, model.train() no longer changes a thing", change=steady_change)
+f"largest change of the test features: {steady_change:.1e}"
 
 # %% [markdown]
 # The recipe, in one place: set `requires_grad=False` on the frozen part; give the
@@ -487,6 +502,14 @@ cu.show(fig, alt="Test accuracy on digits against labelled examples per class (1
                  "Fashion-MNIST features, a small CNN from scratch and a probe on ImageNet features; the printed "
                  "table below gives every value.")
 print(cu.transfer.results_table(digit_labels, digits_results))
+fash_m, scr_m, imnet_m = (digits_results[k].mean(axis=1) for k in
+                          ("linear probe, Fashion-MNIST features", "small CNN from scratch", "linear probe, ImageNet features"))
+lead = fash_m - scr_m
+cu.expect((lead > 0).all() and (0.02 < lead[1:3]).all() and (lead[1:3] < 0.1).all() and lead[3] < lead[2],
+          "the Fashion-MNIST probe is ahead of scratch at every size: by about five points at 3 and 10 labels per "
+          "class, and still by a few, less, at 30", lead=lead)
+cu.expect((imnet_m < np.minimum(fash_m, scr_m)).all(), "the ImageNet features are behind both at every size",
+          imagenet=imnet_m, fashion=fash_m, scratch=scr_m)
 
 # %% [markdown]
 # Read the table column by column. On the same few labelled digits, the linear

@@ -140,6 +140,11 @@ cu.show(cu.fairness.figure_group_accuracy({"baseline": b["groups"]}, chance=0.5,
                                           title="Baseline CNN, uncorrelated test set: accuracy per group"),
         alt="Bar chart of the baseline's accuracy in four groups: "
             + ", ".join(f"{g} {v:.0%}" for g, v in b["groups"].items()) + "; a dashed line marks chance at 50%.")
+agreeing = {f"{c} · {t}" for i, c in enumerate(CLASSES) for j, t in enumerate(TAGS) if i == j}
+cu.expect(min(v for g, v in b["groups"].items() if g in agreeing) > 0.9
+          and max(v for g, v in b["groups"].items() if g not in agreeing) < 0.5,
+          "nearly perfect when the tag agrees with the label, wrong most of the time when it does not",
+          groups=b["groups"])
 
 # %% [markdown]
 # The network is nearly perfect when the tag agrees with the label and wrong
@@ -155,8 +160,11 @@ cu.show(cu.fairness.figure_group_accuracy({"baseline": b["groups"]}, chance=0.5,
 # %%
 x, y, tag = tests["standard"]
 standard_mix = cu.fairness.group_counts(cu.fairness.group_names(y, tag, CLASSES, TAGS))
+predicted = cu.fairness.accuracy_under_mix(b["groups"], standard_mix)
+cu.expect(abs(predicted - b["standard"]) < 0.03, "the two numbers agree up to sampling noise",
+          predicted=predicted, measured=b["standard"])
 {"mix of standard test": standard_mix,
- "predicted from group accuracies": round(cu.fairness.accuracy_under_mix(b["groups"], standard_mix), 3),
+ "predicted from group accuracies": round(predicted, 3),
  "measured on the standard test": round(b["standard"], 3)}
 
 # %% [markdown]
@@ -235,7 +243,11 @@ def cam_peaks_on_tag(model):
     return {f"said {name}": round(float(on_tag[pred == c].float().mean()), 3) for c, name in enumerate(CLASSES)}
 
 
-cam_peaks_on_tag(baseline)
+peaks = cam_peaks_on_tag(baseline)
+cu.expect(peaks[f"said {CLASSES[1]}"] > 0.8 and peaks[f"said {CLASSES[0]}"] < 0.2,
+          f"when the baseline says '{CLASSES[1]}', Grad-CAM points at the tag; when it says '{CLASSES[0]}', at the shape",
+          peaks=peaks)
+peaks
 
 # %% [markdown]
 # When the baseline says "square", Grad-CAM points at the tag B mark, whether
@@ -276,6 +288,9 @@ cu.show_images(torch.cat([x[show[:4]], stamp_tag(x[show[:4]], 1 - tag[show[:4]])
                       + [f"swapped to {TAGS[1 - tag[i]]}" for i in show[:4]],
                alt="Four test images, and below them the same images with the tag painted over and the other tag stamped.")
 flips = {"baseline": {"same tag re-stamped": flip_rate(baseline, lambda t: t), "tag swapped": flip_rate(baseline, lambda t: 1 - t)}}
+cu.expect(flips["baseline"]["same tag re-stamped"] < 0.05 and flips["baseline"]["tag swapped"] > 0.5,
+          "re-stamping the same tag changes almost nothing; swapping it changes most of the baseline's answers",
+          flips=flips)
 flips
 
 # %% [markdown]
@@ -342,6 +357,9 @@ cu.show(cu.fairness.figure_group_accuracy({name: r["groups"] for name, r in resu
 
 # %%
 r, u = results["reweighted"], results["tag randomised"]
+cu.expect(min(r["groups"].values()) > min(b["groups"].values()) + 0.2 and r["standard"] < b["standard"],
+          "reweighting lifts the worst group a long way, and pays for it on the standard test",
+          reweighted=r, baseline=b)
 display(Markdown(
     f"Worst-group accuracy: **{min(b['groups'].values()):.0%}** for the baseline, **{min(r['groups'].values()):.0%}** "
     f"with reweighting, **{min(u['groups'].values()):.0%}** with the randomised tag. The price on the leaderboard "
@@ -374,6 +392,8 @@ cu.show(cu.saliency.figure_explanations(x[show], maps_u, [f"{CLASSES[y[i]]} · {
         alt=f"The same eight test images with the tag-randomised model's saliency and Grad-CAM maps. Swapping the tag "
             f"changes {flips['tag randomised']['tag swapped']:.0%} of this model's predictions, against "
             f"{flips['baseline']['tag swapped']:.0%} of the baseline's.")
+cu.expect(flips["tag randomised"]["tag swapped"] < 0.05,
+          "swapping the tag changes almost none of the tag-randomised model's answers", flips=flips)
 {"predictions changed by": flips, "Grad-CAM peaks on the tag (tag randomised)": cam_peaks_on_tag(untagged)}
 
 # %% [markdown]
@@ -414,6 +434,10 @@ curves = {"standard test (same mix as training)": [cu.fairness.accuracy_under_mi
           "uncorrelated test": [by_strength[s]["uncorrelated"] for s in STRENGTHS],
           "worst group": [min(g.values()) for g in group_accs]}
 std = curves["standard test (same mix as training)"]
+cu.expect(min(group_accs[0].values()) > 0.9 and min(std) > 0.9 and curves["worst group"][-1] < curves["worst group"][0] - 0.3
+          and curves["uncorrelated test"][-1] < curves["uncorrelated test"][0] - 0.1,
+          "at 50% every group is learned well; as the tag grows more reliable the leaderboard stays high while the "
+          "uncorrelated test and the worst group sink", curves=curves)
 (f"trained {len(STRENGTHS) - 1} more models; standard test between {min(std):.0%} and {max(std):.0%} at every "
  f"strength; worst group from {curves['worst group'][0]:.0%} at 50% to {curves['worst group'][-1]:.0%} at 99%")
 
@@ -462,6 +486,9 @@ cu.show(cu.fairness.figure_group_accuracy({name: r["groups"] for name, r in bias
 
 # %%
 few, rw, many = bias["5% outlines"], bias["5% outlines, reweighted"], bias["50% outlines"]
+cu.expect(few["outline"] < few["filled"] - 0.05 and many["outline"] > max(few["outline"], rw["outline"]),
+          "the rare group is learned worst, and a training set that contains it is the real fix",
+          few=few, reweighted=rw, many=many)
 display(Markdown(
     f"With 5% outlines: filled **{few['filled']:.0%}**, outlines **{few['outline']:.0%}**, and the worst group "
     f"(*{min(few['groups'], key=few['groups'].get)}*) **{min(few['groups'].values()):.0%}**. Reweighting the rare "
@@ -556,6 +583,8 @@ cu.show(cu.corruptions.figure_severity_curves(
 
 # %%
 final = {k: (top1[k][-1], conf[k][-1]) for k in KINDS}
+cu.expect(all(conf[k][-1] < conf[k][0] for k in KINDS) and max(c for _, c in final.values()) - min(c for _, c in final.values()) > 0.2,
+          "confidence drains away as severity rises, and some corruptions hurt far more than others", conf=conf)
 display(Markdown("At severity 5: " + "; ".join(
     f"{k.replace('_', ' ')} — top-1 right on {t:.0%} of the photos, {c:.0%} on the right classes"
     for k, (t, c) in sorted(final.items(), key=lambda kv: kv[1][1])) + "."))
