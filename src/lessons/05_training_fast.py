@@ -198,8 +198,6 @@ for batch_size in (4, 16, 64, 256, 1024):
     print(f"batch {batch_size:>5}: {speeds[batch_size]:>9,.0f} images/s")
 best = max(speeds, key=speeds.get)
 cu.expect(speeds[64] > 3 * speeds[4], "throughput climbs steeply at first", speeds=speeds)
-if device.type == "cpu":
-    cu.expect(speeds[1024] < 1.5 * speeds[256], "on a CPU it then levels off", speeds=speeds)
 cu.expect(speeds[best] > 3 * model_only, "the same model on larger batches is many times faster than on batches of 4",
           best=speeds[best], batches_of_4=model_only)
 f"whole-tensor batches of {best}: {speeds[best] / tutorial:.1f}x the tutorial's pipeline"
@@ -224,10 +222,12 @@ cu.show(figure_batch_sizes(speeds, tutorial),
             f"{tutorial:,.0f}.")
 
 # %% [markdown]
-# Throughput climbs steeply at first, then levels off once each step's work is
-# large enough to keep the hardware busy. On a CPU it can even fall again
-# when a batch's intermediate results no longer fit in the processor's cache;
-# on a GPU the curve keeps climbing much further. Two cautions: a larger batch
+# Throughput climbs steeply at first (checked above). How far it keeps climbing
+# depends on the machine: once each step's work is large enough to keep the
+# hardware busy, the curve flattens, and on a CPU it can even fall again when a
+# batch's intermediate results no longer fit in the processor's cache; on a GPU
+# it keeps climbing much further. Where your curve flattens is a property of
+# your machine (and of how busy it is), which is why we measure it. Two cautions: a larger batch
 # means fewer steps per epoch (so the learning rate usually has to grow with
 # it), and it needs memory for every intermediate result of every image.
 
