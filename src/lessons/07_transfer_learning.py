@@ -328,16 +328,18 @@ cu.expect(probe_m[0] - scratch_m[0] > 0.1, "with one labelled crop per class the
 cu.expect(probe_m[1] > probe_m.max() - 0.05, "with three per class the probe is already close to its best", probe=probe_m)
 cu.expect(abs(probe_m[2] - scratch_m[2]) < 0.06, "with 10 per class scratch is within a few points of the probe",
           probe=probe_m, scratch=scratch_m)
-cu.expect((tuned_m <= probe_m + 1e-9).all(), "fine-tuning the late layers never beats the probe here",
-          probe=probe_m, tuned=tuned_m)
+cu.expect(tuned_m[0] < probe_m[0] - 0.05 and (tuned_m[1:] < probe_m[1:] + 0.02).all(),
+          "fine-tuning the late layers is well behind the probe with one crop per class, and no better than it "
+          "(within a couple of points) from three on", probe=probe_m, tuned=tuned_m)
 
 # %% [markdown]
 # With one labelled crop per class, the probe on ImageNet features is far ahead of
 # the small CNN trained from scratch, and with three per class it is already close
 # to its best. Scratch needs more labels to catch up: with 10 per class it is
-# within a few points. Fine-tuning the late layers never beats the probe here:
-# with a handful of crops, the extra freedom mostly fits noise, and each seed's
-# tiny training set shows in its wide error bars. Read that conclusion narrowly.
+# within a few points. Fine-tuning the late layers is well behind the probe with
+# one crop per class and no better than it from three on (level within a couple
+# of points): with a handful of crops, the extra freedom mostly fits noise, and
+# each seed's tiny training set shows in its wide error bars. Read that conclusion narrowly.
 # Our fine-tuning trains only block 6 and the head, on 2×2 maps computed from
 # 64-pixel crops, for 30 steps, without augmentation (the cached maps rule it
 # out). That tells us this cheap variant does not pay with 1 to 10 labels per
