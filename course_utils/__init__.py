@@ -4,7 +4,8 @@ Import it as ``import course_utils as cu`` and call ``cu.setup()`` once at the
 top of a lesson. Modules, by noun: `env` (platform, device, offline), `checkup` (`cu.doctor()`),
 `data` (datasets, offline first), `shapes` (the drawn shapes), `models`,
 `train` (fit / evaluate / predict), `viz` (figures with alt text), `widgets`,
-`checks` (exercise self-checks). Importing has no side effects, and loads a
+`checks` (exercise self-checks), `claims` (`cu.expect`: the prose's claims
+about a run, checked in that run). Importing has no side effects, and loads a
 submodule only when it is first used.
 """
 
@@ -18,7 +19,7 @@ import torch
 #: Submodules, loaded on first use (``cu.widgets`` imports ipywidgets; the grader's judge imports
 #: ``course_utils.checks`` alone and must not pay for, or depend on, the rest).
 _MODULES = (
-    "checks", "checkup", "data", "env", "models", "shapes", "train", "viz", "widgets",
+    "checks", "checkup", "claims", "data", "env", "models", "shapes", "train", "viz", "widgets",
     "convolution", "pixels", "restrictions", "translation",  # lessons 01-03: pixels, shifts, convolution
     "speed", "stages",  # lessons 04-05: the replay view, training fast
     "costs", "imagenet",  # lesson 06: layer costs, the challenge, top-k
@@ -29,7 +30,7 @@ _MODULES = (
 
 #: Functions every lesson calls as ``cu.name``, and the module that defines each.
 _FUNCTIONS = {
-    "choose_device": "env", "is_online": "env", "seed_everything": "env", "doctor": "checkup",
+    "choose_device": "env", "is_online": "env", "seed_everything": "env", "doctor": "checkup", "expect": "claims",
     "evaluate": "train", "fit": "train", "predict": "train",
     "show": "viz", "show_confusion": "viz", "show_feature_maps": "viz", "show_filters": "viz",
     "show_history": "viz", "show_images": "viz", "show_probabilities": "viz",
@@ -37,10 +38,11 @@ _FUNCTIONS = {
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ loads lazily
     from course_utils import (  # noqa: F401
-        checks, checkup, convolution, corruptions, costs, data, distributed, env, fairness, imagenet, models, pixels,
+        checks, checkup, claims, convolution, corruptions, costs, data, distributed, env, fairness, imagenet, models, pixels,
         restrictions, saliency, shapes, speed, stages, train, transfer, translation, viz, widgets,
     )  # fmt: skip
     from course_utils.checkup import doctor  # noqa: F401
+    from course_utils.claims import expect  # noqa: F401
     from course_utils.env import choose_device, is_online, seed_everything  # noqa: F401
     from course_utils.train import evaluate, fit, predict  # noqa: F401
     from course_utils.viz import (  # noqa: F401

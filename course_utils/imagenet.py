@@ -299,8 +299,12 @@ def alexnet_2012(num_classes: int = 1000) -> nn.Sequential:
     4096, 4096 and 1000 units. Half of every layer's kernels lived on each
     GPU, and layers 2, 4 and 5 only read the maps on their own GPU: here those
     convolutions have ``groups=2``. Local response normalisation follows
-    layers 1 and 2 (PyTorch's ``LocalResponseNorm`` divides ``alpha`` by
-    ``size``, as Caffe does). The input is 227x227 so that the first layer's
+    layers 1 and 2 with the paper's constants (Sec. 3.3: k = 2, n = 5,
+    alpha = 1e-4, beta = 0.75). The paper adds alpha times the *sum* of the n
+    squares; PyTorch's ``LocalResponseNorm`` (like Caffe's) multiplies the sum
+    by ``alpha / size``, so the paper's layer is ``alpha = 5 * 1e-4`` here
+    (passing 1e-4 would give Caffe's reference model, whose alpha is the
+    paper's divided by n). The input is 227x227 so that the first layer's
     stride-4, 11x11 filters give the paper's 55x55 maps. Untrained.
 
     Returns:
@@ -308,7 +312,7 @@ def alexnet_2012(num_classes: int = 1000) -> nn.Sequential:
 
     Introduced in lesson 06.
     """
-    lrn: dict[str, Any] = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)
+    lrn: dict[str, Any] = dict(size=5, alpha=5 * 1e-4, beta=0.75, k=2.0)  # PyTorch divides alpha by size; the paper does not
     layers = OrderedDict(
         [
             ("conv1", nn.Conv2d(3, 96, 11, stride=4)), ("relu1", nn.ReLU()), ("norm1", nn.LocalResponseNorm(**lrn)),

@@ -17,10 +17,16 @@ write)::
 The build is deterministic: stable cell ids, a fixed ``python3`` kernelspec,
 no outputs; every notebook gets the same Colab bootstrap cell right after its
 title. CI rebuilds everything and fails if a committed file would change.
+
+A lesson states its runtime under its objectives as ``{{runtime}}``; the build
+writes the measured seconds from ``lessons/runtimes.json`` there, the same
+record the README's course map is drawn from (``python -m grader.readme``
+refreshes both after the browser tests have measured a run).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -43,6 +49,10 @@ if importlib.util.find_spec("course_utils") is None:
     print("Installing the course package and what this runtime lacks (about a minute)...")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"git+{{COURSE_REPO}}"], check=True)
     importlib.invalidate_caches()'''
+
+#: The one record of measured lesson runtimes (seconds per lesson stem); see grader/readme.py.
+RUNTIMES = ROOT / "lessons" / "runtimes.json"
+RUNTIME_TOKEN = "{{runtime}}"
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
@@ -89,17 +99,35 @@ def _nbgrader_metadata(cell, where: str) -> dict | None:
     return info
 
 
+def lesson_runtimes() -> dict[str, int]:
+    """Measured seconds per lesson stem, from lessons/runtimes.json (empty if there is none yet)."""
+    if not RUNTIMES.exists():
+        return {}
+    return {stem: int(seconds) for stem, seconds in json.loads(RUNTIMES.read_text(encoding="utf-8"))["seconds"].items()}
+
+
+def runtime_text(stem: str) -> str:
+    """What a lesson's header says for ``{{runtime}}``: "about 21 s", or that it is not measured yet."""
+    seconds = lesson_runtimes().get(stem)
+    return f"about {seconds} s" if seconds is not None else "not measured yet"
+
+
 def build_notebook(source: Path) -> nbformat.NotebookNode:
     """Read one py:percent source and return the notebook to commit."""
     source = Path(source).resolve()
     nb = jupytext.read(source, fmt="py:percent")
     stem = source.stem
+    is_lesson = source.parent == SRC / "lessons"
     cells = []
     for index, cell in enumerate(nb.cells):
         where = f"{source.relative_to(ROOT)} cell {index}"
         info = _nbgrader_metadata(cell, where)
         metadata = {"nbgrader": info} if info else {}
         text = cell.source
+        if RUNTIME_TOKEN in text:
+            if not (is_lesson and index == 0 and cell.cell_type == "markdown"):
+                raise BuildError(f"{where}: {RUNTIME_TOKEN} belongs in a lesson's first (title) cell only")
+            text = text.replace(RUNTIME_TOKEN, runtime_text(stem))
         if cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(text, metadata=metadata)
         elif cell.cell_type == "markdown":

@@ -1,10 +1,15 @@
 """Keep README.md's course map true: `python -m grader.readme` rewrites it from the notebooks.
 
-Titles come from each lesson's H1, links from the files that exist, runtimes
-from the last measured run (`build/notebook-runtimes.json`, written by the
-browser tests), and the Colab links from the one repository URL in
-`grader/build.py`. Runtimes already in the README are kept for lessons that
-were not measured this time.
+Titles come from each lesson's H1, links from the files that exist, the Colab
+links from the one repository URL in `grader/build.py`, and runtimes from
+`lessons/runtimes.json`: the one record of measured runtimes, which the build
+also writes into each lesson's header. Running this module first copies the
+last measured run (`build/notebook-runtimes.json`, written by the browser
+tests) into that record (lessons not measured this time keep their old
+value), then rewrites the README's course map and rebuilds the notebooks, so
+README and headers cannot disagree. To refresh: run the browser tests, then
+`python -m grader.readme`, then commit README.md, lessons/runtimes.json and
+lessons/*.ipynb.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 import sys
 from pathlib import Path
 
+from grader import build
 from grader.build import COURSE_REPO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,22 +46,28 @@ def _exercise_for(stem: str) -> Path | None:
     return found[0] if found else None
 
 
-def _old_runtimes(text: str) -> dict[str, str]:
-    keep = {}
-    for line in text.splitlines():
-        m = re.match(r"\| (\d\d) \|.*\| ([0-9]+ s) \|", line)
-        if m:
-            keep[m.group(1)] = m.group(2)
-    return keep
+def update_record(measured: dict[str, float]) -> dict[str, int]:
+    """Copy measured lesson runtimes (``lessons/<file>.ipynb`` -> seconds) into lessons/runtimes.json.
 
-
-def course_map(readme_text: str, measured: dict[str, float]) -> str:
-    """The course-map table (Markdown) for the notebooks that exist now.
-
-    ``measured`` maps ``lessons/<file>`` to seconds; lessons missing from it keep
-    the runtime the README already states.
+    Entries that are not lessons (grading runs) are ignored; lessons not measured keep their value.
     """
-    old = _old_runtimes(readme_text)
+    record = json.loads(build.RUNTIMES.read_text(encoding="utf-8")) if build.RUNTIMES.exists() else {
+        "about": "Seconds for Run All of each lesson in JupyterLab on a 2-core CPU, measured by "
+                 "tests/test_browser.py. Written by `python -m grader.readme` from build/notebook-runtimes.json; "
+                 "read by `python -m grader build` into each lesson's header and by the README's course map. "
+                 "Do not edit by hand.",
+        "seconds": {}}
+    for name, seconds in measured.items():
+        m = re.fullmatch(r"lessons/(\w+)\.ipynb", name)
+        if m and (ROOT / name).exists():
+            record["seconds"][m.group(1)] = round(seconds)
+    build.RUNTIMES.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return record["seconds"]
+
+
+def course_map() -> str:
+    """The course-map table (Markdown) for the notebooks that exist now, runtimes from lessons/runtimes.json."""
+    runtimes = build.lesson_runtimes()
     badge = "[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
     rows = [
         "| # | Lesson | CPU runtime | Exercise | Colab |",
@@ -64,8 +76,8 @@ def course_map(readme_text: str, measured: dict[str, float]) -> str:
     for lesson in sorted((ROOT / "lessons").glob("*.ipynb")):
         number = lesson.stem.split("_", 1)[0]
         rel = f"lessons/{lesson.name}"
-        seconds = measured.get(rel)
-        runtime = f"{round(seconds):d} s" if seconds is not None else old.get(number, "not measured")
+        seconds = runtimes.get(lesson.stem)
+        runtime = f"{seconds:d} s" if seconds is not None else "not measured"
         exercise = _exercise_for(lesson.stem)
         ex_cell = "—"
         colab = f"{badge}({colab_url(rel)})"
@@ -77,26 +89,27 @@ def course_map(readme_text: str, measured: dict[str, float]) -> str:
     return "\n".join(rows)
 
 
-def render(readme_text: str, measured: dict[str, float]) -> str:
+def render(readme_text: str) -> str:
     if START not in readme_text or END not in readme_text:
         raise ValueError(f"README.md needs the markers {START} and {END} around the course map")
     head, rest = readme_text.split(START, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{course_map(readme_text, measured)}\n{END}{tail}"
+    return f"{head}{START}\n{course_map()}\n{END}{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
     text = README.read_text(encoding="utf-8")
     check = "--check" in (argv or [])
-    # --check compares with the runtimes the README states; a rewrite takes the last measured ones.
-    measured = {} if check or not RUNTIMES.exists() else json.loads(RUNTIMES.read_text())
-    new = render(text, measured)
-    if check:
-        if new != text:
+    if check:  # compare with the record as it is; measure nothing, write nothing
+        if render(text) != text:
             print("README.md's course map is out of date: run `python -m grader.readme`", file=sys.stderr)
             return 1
         return 0
-    README.write_text(new, encoding="utf-8")
+    if RUNTIMES.exists():
+        update_record(json.loads(RUNTIMES.read_text(encoding="utf-8")))
+    README.write_text(render(text), encoding="utf-8")
+    for path in build.build():  # the lesson headers state the same record
+        print(f"built: {path.relative_to(ROOT)}")
     return 0
 
 

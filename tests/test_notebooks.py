@@ -102,3 +102,18 @@ def test_prose_has_no_placeholders(path: Path):
         if cell["cell_type"] == "markdown":
             found = PLACEHOLDER.search("".join(cell["source"]))
             assert not found, f"cell {cell.get('id')} still says {found.group(0)!r}: write the text it stands for"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_check_your_understanding_question_has_an_answer_to_reveal(path: Path):
+    text = "\n".join("".join(c["source"]) for c in _cells(path) if c["cell_type"] == "markdown")
+    assert "## Check your understanding" in text, f"{path.name} has no 'Check your understanding' section"
+    section = text.split("## Check your understanding", 1)[1]
+    section = re.split(r"\n\*\*(Exercise|Next)|\nThis is the last", section)[0]
+    questions = re.findall(r"^\d+\. ", section, flags=re.M)
+    answers = re.findall(r"<details><summary>Answer</summary>(.*?)</details>", section, flags=re.S)
+    assert questions, f"{path.name}: no numbered questions"
+    assert len(answers) == len(questions), f"{path.name}: {len(questions)} questions but {len(answers)} answers"
+    assert all(len(a.split()) >= 8 for a in answers), f"{path.name}: an answer is (nearly) empty"
+    blocks = re.findall(r"^\d+\. .*?(?=^\d+\. |\Z)", section, flags=re.M | re.S)
+    assert all(b.count("<details>") == 1 for b in blocks), f"{path.name}: each answer must follow its own question"

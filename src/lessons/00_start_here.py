@@ -12,7 +12,16 @@
 # 3. check your environment with `cu.doctor()` and know how to fix what it reports;
 # 4. load your first images from the course's offline datasets.
 #
-# **Runtime:** about 15 s on a 2-core laptop CPU (measured in JupyterLab). No GPU and no internet needed.
+# **Before you start.** The course assumes you can read and write Python (functions,
+# lists and dictionaries, a `for` loop, importing a package) and have met NumPy
+# arrays. From mathematics you need what a vector and a matrix product are, what a
+# derivative measures, and the idea of a probability; a first course in machine
+# learning (a training set, a loss, gradient descent) helps but is not required,
+# because lesson 04 explains each of those where it is used. You do not need to
+# know PyTorch: lesson 01 starts from its tensors.
+#
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No GPU and no internet needed.
 
 # %% [markdown]
 # ## 1 · The road map
@@ -106,6 +115,7 @@ report = cu.doctor()
 
 # %%
 gallery = cu.data.load("gallery")["gallery"]
+cu.expect(len(gallery) == 8, "the gallery holds eight real photographs", photos=len(gallery))
 cu.show_images(
     [row["image"] for row in gallery],
     titles=gallery["name"],
@@ -129,12 +139,20 @@ names = train.features["label"].names
 x, y = cu.data.to_tensors(train)
 cu.show_images(x[:16], titles=[names[i] for i in y[:16]], ncols=8,
                alt="Sixteen grayscale 32-by-32 images of drawn shapes with their class names.")
+cu.expect(tuple(x.shape) == (2000, 1, 32, 32), "x has shape (N, C, H, W) = (2000, 1, 32, 32)", shape=tuple(x.shape))
 x.shape, x.dtype, names
 
 # %% [markdown]
 # `x` holds 2,000 images as one tensor of shape (N, C, H, W) = (2000, 1, 32, 32):
 # number of images, colour channels, height, width. Lesson 01 is all about what
 # those four numbers mean.
+#
+# The line starting with `cu.expect` checks the sentence you just read. Whenever a
+# lesson's text states a result of the run — a shape, an accuracy, which of two
+# methods was faster — a `cu.expect(condition, "the sentence")` right after the
+# measurement checks it. On your machine the numbers will differ a little; if they
+# ever differ enough to make a sentence false, the notebook stops there and quotes
+# the sentence, instead of telling you something your own run contradicts.
 
 # %% [markdown]
 # ## 5 · How the exercises work
@@ -156,7 +174,28 @@ x.shape, x.dtype, names
 # ## Check your understanding
 #
 # 1. What does the first code cell of each notebook do on Colab, and what does it do on your laptop?
+#
+#    <details><summary>Answer</summary>
+#
+#    On Colab the course package is missing, so the cell installs it (and what the runtime lacks)
+#    with pip, which takes about a minute. Where `course_utils` is already installed, as on a laptop
+#    after `make lab`, it finds the package and does nothing.
+#    </details>
+#
 # 2. Your notebook prints `device: cpu` on Colab. Where do you change that?
+#
+#    <details><summary>Answer</summary>
+#
+#    In Colab's menu: *Runtime → Change runtime type*, choose a GPU, then run the notebook again
+#    from the top. The code does not change: `cu.setup()` picks the GPU once one is there.
+#    </details>
+#
 # 3. In the shape `(2000, 1, 32, 32)`, which number would change for colour images?
+#
+#    <details><summary>Answer</summary>
+#
+#    The second, C, the number of channels: 1 for gray, 3 for red, green and blue, giving
+#    `(2000, 3, 32, 32)`.
+#    </details>
 #
 # **Next:** [01 · Pixels as tensors](01_pixels_as_tensors.ipynb).

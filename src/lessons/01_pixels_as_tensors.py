@@ -11,8 +11,8 @@
 # 3. normalise each channel with the ImageNet statistics, and see what a pretrained network does when we forget;
 # 4. resize without aliasing, stack photos into a batch, and work out how much memory it all takes.
 #
-# **Runtime:** about 20 s on a 2-core laptop CPU (measured in JupyterLab; longer while other programs
-# compete for the processor). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No GPU, no internet.
 
 # %%
 import numpy as np
@@ -33,6 +33,8 @@ device = cu.setup()
 
 # %%
 img = cu.data.load_photo("cat")
+cu.expect(img.shape == (300, 451, 3) and img.dtype == np.uint8, "300 rows, 451 columns, 3 channels of uint8",
+          shape=img.shape, dtype=str(img.dtype))
 img.shape, img.dtype, img.min(), img.max()
 
 # %% [markdown]
@@ -75,7 +77,10 @@ inspector = cu.widgets.pixel_inspector(img, row=120, col=160)
 cu.show(cu.pixels.figure_channels(img),
         alt="The cat photo and its red, green and blue channels drawn as gray images; the fur is brightest "
             "in the red channel and darkest in the blue one.")
-img.reshape(-1, 3).mean(axis=0).round(1)
+channel_means = img.reshape(-1, 3).mean(axis=0)
+cu.expect(channel_means[0] > channel_means[1] > channel_means[2], "mostly red and green, with little blue",
+          means=channel_means)
+channel_means.round(1)
 
 # %% [markdown]
 # The mean values agree: this cat is mostly red and green, with little blue (the
@@ -84,10 +89,17 @@ img.reshape(-1, 3).mean(axis=0).round(1)
 # The **channel mixer** below scales each channel by a factor. The left image
 # shows the scaled colours; the right one averages the three channels into one
 # gray image, with the same factors as weights. Try the presets: "red only" keeps
-# one channel, and "BT.601 luma" uses the weights television engineers chose to
-# match how bright each primary colour looks to us — green counts most, blue least
-# (ITU-R Recommendation BT.601, the standard for digital studio video). This
-# lesson's exercise asks you to write that conversion yourself.
+# one channel, and "BT.601 luma" uses 0.299, 0.587 and 0.114, the weights
+# television engineers chose so that the sum follows how bright each primary looks
+# to us — green counts most, blue least (ITU-R Recommendation BT.601, the standard
+# for digital studio video). Two fine points. The weights apply to the stored,
+# gamma-encoded values (written R′G′B′), so the result is *luma*, an approximation
+# of perceived brightness, not a physical luminance. And they were derived for the
+# red, green and blue phosphors of 1950s NTSC television; for the primaries of
+# sRGB photos and HD video, ITU-R BT.709 gives 0.2126, 0.7152 and 0.0722. Most
+# image libraries still use BT.601's weights for "convert to gray" (Pillow's
+# `convert("L")` does). This lesson's exercise asks you to write that conversion
+# yourself.
 
 # %%
 mixer = cu.widgets.channel_mixer(img)
@@ -135,16 +147,26 @@ x.stride(), x.is_contiguous()
 
 # %%
 to_float = T.Compose([T.ToImage(), T.ToDtype(torch.float32, scale=True)])
-(to_float(img) - x).abs().max().item(), x.min().item(), x.max().item()
+largest_gap = (to_float(img) - x).abs().max().item()
+cu.expect(largest_gap <= 2 * torch.finfo(torch.float32).eps, "the same tensor up to the last bit of a float",
+          largest_gap=largest_gap)
+largest_gap, x.min().item(), x.max().item()
 
 # %% [markdown]
 # Going back is the same in reverse: multiply by 255, round, convert to `uint8`
-# and permute to (H, W, C). Nothing is lost on the round trip, because every byte
-# value 0…255 is exactly representable as a 32-bit float.
+# and permute to (H, W, C). Is anything lost? Most fractions v/255 (1/255 = 0.00392…)
+# have no exact 32-bit float, so `x` holds the nearest float instead: times 255,
+# computed exactly (in 64-bit floats), it lands a few millionths away from the
+# whole number v. Rounding forgives anything below 0.5, so every byte comes back
+# exactly. We measure both.
 
 # %%
 back = (x * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-np.array_equal(back, img)
+off_by = (x.double() * 255 - torch.from_numpy(img).permute(2, 0, 1).double()).abs().max().item()
+cu.expect(0 < off_by < 1e-4, "x times 255 lands a few millionths away from the whole number, far below 0.5",
+          off_by=off_by)
+cu.expect(np.array_equal(back, img), "every byte comes back exactly")
+f"largest distance of x · 255 from the byte it came from: {off_by:.1e}", np.array_equal(back, img)
 
 # %% [markdown]
 # ## 5 · Value ranges and normalisation
@@ -176,7 +198,11 @@ imagenet.mean, imagenet.std
 mean = torch.tensor(imagenet.mean).view(3, 1, 1)
 std = torch.tensor(imagenet.std).view(3, 1, 1)
 x_norm = (x - mean) / std
-torch.allclose(x_norm, TF.normalize(x, imagenet.mean, imagenet.std)), x_norm.mean(dim=(1, 2)), x_norm.std(dim=(1, 2))
+norm_means = x_norm.mean(dim=(1, 2))
+cu.expect(torch.allclose(x_norm, TF.normalize(x, imagenet.mean, imagenet.std)), "torchvision's Normalize does the same")
+cu.expect(norm_means[0] > 0.2 and norm_means[2] < -0.1, "one ginger cat is redder than the average ImageNet photo",
+          means=norm_means)
+[f"{m:.2f}" for m in norm_means], [f"{s:.2f}" for s in x_norm.std(dim=(1, 2))]
 
 # %%
 cu.show(cu.pixels.figure_channel_histograms(x, x_norm),
@@ -186,8 +212,9 @@ cu.show(cu.pixels.figure_channel_histograms(x, x_norm),
 # %% [markdown]
 # The shapes of the histograms do not change; they slide and stretch onto one
 # common scale around zero. Not exactly zero, and not exactly unit spread (the
-# means printed above are 0.41, −0.08 and −0.29): these are ImageNet's statistics,
-# and one ginger cat is redder than the average ImageNet photo.
+# first list above holds the means: red well above zero, blue below it): these are
+# ImageNet's statistics, and one ginger cat is redder and less blue than the
+# average ImageNet photo.
 
 # %% [markdown]
 # **Why it matters: ask a pretrained network.** The course ships an
@@ -212,13 +239,21 @@ variants = {
 }
 with torch.no_grad():
     probs = {name: net.model(inputs).softmax(dim=1) for name, inputs in variants.items()}
-{name: [f"{net.classes[i]} {p:.0%}" for p, i in zip(*pr.max(dim=1))] for name, pr in probs.items()}
+top = {name: [(net.classes[i], p.item()) for p, i in zip(*pr.max(dim=1))] for name, pr in probs.items()}
+(cat_ok, cat_p), (coffee_ok, coffee_p) = top["normalised, as in training"]
+cu.expect(cat_ok in ("tabby", "tiger cat", "Egyptian cat") and coffee_ok == "espresso" and coffee_p > 0.8,
+          "with the right preparation it names a cat breed and, with high confidence, the espresso", top=top)
+cu.expect(all(p < q for (_, p), (_, q) in zip(top["in [0, 1], not normalised"], top["normalised, as in training"])),
+          "without normalisation its answers are less sure", top=top)
+cu.expect(not {c for c, _ in top["0..255, not even divided"]} & {"tabby", "tiger cat", "Egyptian cat", "espresso"},
+          "with raw 0…255 values the answers have nothing to do with the photos", top=top)
+{name: [f"{c} {p:.0%}" for c, p in answers] for name, answers in top.items()}
 
 # %% [markdown]
 # With the right preparation the network names a cat breed and, with high
 # confidence, the espresso. Without normalisation its answers are less sure (the
-# pixels sit in a range it never met in training); with raw 0…255 values they have
-# nothing to do with the photos. Preprocessing is part of the model: a pretrained
+# pixels sit in a range it never met in training; for the cat the drop can be
+# small); with raw 0…255 values they have nothing to do with the photos. Preprocessing is part of the model: a pretrained
 # network comes with the exact recipe its inputs need.
 
 # %% [markdown]
@@ -320,10 +355,48 @@ def size(n_bytes):
 # ## Check your understanding
 #
 # 1. `img` has shape (300, 451, 3). What is the shape of `torch.from_numpy(img).permute(2, 0, 1)`, and does that line copy the pixels?
+#
+#    <details><summary>Answer</summary>
+#
+#    (3, 300, 451). It copies nothing: `from_numpy` shares the array's memory and `permute`
+#    only changes the strides, the steps through that same memory.
+#    </details>
+#
 # 2. After `x = img_tensor.float()` (no division), what range do the values have, and what goes wrong if a pretrained network receives them?
+#
+#    <details><summary>Answer</summary>
+#
+#    0 to 255, in floats. A network trained on inputs in [0, 1] (or normalised ones) now sees
+#    values up to 255 times larger than anything it met in training; its activations land far
+#    from their usual range and its answers stop making sense, as section 5 showed with the
+#    raw 0…255 variant.
+#    </details>
+#
 # 3. Why use the ImageNet mean and standard deviation rather than those of the photo in front of you?
+#
+#    <details><summary>Answer</summary>
+#
+#    The network learned its weights on inputs normalised with its training set's statistics,
+#    and it must get every photo on that same scale. Per-photo statistics would also erase
+#    real information: a dark photo and a bright one would come out alike.
+#    </details>
+#
 # 4. You shrink a photo of a striped shirt to a quarter of its size and see wavy bands that were not there. What happened, and which argument fixes it?
+#
+#    <details><summary>Answer</summary>
+#
+#    Aliasing: the stripes are finer than the smaller grid can hold, and sampling them
+#    without blurring first turns them into false, coarser bands. `antialias=True` in
+#    `Resize` (the default in recent torchvision) blurs before it shrinks.
+#    </details>
+#
 # 5. How many bytes does a batch of 64 RGB images of 128×128 take as `uint8`? As `float32`?
+#
+#    <details><summary>Answer</summary>
+#
+#    64 × 128 × 128 × 3 = 3,145,728 numbers: 3,145,728 bytes (3 MiB) as `uint8`, four times
+#    that, 12,582,912 bytes (12 MiB), as `float32`.
+#    </details>
 #
 # **Exercise:** [ex01 · Pixels as tensors](../exercises/ex01_pixels_as_tensors/ex01_pixels_as_tensors.ipynb) —
 # write `to_tensor`, `normalize`, `rgb_to_gray` and `dense_params` yourself.

@@ -2,16 +2,17 @@
 # # 02 · Why a flat network fails on pixels
 #
 # The simplest way to feed an image to a neural network is to flatten it: line up
-# every pixel value in one long vector and hand it to ordinary dense layers. People
-# tried it, and it works poorly. This lesson measures why, in three experiments.
+# every pixel value in one long vector and hand it to ordinary dense layers. It is
+# the obvious first attempt, and on pictures it does badly. This lesson measures
+# why, in three experiments.
 #
 # **In this lesson you will**
 # 1. count the weights of a first dense layer on a 224×224 colour photo (hundreds of millions);
 # 2. shift images by a few pixels and measure how far the flat vector moves, against a convolution's feature map, which simply moves along;
 # 3. train a flat network and a small convolutional network with the same number of parameters on shapes at random positions, and test both on positions they never saw.
 #
-# **Runtime:** about 25 s on a 2-core laptop CPU, most of it training three small networks (measured in
-# JupyterLab; longer while other programs compete for the processor). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests),
+# most of it training three small networks. No GPU, no internet.
 
 # %%
 import torch
@@ -49,6 +50,7 @@ import torchvision
 with torch.device("meta"):
     layer = nn.Linear(in_features, 4096)
     alexnet = torchvision.models.alexnet(weights=None)
+cu.expect(cu.models.count_params(layer) == in_features * 4096 + 4096, "PyTorch counts the same as our formula")
 cu.models.count_params(layer), cu.models.count_params(alexnet), f"{cu.models.count_params(layer) * 4 / 1e9:.1f} GB as float32"
 
 # %%
@@ -57,6 +59,12 @@ cu.show(cu.translation.figure_weight_counts(in_features, hidden_sizes,
         alt="Bar chart, log scale: a dense layer on 150,528 inputs needs 15 million weights for 100 hidden units, "
             "151 million for 1,000, 308 million for 2,048 and 617 million for 4,096; a dashed line marks all of "
             "AlexNet at 61 million.")
+
+# %%
+ratio = (in_features * 1000 + 1000) / cu.models.count_params(alexnet)
+cu.expect(2.3 < ratio < 2.6, "with 1,000 hidden units the first layer alone holds about two and a half AlexNets",
+          ratio=ratio)
+f"a first layer of 1,000 units holds {ratio:.2f} times as many parameters as all of AlexNet"
 
 # %% [markdown]
 # With 1,000 hidden units the *first layer alone* holds 150 million numbers,
@@ -104,6 +112,9 @@ disk_moves = [cosine_distance(disk(16), disk(16 + s)) for s in shifts]
 disk_vs_square = cosine_distance(disk(16), square(16))
 cu.show_images([disk(16), disk(19), square(16)], ["disk", "disk, 3 px right", "square"], ncols=3, size=1.8,
                alt="Three 32 by 32 drawings: a white disk, the same disk moved 3 pixels to the right, and a white square.")
+cu.expect(disk_moves[1] > disk_vs_square and (round(disk_moves[1], 2), round(disk_vs_square, 2)) == (0.10, 0.09)
+          and round(disk_moves[3], 2) == 0.28,
+          "1 pixel: 0.10, further than the square's 0.09; three pixels: 0.28", moves=disk_moves, square=disk_vs_square)
 [round(d, 3) for d in disk_moves], round(disk_vs_square, 3)
 
 # %% [markdown]
@@ -129,6 +140,9 @@ def crop(dx):
 
 photo_moves = [cosine_distance(crop(0), crop(s)) for s in shifts]
 relative_l2 = [((crop(s) - crop(0)).norm() / crop(0).norm()).item() for s in shifts]
+cu.expect(max(photo_moves) < 0.05 and 0.15 < relative_l2[3] < 0.2,
+          "the cosine distance stays small, but after 3 pixels the difference is almost a fifth of the photo",
+          cosine=photo_moves, relative_l2=relative_l2)
 [round(d, 4) for d in photo_moves], [round(d, 3) for d in relative_l2]
 
 # %%
@@ -170,13 +184,18 @@ x, dx = crop(0), 3
 with torch.no_grad():
     f_x, f_shifted = conv(x), conv(shift(x, dx))
 inner = (slice(None), slice(4, -4), slice(dx + 4, -4))  # leave out the borders the zero filling touched
-(f_shifted - shift(f_x, dx))[inner].abs().max().item(), (f_shifted - f_x)[inner].abs().max().item()
+realigned_gap = (f_shifted - shift(f_x, dx))[inner].abs().max().item()
+same_place_gap = (f_shifted - f_x)[inner].abs().max().item()
+cu.expect(realigned_gap == 0.0 and 0.3 < same_place_gap < 0.6,
+          "shift-then-filter and filter-then-shift agree exactly; before and after differ by almost half a unit",
+          realigned=realigned_gap, same_place=same_place_gap)
+realigned_gap, same_place_gap
 
 # %% [markdown]
 # Away from the border, "shift then filter" and "filter then shift" agree
 # exactly (a difference of 0.0: the very same multiplications, done at a moved
-# position), while the feature maps before and after the shift differ by up to
-# 0.46 at the same positions. The layer does not make the
+# position), while the feature maps before and after the shift differ by almost
+# half a unit at the same positions (the second number). The layer does not make the
 # change smaller; it makes it **predictable**: the same map, moved.
 
 # %%
@@ -200,10 +219,29 @@ def relative_change(a, b):
 
 with torch.no_grad():
     pooled, pooled_shifted = f_x.amax(dim=(1, 2)), f_shifted.amax(dim=(1, 2))
-{"pixels, flattened": round(relative_change(crop(0), crop(3)), 3),
- "feature maps, same positions": round(relative_change(f_x, f_shifted), 3),
- "feature maps, re-aligned (inner part)": round(relative_change(shift(f_x, dx)[inner], f_shifted[inner]), 7),
- "global max of each map": round(relative_change(pooled, pooled_shifted), 4)}  # fmt: skip
+changes = {"pixels, flattened": relative_change(crop(0), crop(3)),
+           "feature maps, same positions": relative_change(f_x, f_shifted),
+           "feature maps, re-aligned (inner part)": relative_change(shift(f_x, dx)[inner], f_shifted[inner]),
+           "global max of each map": relative_change(pooled, pooled_shifted)}  # fmt: skip
+cu.expect(changes["global max of each map"] < changes["feature maps, same positions"] / 5,
+          "pooling makes the result nearly invariant to the move", changes=changes)
+{name: f"{c:.4f}" for name, c in changes.items()}
+
+# %% [markdown]
+# The global maximum changes by about a hundredth where the maps at fixed
+# positions change by a fifth: nearly invariant. Only nearly, because the
+# border moved too (new pixels came in on the left, some left on the right).
+# Inside a network there is a second, subtler reason. A max pool with stride 2
+# keeps one value per 2×2 window, so shifting the input by one pixel is not the
+# same as shifting the pooled map by half a pixel: it samples the map on a
+# coarser grid, and fine detail aliases exactly as in lesson 01's resizing
+# section. Azulay and Weiss (*Why do deep convolutional networks generalize so
+# poorly to small image transformations?*, JMLR 2019) measured that a one-pixel
+# shift changes the predictions of ImageNet CNNs surprisingly often, and Zhang
+# (*Making Convolutional Networks Shift-Invariant Again*, ICML 2019) traced it
+# to strided pooling and blurs before subsampling to fix it. So convolutions are
+# equivariant, strided pooling only approximately, and what makes a whole
+# network nearly shift-invariant is a pool over the whole map at the end.
 
 # %% [markdown]
 # ## 4 · A flat network and a CNN on the same budget
@@ -213,7 +251,11 @@ with torch.no_grad():
 # somewhere in the **left part** of the image (x from 20% to 50% of the width) and
 # anywhere in the middle half vertically. We test twice: on new shapes from the
 # same positions, and on shapes whose centres lie in the **right part** (50% to
-# 80%), where no training shape ever was.
+# 80%), where no training shape was ever centred. The right part is not blank in
+# training: a shape's size is a radius, so a large shape centred at 50% covers
+# pixels far to the right of its centre (the last number below is how far the
+# training shapes reach). What is new in the moved test is where the shapes sit,
+# not which pixels they touch.
 
 # %%
 train_x, train_y = (0.2, 0.5), (0.25, 0.75)
@@ -223,7 +265,9 @@ classes = shapes["train"].features["label"].names
 x_train, y_train = cu.data.to_tensors(shapes["train"])
 x_same, y_same = cu.data.to_tensors(shapes["test"])
 x_moved, y_moved = cu.data.to_tensors(moved["test"])
-x_train.shape, x_same.shape, x_moved.shape, classes
+train_reach = max(x + r for x, r in zip(shapes["train"]["x"], shapes["train"]["scale"])) / 32
+cu.expect(train_reach > 0.7, "a large shape centred at 50% covers pixels far to the right", reach=train_reach)
+x_train.shape, x_same.shape, x_moved.shape, classes, f"training shapes reach {train_reach:.0%} of the width"
 
 # %%
 cu.show_images(torch.cat([x_train[:8], x_moved[:8]]), [f"train: {classes[i]}" for i in y_train[:8]] +
@@ -256,22 +300,32 @@ list(models)
 
 # %% [markdown]
 # All three train on the same 6,000 images for the same 4 passes (epochs), with
-# the same optimiser settings. The training loop is the course's `cu.fit`; here we
-# use it as a black box, and lesson 04 opens it. Training the CNN takes most of
-# this lesson's runtime.
+# the same optimiser settings. Training the CNN takes most of this lesson's
+# runtime.
 #
-# We train on a single CPU thread. Networks this small gain little from a second
-# core, and when other programs compete for the processor, two threads can be
-# far slower than one: on a busy 2-core machine we measured this training cell
-# about 6 times faster with one thread. Lesson 05 looks at threads properly.
+# **Two black boxes.** This lesson uses two things before the course explains
+# them. The convolutional layers (`nn.Conv2d` inside `cu.translation.conv_net`)
+# are built by hand in lesson 03; here it is enough to know that each slides a
+# few small filters over the image, as section 3 measured. And the training loop
+# is the course's `cu.fit`: it shows the networks batches of labelled images and
+# adjusts their weights to make fewer mistakes; lesson 04 opens it up. What this
+# lesson needs from both is only the comparison: same data, same budget, same
+# training, different architecture.
 
 # %%
-cu.env.set_threads(1)
+cu.env.set_threads(1)  # networks this small train faster on one CPU thread (lesson 05 measures threads)
 histories = {name: cu.fit(model, (x_train, y_train), epochs=4, batch_size=128, lr=3e-3, seed=0)
              for name, model in models.items()}  # fmt: skip
 cu.env.set_threads()  # back to every core
 results = {name: {"same positions": cu.evaluate(m, (x_same, y_same))["accuracy"],
                   "moved right": cu.evaluate(m, (x_moved, y_moved))["accuracy"]} for name, m in models.items()}
+cnn_name, *flat_names = list(models)
+cu.expect(all(results[cnn_name]["same positions"] > results[f]["same positions"] + 0.2 for f in flat_names),
+          "on the positions it trained on, the CNN is far more accurate than both flat networks", results=results)
+cu.expect(all(results[f]["moved right"] < 0.3 for f in flat_names),
+          "beyond the training positions, the flat networks fall to about chance (20%)", results=results)
+cu.expect(results[cnn_name]["moved right"] > results[cnn_name]["same positions"] - 0.05,
+          "the CNN barely notices the move", results=results)
 {name: {k: f"{v:.1%}" for k, v in r.items()} for name, r in results.items()}
 
 # %% [markdown]
@@ -299,16 +353,17 @@ cu.show(cu.translation.figure_accuracy_by_position(centres, curves, train_range=
             "20%, to the right of it.")
 
 # %% [markdown]
-# The results speak plainly (on another machine the numbers may differ by a point
-# or two, but not the picture):
+# The results speak plainly (the `cu.expect` lines above check each of these
+# sentences on your run):
 #
 # - **On the positions it trained on**, the CNN is far more accurate than a flat
 #   network with the same number of parameters, and even than one with ten times
 #   as many. Its filters learn a pattern once and find it anywhere.
 # - **Beyond the training positions**, the flat networks fall to about chance
-#   (20% for 5 classes): their weights for the right half of the image were never
-#   trained on a shape. The CNN barely notices, because its conv layers are
-#   equivariant and its global max pool discards the position.
+#   (20% for 5 classes): each weight learned what a shape means at the pixels where
+#   training shapes sat, and a moved shape puts its edges and corners on other
+#   pixels. The CNN barely notices: its conv layers are equivariant,
+#   its stride-2 pools nearly so, and its global max pool discards the position.
 #
 # The lesson is not that flat networks cannot learn images; with enough examples
 # of every shape at every position they would. It is that the convolution builds
@@ -336,7 +391,8 @@ explorer = cu.widgets.shift_explorer(models, cu.shapes.ShapeParams(x_range=train
 #   to a flat network, a different input (a disk moved 1 px is further from itself
 #   than from a square).
 # - A convolution is **equivariant**: move the input and the feature maps move
-#   with it; pooling then makes the result nearly **invariant** to the move.
+#   with it. A pool over the whole map then makes the result nearly **invariant**
+#   to the move; stride-2 pooling is only approximately equivariant (it aliases).
 # - On the same parameter budget, a small CNN beat flat networks on shapes at
 #   random positions, and kept working on positions it never saw, where the flat
 #   networks fell to chance.
@@ -344,10 +400,54 @@ explorer = cu.widgets.shift_explorer(models, cu.shapes.ShapeParams(x_range=train
 # ## Check your understanding
 #
 # 1. How many parameters has a dense layer from a 64×64 RGB image to 512 hidden units? And a 3×3 conv layer with 512 filters on the same image?
+#
+#    <details><summary>Answer</summary>
+#
+#    The image has 64 × 64 × 3 = 12,288 inputs, so the dense layer has 12,288 × 512 + 512 =
+#    6,291,968 parameters. The conv layer has 512 filters of 3 × 3 × 3 weights plus 512
+#    biases: 512 × 27 + 512 = 14,336, whatever the image size.
+#    </details>
+#
 # 2. Why does the cosine distance between a photo and its 3-pixel shift look small, even though a flat network treats the two very differently?
+#
+#    <details><summary>Answer</summary>
+#
+#    All its pixel values are positive, so every photo vector points into the same corner of
+#    the space and the angle between any two is small. The difference vector is still a fifth
+#    as long as the photo vector, and a dense layer multiplies each entry by its own weight,
+#    so it sees a substantially different input.
+#    </details>
+#
 # 3. What is the difference between *equivariance* and *invariance*? Which part of the CNN in section 4 gives which?
+#
+#    <details><summary>Answer</summary>
+#
+#    Equivariance: moving the input moves the output by the same amount (conv(shift(x)) =
+#    shift(conv(x))). Invariance: moving the input does not change the output. The conv
+#    layers give (approximate) equivariance; the global max pool at the end, which keeps each
+#    map's strongest response wherever it is, gives the invariance. The stride-2 pools in
+#    between are only approximately equivariant.
+#    </details>
+#
 # 4. The flat networks reached about chance on the moved shapes. Why chance exactly, and not 0%?
+#
+#    <details><summary>Answer</summary>
+#
+#    The flat networks have never seen anything like these inputs, so their answers carry no
+#    information about the class: as good as a guess, and a guess among 5 balanced classes is
+#    right 1 time in 5, 20%. To score 0% they would have to know the right answer and avoid
+#    it.
+#    </details>
+#
 # 5. Suggest a change to the *training data* that would help the flat network on the moved shapes. What would it cost?
+#
+#    <details><summary>Answer</summary>
+#
+#    Train on shapes at every position (or augment the training images with random shifts),
+#    so every weight sees shapes. The cost: many more examples (every pattern must be learned
+#    separately at every position) and longer training, where a CNN gets the same from its
+#    architecture for free.
+#    </details>
 #
 # **Exercise:** [ex02 · Why flat networks fail](../exercises/ex02_why_flat_networks_fail/ex02_why_flat_networks_fail.ipynb) —
 # write `shift_image`, `cosine_distance` and `mlp_params` yourself, and explain equivariance in your own words.

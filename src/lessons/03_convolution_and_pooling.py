@@ -13,8 +13,8 @@
 # 3. predict output sizes from kernel size, stride and padding, and see what max pooling keeps;
 # 4. compute how far each layer of a deep network "sees", and look at a pretrained network's feature maps from edges to object parts.
 #
-# **Runtime:** about 20 s on a 2-core laptop CPU (measured in JupyterLab; longer while other programs
-# compete for the processor). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No GPU, no internet.
 
 # %%
 import time
@@ -42,7 +42,9 @@ image[:, 4:] = 1.0  # dark columns 0-3, bright columns 4-6
 kernel = torch.tensor([[-1.0, 0.0, 1.0],
                        [-1.0, 0.0, 1.0],
                        [-1.0, 0.0, 1.0]])  # fmt: skip
-(image[0:3, 0:3] * kernel).sum().item(), (image[0:3, 2:5] * kernel).sum().item()
+flat_window, edge_window = (image[0:3, 0:3] * kernel).sum().item(), (image[0:3, 2:5] * kernel).sum().item()
+cu.expect(flat_window == 0 and edge_window == 3, "a flat window gives 0; a window across the edge a large value")
+flat_window, edge_window
 
 # %% [markdown]
 # Sliding the window over every position, one step at a time, gives a whole map of
@@ -66,7 +68,9 @@ out
 # (N, C, H, W) and a stack of filters (K, C, kh, kw):
 
 # %%
-F.conv2d(image[None, None], kernel[None, None])[0, 0]
+by_torch = F.conv2d(image[None, None], kernel[None, None])[0, 0]
+cu.expect(torch.equal(by_torch, out), "PyTorch computes exactly this")
+by_torch
 
 # %% [markdown]
 # **A note on names.** In mathematics a *convolution* flips the kernel
@@ -78,7 +82,9 @@ F.conv2d(image[None, None], kernel[None, None])[0, 0]
 # book: flipping our edge kernel turns every answer into its negative.
 
 # %%
-F.conv2d(image[None, None], kernel.flip(0, 1)[None, None])[0, 0]
+flipped = F.conv2d(image[None, None], kernel.flip(0, 1)[None, None])[0, 0]
+cu.expect(torch.equal(flipped, -out), "flipping our edge kernel turns every answer into its negative")
+flipped
 
 # %% [markdown]
 # ## 2 · Convolution by hand: loops, then unfold
@@ -103,10 +109,14 @@ def conv2d_loops(x, w):
 cat = torch.from_numpy(cu.data.load_photo("cat")).permute(2, 0, 1).float() / 255
 x = cat[:, 100:164, 150:214]  # a 64x64 crop around the left eye
 w = torch.randn(4, 3, 3, 3, generator=torch.Generator().manual_seed(0))
-(conv2d_loops(x, w) - F.conv2d(x[None], w)[0]).abs().max().item()
+loop_gap = (conv2d_loops(x, w) - F.conv2d(x[None], w)[0]).abs().max().item()
+cu.expect(loop_gap < 1e-4, "the two agree to rounding error", gap=loop_gap)
+loop_gap
 
 # %% [markdown]
-# The two agree to rounding error. Loops in Python are slow, though: one Python
+# The two agree to rounding error: a few millionths, not zero, because they add
+# the same 27 products in a different order, and float addition rounds after
+# every step. Loops in Python are slow, though: one Python
 # step per output position. The standard trick is to cut out every window *first*
 # (`Tensor.unfold` makes them as a view, without copying) and then do all the
 # multiply-and-sum work in one call. Each window is a (C, kh, kw) block at position
@@ -120,13 +130,17 @@ def conv2d_unfold(x, w):
     return torch.einsum("cijab,kcab->kij", windows, w)
 
 
-x.unfold(1, 3, 1).unfold(2, 3, 1).shape, (conv2d_unfold(x, w) - F.conv2d(x[None], w)[0]).abs().max().item()
+unfold_gap = (conv2d_unfold(x, w) - F.conv2d(x[None], w)[0]).abs().max().item()
+cu.expect(unfold_gap < 1e-4, "unfold + einsum matches F.conv2d to rounding error", gap=unfold_gap)
+x.unfold(1, 3, 1).unfold(2, 3, 1).shape, unfold_gap
 
 # %% [markdown]
-# How much does the trick buy? We time the three versions on the same crop.
+# How much does the trick buy? We time the three versions on the same crop, each
+# after one untimed call (the first call of a PyTorch operation sets things up).
 
 # %%
 def seconds(fn, repeats=3):
+    fn()  # warm-up, not timed
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
@@ -135,13 +149,16 @@ def seconds(fn, repeats=3):
 
 timings = {"loops": seconds(lambda: conv2d_loops(x, w), 1), "unfold + einsum": seconds(lambda: conv2d_unfold(x, w)),
            "F.conv2d": seconds(lambda: F.conv2d(x[None], w))}  # fmt: skip
+cu.expect(timings["loops"] > timings["unfold + einsum"] > 5 * timings["F.conv2d"],
+          "the loops are the slowest, unfold is faster, and F.conv2d is by far the fastest", timings=timings)
 {name: f"{t * 1000:.2f} ms" + (f", {timings['loops'] / t:,.0f}× faster than loops" if name != "loops" else "")
  for name, t in timings.items()}  # fmt: skip
 
 # %% [markdown]
 # The loop version spends its time in Python, one small step per position;
-# `unfold` hands all the arithmetic to PyTorch at once; `F.conv2d` adds
-# hand-tuned kernels on top. The answers are identical; only the speed differs.
+# `unfold` hands all the arithmetic to PyTorch in one call; `F.conv2d` calls hand-tuned
+# convolution kernels (oneDNN on a CPU) and is by far the fastest. The answers
+# agree to rounding error; the speeds do not.
 # (In the exercise you write a full `conv2d` with batches, stride, padding and a
 # bias.)
 
@@ -209,8 +226,10 @@ def output_size(n, k, s=1, p=0):
 
 
 settings = [(7, 3, 1, 0), (7, 3, 1, 1), (7, 3, 2, 1), (8, 3, 2, 0), (224, 11, 4, 2), (224, 7, 2, 3), (31, 5, 3, 2)]
-[(n, k, s, p, output_size(n, k, s, p), F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1])
- for n, k, s, p in settings]  # fmt: skip
+checked = [(n, k, s, p, output_size(n, k, s, p), F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p).shape[-1])
+           for n, k, s, p in settings]  # fmt: skip
+cu.expect(all(ours == torch_says for *_, ours, torch_says in checked), "the formula matches PyTorch's shapes")
+checked
 
 # %% [markdown]
 # (224, 11, 4, 2) is AlexNet's first layer: an 11×11 kernel with stride 4 turns
@@ -230,7 +249,9 @@ fmap = torch.tensor([[1.0, 3.0, 0.0, 0.0],
                      [2.0, 9.0, 0.0, 1.0],
                      [0.0, 0.0, 4.0, 0.0],
                      [5.0, 0.0, 0.0, 2.0]])  # fmt: skip
-F.max_pool2d(fmap[None, None], 2)[0, 0], F.avg_pool2d(fmap[None, None], 2)[0, 0]
+max_pooled, avg_pooled = F.max_pool2d(fmap[None, None], 2)[0, 0], F.avg_pool2d(fmap[None, None], 2)[0, 0]
+cu.expect(max_pooled[0, 0] == 9 and avg_pooled[0, 0] == 3.75, "the 9 survives max pooling; average dilutes it to 3.75")
+max_pooled, avg_pooled
 
 # %% [markdown]
 # The strong 9 survives max pooling intact; average pooling would dilute it to
@@ -248,7 +269,11 @@ cu.show_images([m[0, 0] / edges.max() for m in pooled.values()], list(pooled), n
                alt="Three edge maps of the cat: the full-size Sobel edge strength, the same after two rounds of 2 by 2 "
                    "max pooling, where the whiskers and contours stay bright, and after two rounds of average "
                    "pooling, where they fade.")
-{name: round(m.max().item(), 2) for name, m in pooled.items()}
+peaks = {name: m.max().item() for name, m in pooled.items()}
+cu.expect(peaks["max pool 2×2, twice"] == peaks["edge strength 300×451"]
+          and peaks["average pool 2×2, twice"] < 0.8 * peaks["edge strength 300×451"],
+          "max pooling keeps the strongest edges at full strength; average pooling smears them out", peaks=peaks)
+{name: round(peak, 2) for name, peak in peaks.items()}
 
 # %% [markdown]
 # After max pooling the whiskers and eye contours stay bright on a map sixteen
@@ -263,8 +288,11 @@ def change(a, b):
 
 
 shifted = F.pad(edges, (1, 0, 0, 0))[..., :-1]  # the edge map of the photo moved 1 px right
-{"no pooling": round(change(edges, shifted), 3),
- "max pool 4×4": round(change(F.max_pool2d(edges, 4), F.max_pool2d(shifted, 4)), 3)}  # fmt: skip
+shift_changes = {"no pooling": change(edges, shifted),
+                 "max pool 4×4": change(F.max_pool2d(edges, 4), F.max_pool2d(shifted, 4))}  # fmt: skip
+cu.expect(0.4 < shift_changes["no pooling"] < 0.6 and 0.12 < shift_changes["max pool 4×4"] < 0.22,
+          "about half of its own size without pooling, only about a sixth after 4×4 max pooling", changes=shift_changes)
+{name: round(c, 3) for name, c in shift_changes.items()}
 
 # %% [markdown]
 # Moving the photo by one pixel changes the full-size edge map by about half of its
@@ -299,6 +327,8 @@ fields, r, j = {}, 1, 1
 for name, k, s in layers:
     r, j = r + (k - 1) * j, j * s
     fields[name] = r
+cu.expect(len(layers) == 18 and r == 212, "13 convolutions and 5 poolings; after the five blocks a unit sees 212×212",
+          layers=len(layers), field=r)
 len(layers), fields
 
 # %% [markdown]
@@ -312,7 +342,9 @@ len(layers), fields
 
 # %%
 pairs = [(k, s) for _, k, s in layers]
-[cu.convolution.receptive_field_bruteforce(pairs[: i + 1]) for i in range(len(pairs))] == list(fields.values())
+agrees = [cu.convolution.receptive_field_bruteforce(pairs[: i + 1]) for i in range(len(pairs))] == list(fields.values())
+cu.expect(agrees, "brute force agrees with the formula after every layer")
+agrees
 
 # %% [markdown]
 # Drawn on the photo at its real pixel size, the field after the first layer and
@@ -341,6 +373,8 @@ for name, k, s in cu.convolution.conv_layers(net.model):  # e.g. ("blocks.2.0.co
     r, j = r + (k - 1) * j, j * s
     stage = "stem" if name.startswith("conv_stem") else ".".join(name.split(".")[:2])
     stage_fields[stage] = (r, j)
+cu.expect(r > 224 and j == 32, "by the last stage a unit's field is wider than the 224-pixel input; the jump is 32",
+          field=r, jump=j)
 stage_fields
 
 # %% [markdown]
@@ -378,6 +412,7 @@ cat_input = net.preprocess(cu.data.load_photo("cat"))  # (1, 3, 224, 224), norma
 stages = {"stem": net.model.bn1, "blocks.1": net.model.blocks[1], "blocks.2": net.model.blocks[2],
           "blocks.4": net.model.blocks[4], "blocks.6": net.model.blocks[6]}  # fmt: skip
 maps = cu.convolution.depth_feature_maps(net.model, cat_input, stages)
+cu.expect([m.shape[-1] for m in maps.values()] == [112, 56, 28, 14, 7], "the maps get coarser: 112 → 56 → 28 → 14 → 7")
 {name: tuple(m.shape[1:]) for name, m in maps.items()}
 
 # %%
@@ -412,10 +447,50 @@ cu.show(cu.convolution.figure_depth_maps(maps, fields={k: v[0] for k, v in stage
 # ## Check your understanding
 #
 # 1. A 3×3 kernel's weights sum to 1. What does it do to a flat gray region? And if they sum to 0?
+#
+#    <details><summary>Answer</summary>
+#
+#    Sum 1: a flat region of value v gives v × (sum of weights) = v, so it is unchanged (a
+#    blur). Sum 0: a flat region gives 0; only places where the pixels differ respond (an
+#    edge or outline detector).
+#    </details>
+#
 # 2. An RGB image is 64×64. A conv layer has 16 filters of 5×5, stride 1, padding 2. What is the output shape? How many weights and biases does the layer have?
+#
+#    <details><summary>Answer</summary>
+#
+#    (16, 64, 64): padding 2 keeps 64 pixels per axis, since (64 + 4 − 5) / 1 + 1 = 64.
+#    Weights: 16 × 3 × 5 × 5 = 1,200; biases: 16.
+#    </details>
+#
 # 3. Compute the output size for n = 10, k = 3, s = 2, p = 0. Which input pixels are never the centre of a window?
+#
+#    <details><summary>Answer</summary>
+#
+#    ⌊(10 − 3) / 2⌋ + 1 = 4 windows, covering pixels 0–2, 2–4, 4–6 and 6–8, centred on pixels
+#    1, 3, 5 and 7. Pixels 0, 2, 4, 6, 8 and 9 are never a centre, and pixel 9 is not covered
+#    at all.
+#    </details>
+#
 # 4. Two 3×3 convolutions in a row see 5×5 pixels. Why might a network prefer them to one 5×5 convolution? (Count the weights for C channels in and out.)
+#
+#    <details><summary>Answer</summary>
+#
+#    With C channels in and out, two 3×3 layers have 2 × 9C² = 18C² weights against 25C² for
+#    one 5×5 layer, 28% fewer, for the same 5×5 view; and they put two non-linearities in the
+#    path instead of one.
+#    </details>
+#
 # 5. Why does max pooling make a network more tolerant of small shifts? What does it throw away?
+#
+#    <details><summary>Answer</summary>
+#
+#    A small shift often leaves each window's strongest value inside the same window, so the
+#    pooled map hardly changes. Pooling throws away where in the window the maximum was, and
+#    every value that was not the maximum. The tolerance is partial: a shift that moves a
+#    peak across a window boundary still changes the output (strided pooling aliases, lesson
+#    02).
+#    </details>
 #
 # **Exercise:** [ex03 · Convolution and pooling](../exercises/ex03_convolution_and_pooling/ex03_convolution_and_pooling.ipynb) —
 # write `conv2d`, `max_pool2d`, `conv_output_size` and `receptive_field` yourself, then run your `conv2d` with a Sobel kernel on the cat.

