@@ -35,13 +35,6 @@ import course_utils as cu
 
 device = cu.setup()
 
-
-def confirm(condition: bool, sentence: str, measured: str) -> None:
-    """Stop with a clear message if this run contradicts a sentence of the lesson."""
-    if not condition:
-        raise AssertionError(f"This run contradicts the lesson's sentence {sentence!r} (measured: {measured}).")
-
-
 # %% [markdown]
 # ## 1 · Two processes, one process group
 #
@@ -73,8 +66,8 @@ for s in shards:
     print(f"rank {s['rank']} of {s['world_size']} ({s['backend']}): samples {s['indices']}; "
           f"all-reduced sum of rank + 1 = {s['rank_sum']:g}")
 reference = [list(DistributedSampler(range(11), num_replicas=2, rank=r, shuffle=False)) for r in range(2)]
-confirm([s["indices"] for s in shards] == reference, "each worker gets the shard DistributedSampler gives", str(shards))
-confirm(all(s["rank_sum"] == 3 for s in shards), "both workers hold the sum 1 + 2 = 3", str(shards))
+cu.expect([s["indices"] for s in shards] == reference, "each worker gets the shard DistributedSampler gives", measured=str(shards))
+cu.expect(all(s["rank_sum"] == 3 for s in shards), "both workers hold the sum 1 + 2 = 3", measured=str(shards))
 f"both workers read {len(shards[0]['indices'])} samples; together {sum(len(s['indices']) for s in shards)} for 11 samples"
 
 # %% [markdown]
@@ -125,9 +118,8 @@ differences = {
     f"DDP vs one process on batch {2 * b}": largest_difference(workers[0]["ddp"], single["state"]),
     "how far training moved the weights": largest_difference(single["state"], start),
 }
-confirm(differences["DDP rank 0 vs DDP rank 1"] == 0, "the two copies are identical", str(differences))
-confirm(max(list(differences.values())[1:3]) < 1e-4 < differences["how far training moved the weights"],
-        "the three trainings agree to float precision, while training moved the weights", str(differences))
+cu.expect(differences["DDP rank 0 vs DDP rank 1"] == 0, "the two copies are identical", measured=str(differences))
+cu.expect(max(list(differences.values())[1:3]) < 1e-4 < differences["how far training moved the weights"], "the three trainings agree to float precision, while training moved the weights", measured=str(differences))
 {k: f"{v:.2g}" for k, v in differences.items()}
 
 # %% [markdown]
@@ -182,8 +174,7 @@ f"fitted link between our two processes: {bandwidth:.2f} GB/s, latency {latency 
 
 # %%
 alone = cu.distributed.launch(cu.distributed.train_worker, 1, x_small, y_small, 2 * b, steps, lr)[0]
-confirm(largest_difference(alone["ddp"], single["state"]) < 1e-4, "a group of one process trains like no group at all",
-        f"{largest_difference(alone['ddp'], single['state']):.2g}")
+cu.expect(largest_difference(alone["ddp"], single["state"]) < 1e-4, "a group of one process trains like no group at all", measured=f"{largest_difference(alone['ddp'], single['state']):.2g}")
 threads = torch.get_num_threads()
 ddp_step, single_step, one_core_step = workers[0]["ddp_seconds_per_step"], single["seconds_per_step"], alone["ddp_seconds_per_step"]
 compute, comm = workers[0]["compute_seconds_per_step"], workers[0]["comm_seconds_per_step"]
@@ -214,8 +205,7 @@ text = (f"Against one process on one core, the second process gave **{verdict}**
         f"spends {comm * 1e3:.1f} ms ({share:.0%} of the step) in all-reduce calls, nearly all of it the "
         f"cost of {tensors} all-reduce calls of 2 ring steps each: moving the bytes alone would take "
         f"{bytes_time * 1e3:.2f} ms at the fitted bandwidth.")
-confirm(params < 10_000 and bytes_time < comm / 2, "the all-reduce time is mostly latency, not bytes",
-        f"{params=}, bytes {bytes_time * 1e3:.3f} ms, all-reduce {comm * 1e3:.3f} ms")
+cu.expect(params < 10_000 and bytes_time < comm / 2, "the all-reduce time is mostly latency, not bytes", measured=f"{params=}, bytes {bytes_time * 1e3:.3f} ms, all-reduce {comm * 1e3:.3f} ms")
 display(Markdown(text))
 
 # %% [markdown]
@@ -231,14 +221,13 @@ display(Markdown(text))
 
 # %%
 resnet50_params = sum(p.numel() for p in torchvision.models.resnet50(weights=None).parameters())
-confirm(round(resnet50_params / 1e6, 1) == 25.6, "ResNet-50 has 25.6 million parameters", f"{resnet50_params:,}")
+cu.expect(round(resnet50_params / 1e6, 1) == 25.6, "ResNet-50 has 25.6 million parameters", measured=f"{resnet50_params:,}")
 links = {"NVLink (H100, one direction)": 450.0, "InfiniBand NDR": 50.0, "this machine (fitted)": bandwidth}
 ring_ms = {name: {n: cu.distributed.ring_allreduce_seconds(resnet50_params, n, bw) * 1e3 for n in (2, 8, 64, 512)}
            for name, bw in links.items()}
 nvlink, infiniband = ring_ms["NVLink (H100, one direction)"], ring_ms["InfiniBand NDR"]
-confirm(round(nvlink[64], 1) == 0.4 and round(infiniband[64]) == 4, "about 0.4 ms on NVLink and 4 ms on InfiniBand", str(ring_ms))
-confirm(all(0.85 < row[n] / row[64] < 1.15 for row in (nvlink, infiniband) for n in (8, 512)),
-        "nearly the same at 8 or 512 workers", str(ring_ms))
+cu.expect(round(nvlink[64], 1) == 0.4 and round(infiniband[64]) == 4, "about 0.4 ms on NVLink and 4 ms on InfiniBand", measured=str(ring_ms))
+cu.expect(all(0.85 < row[n] / row[64] < 1.15 for row in (nvlink, infiniband) for n in (8, 512)), "nearly the same at 8 or 512 workers", measured=str(ring_ms))
 {name: {n: f"{ms:.2f} ms" for n, ms in row.items()} for name, row in ring_ms.items()}
 
 # %% [markdown]
@@ -324,8 +313,8 @@ for name, (acc, n_steps) in results.items():
 # %%
 acc = {name: a for name, (a, _) in results.items()}
 base, unscaled, scaled, bigger, whole = acc.values()
-confirm(scaled > unscaled + 0.03, "scaling the rate recovers accuracy lost to the bigger batch", str(acc))
-confirm(whole < scaled - 0.05 and bigger < scaled, "the rule breaks when too few steps remain", str(acc))
+cu.expect(scaled > unscaled + 0.03, "scaling the rate recovers accuracy lost to the bigger batch", measured=str(acc))
+cu.expect(whole < scaled - 0.05 and bigger < scaled, "the rule breaks when too few steps remain", measured=str(acc))
 display(Markdown(
     f"At batch 256 the unscaled rate reached {unscaled:.1%} against the recipe's {base:.1%}: eight times fewer "
     f"steps of the same size. Scaling the rate to 0.08 brought it to {scaled:.1%}. At batch 1024 the scaled "
@@ -364,8 +353,8 @@ f"per GPU and step: model parallel sends {model_parallel / 1e6:.0f} MB and holds
 
 # %%
 dense = sum(p.numel() for name in ("fc6", "fc7", "fc8") for p in getattr(alexnet, name).parameters())
-confirm(model_parallel < data_parallel / 4 and dense > weights / 2, "model parallelism sent several times fewer "
-        "bytes for AlexNet, because most weights sit in the dense layers", f"{model_parallel=}, {data_parallel=}, {dense=}")
+cu.expect(model_parallel < data_parallel / 4 and dense > weights / 2, "model parallelism sent several times fewer "
+        "bytes for AlexNet, because most weights sit in the dense layers", measured=f"{model_parallel=}, {data_parallel=}, {dense=}")
 display(Markdown(
     f"For AlexNet the split was the cheaper choice on both counts: each card held half of the "
     f"{weights / 1e6:.0f} million weights (one 3 GB card limited the network's size, lesson 06), and "
