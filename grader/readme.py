@@ -52,15 +52,18 @@ def update_record(measured: dict[str, float]) -> dict[str, int]:
     Entries that are not lessons (grading runs) are ignored; lessons not measured keep their value.
     """
     record = json.loads(build.RUNTIMES.read_text(encoding="utf-8")) if build.RUNTIMES.exists() else {
-        "about": "Seconds for Run All of each lesson in JupyterLab on a 2-core CPU, measured by "
-                 "tests/test_browser.py. Written by `python -m grader.readme` from build/notebook-runtimes.json; "
+        "about": "Seconds for Run All of each lesson in JupyterLab on a 2-core CPU, and the kernel's peak memory "
+                 "(MB), measured by tests/test_browser.py. Written by `python -m grader.readme` from build/notebook-runtimes.json; "
                  "read by `python -m grader build` into each lesson's header and by the README's course map. "
                  "Do not edit by hand.",
-        "seconds": {}}
-    for name, seconds in measured.items():
-        m = re.fullmatch(r"lessons/(\w+)\.ipynb", name)
-        if m and (ROOT / name).exists():
-            record["seconds"][m.group(1)] = round(seconds)
+        "seconds": {}, "peak_mb": {}}
+    for name, value in measured.items():
+        m = re.fullmatch(r"(memory/)?lessons/(\w+)\.ipynb", name)
+        if m and (ROOT / name.removeprefix("memory/")).exists():
+            if m.group(1):  # the kernel's peak memory in MB, measured in the same run
+                record.setdefault("peak_mb", {})[m.group(2)] = round(value)
+            else:
+                record["seconds"][m.group(2)] = round(value)
     build.RUNTIMES.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return record["seconds"]
 
@@ -68,16 +71,18 @@ def update_record(measured: dict[str, float]) -> dict[str, int]:
 def course_map() -> str:
     """The course-map table (Markdown) for the notebooks that exist now, runtimes from lessons/runtimes.json."""
     runtimes = build.lesson_runtimes()
+    peaks = json.loads(build.RUNTIMES.read_text(encoding="utf-8")).get("peak_mb", {}) if build.RUNTIMES.exists() else {}
     badge = "[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
     rows = [
-        "| # | Lesson | CPU runtime | Exercise | Colab |",
-        "|---|---|---:|---|---|",
+        "| # | Lesson | CPU runtime | Peak memory | Exercise | Colab |",
+        "|---|---|---:|---:|---|---|",
     ]
     for lesson in sorted((ROOT / "lessons").glob("*.ipynb")):
         number = lesson.stem.split("_", 1)[0]
         rel = f"lessons/{lesson.name}"
         seconds = runtimes.get(lesson.stem)
         runtime = f"{seconds:d} s" if seconds is not None else "not measured"
+        memory = f"{peaks[lesson.stem] / 1024:.1f} GB" if lesson.stem in peaks else "not measured"
         exercise = _exercise_for(lesson.stem)
         ex_cell = "—"
         colab = f"{badge}({colab_url(rel)})"
@@ -85,7 +90,7 @@ def course_map() -> str:
             ex_rel = exercise.relative_to(ROOT).as_posix()
             ex_cell = f"[{exercise.stem}]({ex_rel})"
             colab += f" [exercise]({colab_url(ex_rel)})"
-        rows.append(f"| {number} | [{_title(lesson)}]({rel}) | {runtime} | {ex_cell} | {colab} |")
+        rows.append(f"| {number} | [{_title(lesson)}]({rel}) | {runtime} | {memory} | {ex_cell} | {colab} |")
     return "\n".join(rows)
 
 

@@ -22,6 +22,7 @@ def test_every_lesson_has_a_measured_runtime_and_colab_links():
         row = next((line for line in table.splitlines() if f"(lessons/{name})" in line), None)
         assert row is not None, f"{name} missing from the course map"
         assert re.search(r"\| \d+ s \|", row), f"{name} has no measured runtime in the README"
+        assert re.search(r"\| \d+\.\d GB \|", row), f"{name} has no measured peak memory in the README"
         assert readme.colab_url(f"lessons/{name}") in row
 
 
