@@ -145,8 +145,11 @@ whose solution does not get full marks is refused with the reason.""")
                                    "each test cell's verdict, the autograder's notes, scores and comments.")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--student", "-s", action="append", dest="students", metavar="ID", help="only this student")
+    p.add_argument("--show-hidden-tests", action="store_true",
+                   help="include the hidden tests' code in the feedback (default: removed; their verdicts stay, "
+                        "without the values they computed)")
     p.add_argument("--hide-hidden-tests", action="store_true",
-                   help="remove the hidden tests' code from the feedback (their verdicts stay)")
+                   help="the default (kept so older scripts keep working)")
     p.add_argument("--course-dir", help=COURSE_HELP)
 
     p = sub.add_parser("export", help="write grades as CSV", formatter_class=raw,
@@ -210,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
         course = _course(args)
         results = report.feedback(course, args.assignments or course.assignments(), args.students,
-                                  args.hide_hidden_tests)
+                                  show_hidden_tests=args.show_hidden_tests and not args.hide_hidden_tests)
         failed = [r for r in results if not r[2]]
         print(f"feedback written for {len(results) - len(failed)} submission(s) in {course.feedback}")
         for assignment, student, _ok, message in failed:

@@ -229,31 +229,62 @@ def _read_frame(fd: int, deadline: float, max_len: int) -> tuple[bytes, bytes]:
     return kind, _read_exact(fd, length, deadline)
 
 
+class StreamParser:
+    """Split the child's relayed bytes into JSON events as they arrive; stop at the first malformed frame."""
+
+    def __init__(self, max_events: int = 100_000):
+        self.buffer = bytearray()
+        self.problems: list[str] = []
+        self.count = 0
+        self.max_events = max_events
+        self.broken = False
+
+    def feed(self, data: bytes) -> list[dict]:
+        if self.broken:
+            return []
+        self.buffer.extend(data)
+        events, pos = [], 0
+        while len(self.buffer) - pos >= 9:
+            if self.buffer[pos:pos + 1] != b"J":
+                self._fail("the notebook's result stream was corrupted")
+                break
+            length = struct.unpack(">Q", self.buffer[pos + 1:pos + 9])[0]
+            if pos + 9 + length > len(self.buffer):
+                break
+            try:
+                event = json.loads(bytes(self.buffer[pos + 9:pos + 9 + length]))
+            except (ValueError, RecursionError):
+                event = None
+            if not isinstance(event, dict):
+                self._fail("the notebook's result stream held invalid data")
+                break
+            events.append(event)
+            pos += 9 + length
+            self.count += 1
+            if self.count >= self.max_events:
+                self._fail("too many result events")
+                break
+        del self.buffer[:pos]
+        return events
+
+    def _fail(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.broken = True
+        self.buffer.clear()
+
+    def close(self) -> list[str]:
+        """Problems, including a frame cut off at the end."""
+        if self.buffer and not self.broken:
+            self.problems.append("the notebook's result stream ended mid-frame")
+            self.buffer.clear()
+        return self.problems
+
+
 def parse_child_stream(data: bytes, max_events: int = 100_000) -> tuple[list[dict], list[str]]:
-    """Split the child's relayed bytes into JSON events; stop at the first malformed frame."""
-    events, problems, pos = [], [], 0
-    while pos < len(data):
-        if len(data) - pos < 9 or data[pos:pos + 1] != b"J":
-            problems.append("the notebook's result stream was corrupted")
-            break
-        length = struct.unpack(">Q", data[pos + 1:pos + 9])[0]
-        if pos + 9 + length > len(data):
-            problems.append("the notebook's result stream ended mid-frame")
-            break
-        try:
-            event = json.loads(data[pos + 9:pos + 9 + length])
-        except (ValueError, RecursionError):
-            problems.append("the notebook's result stream held invalid data")
-            break
-        if not isinstance(event, dict):
-            problems.append("the notebook's result stream held invalid data")
-            break
-        events.append(event)
-        pos += 9 + length
-        if len(events) >= max_events:
-            problems.append("too many result events")
-            break
-    return events, problems
+    """Split a whole stream of the child's frames into JSON events (see :class:`StreamParser`)."""
+    parser = StreamParser(max_events)
+    events = parser.feed(data)
+    return events, parser.close()
 
 
 # ----------------------------------------------------------------------------- processes in a namespace
@@ -327,6 +358,7 @@ class Worker:
         self.starts = 0
         self.log_path: Path | None = None
         self.result_fd: int | None = None
+        self.cell_fd: int | None = None  # write end of the cell pipe (the child reads one cell at a time)
 
     # -- lifecycle
     def _env(self) -> dict[str, str]:
@@ -349,7 +381,6 @@ class Worker:
             "MPLCONFIGDIR": "/tmp/mpl" if self.sandboxed else str(self.scratch / "tmp" / "mpl"),
             "P2L_PRELOAD": ",".join(self.preload),
             "P2L_SANDBOXED": "1" if self.sandboxed else "0",
-            "P2L_JOB_DIR": f"{RUN_DIR}/job" if self.sandboxed else str(self.jobdir),
             "P2L_SCRATCH": "/tmp" if self.sandboxed else str(self.scratch / "tmp"),
         }
         cache = data_cache()
@@ -397,7 +428,7 @@ class Worker:
             bind("--ro-bind", path)
         if cache is not None and self.writable_cache:
             bind("--bind", cache)
-        args += ["--perms", "0755", "--dir", RUN_DIR, "--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py", "--ro-bind", str(self.jobdir), f"{RUN_DIR}/job"]
+        args += ["--perms", "0755", "--dir", RUN_DIR, "--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py",]
         for path in tops:
             args += ["--remount-ro", str(path)]
         args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -429,16 +460,21 @@ class Worker:
         result_r, result_w = os.pipe()
         os.set_blocking(result_r, False)
         self.result_fd = result_r
+        cell_r, cell_w = os.pipe()
+        os.set_blocking(cell_w, False)
+        self.cell_fd = cell_w
         env = self._env()
         env["P2L_RESULT_FD"] = str(result_w)
+        env["P2L_CELL_FD"] = str(cell_r)
         if self.sandboxed:
             argv = self._argv(env)
             env = None
         else:
             argv = self._argv(env)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                     env=env, start_new_session=True, pass_fds=(result_w,))
+                                     env=env, start_new_session=True, pass_fds=(result_w, cell_r))
         os.close(result_w)
+        os.close(cell_r)
         log.close()
         self.starts += 1
 
@@ -498,12 +534,13 @@ class Worker:
                     pass
         self.proc = None
         self.ns = None
-        if getattr(self, "result_fd", None) is not None:
-            try:
-                os.close(self.result_fd)
-            except OSError:
-                pass
-            self.result_fd = None
+        for attr in ("result_fd", "cell_fd"):
+            if getattr(self, attr, None) is not None:
+                try:
+                    os.close(getattr(self, attr))
+                except OSError:
+                    pass
+                setattr(self, attr, None)
         self._cleanup_dirs()
 
     def stop(self) -> None:
@@ -529,25 +566,78 @@ class Worker:
 
     # -- jobs
     def run(self, name: str, cells: list[dict]) -> JobResult:
-        """Run ``cells`` (``{"source": str, "test": bool}``) as one notebook; never raises for student behaviour."""
+        """Run ``cells`` (``{"source": str, "test": bool}``) as one notebook; never raises for student behaviour.
+
+        The cells go to the sandbox one at a time, each only once the previous one has ended, and only the
+        events of the cell that is running are accepted (in order): nothing in the sandbox can read a test
+        cell before it runs, or report for a cell that has not been sent.
+        """
         if not self.alive():
             self.start()
         token = secrets.token_hex(16)
-        job_file = self.jobdir / "job.json"
-        tmp = self.jobdir / ".job.json.tmp"
-        tmp.write_text(json.dumps({"token": token, "name": name, "cells": cells}), encoding="utf-8")
-        tmp.chmod(0o644)
-        tmp.replace(job_file)
         limits = self.limits.for_worker()
-        line = f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()}\n".encode()
+        line = (f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()} "
+                f"{base64.b64encode(name.encode()).decode()}\n").encode()
         started = time.monotonic()
-        results = bytearray()
+        received = [0]  # bytes from the child so far
+        parser = StreamParser()
+        events: list[dict] = []
         detail: dict = {}
         status = "worker_died"
         problems: list[str] = []
         deadline = started + self.limits.notebook_seconds + self.limits.grace_seconds + 60
         out_fd = self.proc.stdout.fileno()
         pending = b""
+        outbox = bytearray()  # cell bytes not yet taken by the pipe
+        sent = 0  # cells sent (and the done marker counts as len(cells) + 1)
+        state = {"current": None, "ended": True, "finished": False, "ignored": 0}
+
+        def send_next() -> None:
+            nonlocal sent
+            if sent < len(cells):
+                cell = cells[sent]
+                payload = {"token": token, "index": sent, "source": cell["source"], "test": bool(cell.get("test"))}
+            elif sent == len(cells):
+                payload = {"token": token, "done": True}
+            else:
+                return
+            data = json.dumps(payload).encode()
+            outbox.extend(b"C" + struct.pack(">Q", len(data)) + data)
+            state["current"], state["ended"] = (sent if sent < len(cells) else None), False
+            sent += 1
+            flush()
+
+        def flush() -> None:
+            while outbox:
+                try:
+                    n = os.write(self.cell_fd, outbox)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    outbox.clear()
+                    return
+                del outbox[:n]
+
+        def accept(new: list[dict]) -> None:
+            for event in new:
+                kind, cell = event.get("event"), event.get("cell")
+                current = state["current"]
+                if kind == "started" and sent == 0:
+                    events.append(event)
+                    send_next()  # the worker has emptied the cell pipe and forked: the first cell may go
+                elif kind == "fatal" and not state["finished"]:
+                    events.append(event)
+                elif kind == "start" and cell == current and current is not None and not state["ended"]:
+                    events.append(event)
+                elif kind == "end" and cell == current and current is not None and not state["ended"]:
+                    events.append(event)
+                    state["ended"] = True
+                    send_next()
+                elif kind == "finish" and sent == len(cells) + 1 and not state["finished"]:
+                    events.append(event)
+                    state["finished"] = True
+                else:
+                    state["ignored"] += 1
 
         def drain() -> bool:
             """Read what the child wrote; False once more than the output limit came."""
@@ -560,9 +650,10 @@ class Worker:
                     return True
                 if not chunk:
                     return True
-                if len(results) + len(chunk) > self.limits.result_bytes:
+                if received[0] + len(chunk) > self.limits.result_bytes:
                     return False
-                results.extend(chunk)
+                received[0] += len(chunk)
+                accept(parser.feed(chunk))
 
         try:
             self.proc.stdin.write(line)
@@ -571,7 +662,10 @@ class Worker:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
-                ready, _, _ = select.select([out_fd, self.result_fd], [], [], min(left, 1.0))
+                ready, writable, _ = select.select([out_fd, self.result_fd], [self.cell_fd] if outbox else [], [],
+                                                   min(left, 1.0))
+                if writable:
+                    flush()
                 if self.result_fd in ready and not drain():
                     status = "output_limit"
                     problems.append(f"the notebook wrote more than {self.limits.result_bytes // 2**20} MB of "
@@ -602,6 +696,7 @@ class Worker:
             time.sleep(0.01 if status == "exited" else 0.2)
             if not drain():
                 status = "output_limit"
+        problems += parser.close()
         healthy = status in ("exited",) and self.alive()
         if healthy:
             leftovers = self.survivors()
@@ -613,13 +708,9 @@ class Worker:
             if leftovers:
                 problems.append(f"{len(leftovers)} process(es) survived the notebook; the sandbox was restarted")
                 healthy = False
-        try:
-            job_file.unlink()
-        except OSError:
-            pass
         if not healthy:
             self.kill()
         self.jobs_run += 1
-        events, stream_problems = parse_child_stream(bytes(results))
-        return JobResult(status=status, events=events, detail=detail, problems=problems + stream_problems,
+        detail = {**detail, "ignored_events": state["ignored"]} if state["ignored"] else detail
+        return JobResult(status=status, events=events, detail=detail, problems=problems,
                          seconds=round(time.monotonic() - started, 3))

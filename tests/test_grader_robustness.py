@@ -309,3 +309,93 @@ def test_without_sandbox_refuses_unless_told(run, tmp_path, monkeypatch, capsys)
                  "--jobs", "1"]) == 0
     assert "WITHOUT a sandbox" in capsys.readouterr().err
     assert nbcourse.scores(root, CORPUS)["trusted"]["test_scale_pixels"] == (2.0, 2.0)
+
+
+# ----------------------------------------------------------------------------- issue 16: nothing hidden leaks
+
+HIDDEN_TEXT = ("arange", "randint", "[8, 9, 10, 11]", "[[0, 1, 2, 3]", "BEGIN HIDDEN", "LEAKED", "ARGUMENT [")
+
+
+def _feedback_html(run: Run, student: str) -> str:
+    return (run.root / "feedback" / student / CORPUS / f"{CORPUS}.html").read_text()
+
+
+def test_student_code_never_sees_or_returns_hidden_tests(run):
+    nb = _autograded(run, "peek_hidden")
+    out = _outputs_text(nb)
+    peek = next(line for line in out.splitlines() if line.startswith("PEEK"))
+    assert "arange" not in peek and "BEGIN" not in peek, peek  # no job file with the test cells in the sandbox
+    assert "ARGUMENT [1, 2, 3]" not in out and "ARGUMENT" not in out  # printed during a cell with hidden tests
+    assert "not shown: it runs hidden tests" in out
+    leak = _autograded(run, "leak_in_error")
+    flip = next(c for c in leak["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_flip_h")
+    text = json.dumps(flip["outputs"])
+    assert "LEAKED" not in text and "[8, 9, 10, 11]" not in text and "hidden test" in text
+    # The instructor still gets the details.
+    assert "LEAKED" in json.dumps(_state(run, next(c for c in CASES if c.student == "leak_in_error"))["tests"])
+
+
+def test_feedback_hides_hidden_tests_by_default_and_never_loses_earlier_output(run, monkeypatch):
+    students = ["perfect", "peek_hidden", "leak_in_error", "marker_text", "html_banner"]
+    results = report.feedback(run.course, [CORPUS], students)
+    assert [r[2] for r in results] == [True] * len(students), results
+    for student in students:
+        html = _feedback_html(run, student)
+        for text in HIDDEN_TEXT:
+            assert text not in html, (student, text)
+        assert "hidden tests: not shown" in html
+    assert "my own marker text" in _feedback_html(run, "marker_text")  # the student's marker cell is untouched
+    shown = report.feedback(run.course, [CORPUS], ["perfect"], show_hidden_tests=True)
+    assert shown[0][2] and "arange" in _feedback_html(run, "perfect")
+    before = _feedback_html(run, "perfect")
+
+    class Broken:
+        def generate_feedback(self, *args, **kwargs):
+            raise RuntimeError("nbgrader failed")
+
+    monkeypatch.setattr(pipeline.Course, "api", lambda self, **kw: Broken())
+    failed = report.feedback(run.course, [CORPUS], ["perfect"])
+    assert failed[0][2] is False and "nbgrader failed" in failed[0][3]
+    assert _feedback_html(run, "perfect") == before, "a failed step deleted earlier feedback"
+    assert not list((run.root / "grading").glob(".feedback-staging-*"))
+
+
+def test_no_student_html_or_script_survives(run):
+    from nbformat.sign import NotebookNotary
+
+    nb = _autograded(run, "html_banner")
+    raw = json.dumps(nb)
+    for bad in ("<script", "onerror", "<svg", "alert alert-success", "text/html", "image/svg+xml"):
+        assert bad not in raw, bad
+    assert "Score: 10 / 10" in raw  # kept as plain text (what the student printed), not as a styled banner
+    marker = _autograded(run, "marker_text")
+    md = next(c for c in marker["cells"] if c["id"] == "student-md")
+    assert "<script>" not in "".join(md["source"])
+    import nbformat
+
+    assert not NotebookNotary().check_signature(nbformat.reads(json.dumps(nb), as_version=4))
+    report.feedback(run.course, [CORPUS], ["html_banner", "marker_text"])
+    for student in ("html_banner", "marker_text"):
+        html = _feedback_html(run, student)
+        assert "alert(" not in html and "PWNED" not in html and "onerror" not in html, student
+        assert 'class="alert alert-success"' not in html
+
+
+def test_killing_the_supervisor_gives_one_grade_every_time():
+    """A cell that kills the per-notebook supervisor: the cells after it never run, however fast the kill lands."""
+    worker = sandbox.Worker(7, limits=LIMITS, hide=[ROOT], preload=["numpy"])
+    cells = [{"source": "x = 1", "test": False},
+             {"source": "def f():\n    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 2",
+              "test": False},
+             {"source": "y = f()\nprint('recorded', y)", "test": True},
+             {"source": "print('after')", "test": False},
+             {"source": "print('after again')", "test": True}]
+    seen = set()
+    try:
+        for _ in range(6):
+            result = worker.run("kill", cells)
+            ends = tuple(sorted(e["cell"] for e in result.events if e.get("event") == "end"))
+            seen.add((ends, result.status))
+    finally:
+        worker.stop()
+    assert seen == {((0, 1), "worker_died")}, seen
