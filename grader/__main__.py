@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                        ("release", "regenerate exercises/ from solutions/ with nbgrader")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
+        if name == "release":
+            p.add_argument("--course-dir", help=COURSE_HELP)
 
     p = sub.add_parser("lint", help="check exercise test cells against the grading rules", formatter_class=raw,
                        description="Check that every test cell of every solutions/*/*.ipynb follows the rules the "
@@ -175,10 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         from grader import course
 
-        stale = course.release(check=args.check)
+        root = Path(args.course_dir).resolve() if args.course_dir else course.ROOT
+        if not (root / "solutions").is_dir():
+            print(f"release: no solutions/ folder in {root} (give the course folder with --course-dir)",
+                  file=sys.stderr)
+            return 2
+        stale = course.release(check=args.check, root=root)
         for path in stale:
-            print(("out of date: " if args.check else "released: ") + str(path.relative_to(course.ROOT)))
-        leaks = course.release_leaks()
+            print(("out of date: " if args.check else "released: ") + str(path.relative_to(root)))
+        leaks = course.release_leaks(root / "exercises", root / "solutions")
         for problem in leaks:
             print("LEAK: " + problem, file=sys.stderr)
         if leaks or (args.check and stale):

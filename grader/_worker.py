@@ -783,6 +783,25 @@ def _kill_everything_else() -> None:
             time.sleep(0.1)
 
 
+def _mount_points() -> list[str]:
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            return [line.split()[4] for line in fh]
+    except OSError:
+        return []
+
+
+def _holds_mount(path: str, device: int) -> bool:
+    """Whether ``path`` is, or contains, a mount point (which a wipe must not descend into)."""
+    try:
+        if os.stat(path).st_dev != device:
+            return True
+    except OSError:
+        return False
+    prefix = path.rstrip("/") + "/"
+    return any(m == path or m.startswith(prefix) for m in _mount_points())
+
+
 def _wipe(path: str) -> None:
     def onerror(func, target, exc_info):
         try:
@@ -794,12 +813,17 @@ def _wipe(path: str) -> None:
 
     try:
         entries = os.listdir(path)
+        device = os.stat(path).st_dev
     except OSError:
         return
     for name in entries:
         target = os.path.join(path, name)
         try:
-            if os.path.isdir(target) and not os.path.islink(target):
+            if os.path.isdir(target) and not os.path.islink(target) and os.stat(target).st_dev != device:
+                continue  # a mount point: a Python environment bound read-only at e.g. /tmp/venv
+            if os.path.isdir(target) and not os.path.islink(target) and _holds_mount(target, device):
+                _wipe(target)  # e.g. /tmp/x holding a Python environment bound read-only at /tmp/x/venv
+            elif os.path.isdir(target) and not os.path.islink(target):
                 os.chmod(target, 0o700)
                 shutil.rmtree(target, onerror=onerror)
             else:

@@ -120,6 +120,87 @@ def python_paths() -> list[Path]:
     return sorted({p.resolve() for p in paths if p.exists()})
 
 
+#: What of /etc the worker's libraries read (dynamic linker, fonts, time zone, user names, MIME types, ...).
+ETC_ALLOWED = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "timezone",
+               "passwd", "group", "nsswitch.conf", "host.conf", "hosts", "mime.types", "ssl", "ca-certificates",
+               "os-release", "debian_version", "locale.alias", "matplotlibrc", "python3", "xdg")
+#: System folders bound read-only when they exist (as symlinks when they are symlinks, e.g. /bin -> usr/bin).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys/devices/system/cpu",
+               "/var/cache/fontconfig")
+
+
+def python_view() -> list[Path]:
+    """Every folder the worker's Python imports from: the prefixes (venv, base installation, conda env), the
+    standard library, site-packages (the venv's, the system's, the user's) and ``course_utils``."""
+    import site
+    import sysconfig
+
+    found = set(python_paths())
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            found.add(Path(sysconfig.get_paths()[key]))
+        except KeyError:
+            pass
+    try:
+        found.update(Path(p) for p in site.getsitepackages())
+    except AttributeError:
+        pass
+    user = Path(site.getusersitepackages()) if hasattr(site, "getusersitepackages") else None
+    if user is not None and user.is_dir() and site.ENABLE_USER_SITE:
+        found.add(user)
+    return sorted({p.resolve() for p in found if p.exists()})
+
+
+def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_cache: bool,
+              tmpfs_mb: int = 1024) -> list[str]:
+    """bubblewrap arguments for an allow-list view: an empty root with only the system (``/usr`` and friends,
+    some of ``/etc``), the Python installation and its packages, ``course_utils``, the dataset cache and
+    private ``/tmp``, ``/dev/shm``, ``/dev``, ``/proc``. Nothing under a ``hide`` folder is bound unless it is
+    one of those (a venv inside the course folder is fine, its ``solutions/`` is not visible)."""
+    args = ["--dev", "/dev", "--proc", "/proc",
+            "--perms", "1777", "--size", str(tmpfs_mb * 2**20), "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", str(min(tmpfs_mb, 256) * 2**20), "--tmpfs", "/dev/shm"]
+    made: set[str] = {"/", "/tmp", "/dev", "/proc", "/dev/shm"}
+
+    def parents(path: Path) -> None:
+        for parent in reversed(path.parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                args.extend(["--perms", "0755", "--dir", str(parent)])
+
+    for name in SYSTEM_DIRS:
+        path = Path(name)
+        if path.is_symlink():
+            parents(path)
+            args.extend(["--symlink", os.readlink(path), str(path)])
+            made.add(str(path))
+        elif path.is_dir():
+            parents(path)
+            args.extend(["--ro-bind", str(path), str(path)])
+            made.add(str(path))
+    for name in ETC_ALLOWED:
+        path = Path("/etc") / name
+        if path.exists() or path.is_symlink():
+            parents(path)
+            args.extend(["--ro-bind", str(path), str(path)])
+    covered = [Path("/usr")]
+    binds: list[tuple[str, Path]] = [("--ro-bind", p) for p in [*python_view(), *extra]]
+    if cache is not None:
+        binds.append(("--bind" if writable_cache else "--ro-bind", cache))
+    for flag, path in sorted(binds, key=lambda b: (len(b[1].parts), str(b[1]))):
+        if flag == "--ro-bind" and any(_under(path, c) for c in covered):
+            continue  # already visible through a folder bound above
+        parents(path)
+        args.extend([flag, str(path), str(path)])
+        covered.append(path)
+        made.add(str(path))
+    for folder in hide:  # a Python installation that contains the course folder: the course stays hidden
+        if folder.is_dir() and any(_under(folder, c) and folder != c for c in covered[1:]):
+            args += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
+    args += ["--perms", "0755", "--dir", RUN_DIR]
+    return args
+
+
 def data_cache() -> Path | None:
     """The course's dataset cache (``$P2L_CACHE`` or ``~/.cache/pixels_to_labels``), bound read-only."""
     try:
@@ -397,40 +478,9 @@ class Worker:
         if not self.sandboxed:
             return python
         lim = self.limits
-        args = [bwrap_path() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--perms", "1777", "--size", str(lim.tmpfs_mb * 2**20), "--tmpfs", "/tmp",
-                "--perms", "1777", "--size", str(min(lim.tmpfs_mb, 256) * 2**20), "--tmpfs", "/dev/shm"]
-        hidden = {Path("/run"), Path("/var/tmp"), Path("/root"), Path("/home"), Path("/mnt"), Path("/media"),
-                  Path("/srv"), Path.home().resolve(), *self.hide}
-        hidden = sorted({p for p in hidden if p.is_dir() and p != Path("/") and p != Path("/tmp")},
-                        key=lambda p: (len(p.parts), str(p)))
-        # Drop paths already covered by a hidden parent.
-        tops = [p for p in hidden if not any(q != p and _under(p, q) for q in hidden)]
-        for path in tops:
-            args += ["--tmpfs", str(path)]
-        cache = data_cache()
-        visible = [*python_paths(), *self.extra_ro]
-        if cache is not None and not self.writable_cache:
-            visible.append(cache)
-        made: set[Path] = set()
-
-        def bind(flag: str, path: Path) -> None:
-            top = next((t for t in tops if _under(path, t)), None)
-            if top is None:
-                return
-            for parent in reversed(path.parents):  # bwrap would create missing parents as 0700
-                if _under(parent, top) and parent != top and parent not in made:
-                    made.add(parent)
-                    args.extend(["--perms", "0755", "--dir", str(parent)])
-            args.extend([flag, str(path), str(path)])
-
-        for path in sorted(set(visible), key=lambda p: len(p.parts)):
-            bind("--ro-bind", path)
-        if cache is not None and self.writable_cache:
-            bind("--bind", cache)
-        args += ["--perms", "0755", "--dir", RUN_DIR, "--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py",]
-        for path in tops:
-            args += ["--remount-ro", str(path)]
+        args = [bwrap_path() or "bwrap", *view_args(self.hide, [*self.extra_ro], data_cache(), self.writable_cache,
+                                                    tmpfs_mb=lim.tmpfs_mb)]
+        args += ["--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py"]
         args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                  "--hostname", "grader", "--die-with-parent", "--new-session", *_privilege_args(self.trusted),
                  "--chdir", "/tmp", "--clearenv"]
