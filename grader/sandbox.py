@@ -4,14 +4,17 @@ Each :class:`Worker` is one long-lived bubblewrap sandbox holding a warm
 Python (torch, course_utils, IPython already imported). It runs one notebook
 per job in a freshly forked child and hands back what happened as plain data.
 
-What the sandbox sees (Linux, bubblewrap):
+What the sandbox sees (Linux, bubblewrap), an allow-list:
 
-* the system read-only (``--ro-bind / /``), with an empty read-only tmpfs over
-  the course directory, the repository, ``$HOME``, ``/root``, ``/home``,
-  ``/run``, ``/var/tmp`` and ``/mnt``/``/media``/``/srv`` — so the gradebook, the
-  solutions, the hidden tests, the references and every other submission are
-  not even readable; only the Python installation, ``course_utils`` and the
-  dataset cache are bound back, read-only;
+* an empty root with only the system bound read-only (``/usr`` and its
+  ``/bin``, ``/lib*`` links, a few files of ``/etc``), the Python environment
+  the grader runs in wherever it lives (prefixes, standard library,
+  site-packages; a venv under ``/tmp``, conda, ``--user`` installs),
+  ``course_utils`` and the dataset cache — so the gradebook, the solutions,
+  the hidden tests, the references, other checkouts and every other
+  submission are not even there;
+* no job file: the grader writes each cell to a pipe only once the previous
+  one has ended (see ``_worker.py``);
 * a private, size-limited ``/tmp`` and ``/dev/shm`` (the only writable places),
   wiped after every notebook;
 * its own network (loopback only), pid, IPC and UTS namespaces;

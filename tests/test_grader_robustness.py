@@ -366,12 +366,12 @@ def test_no_student_html_or_script_survives(run):
     from nbformat.sign import NotebookNotary
 
     nb = _autograded(run, "html_banner")
-    raw = json.dumps(nb)
+    raw = json.dumps([c.get("outputs", []) for c in nb["cells"]])  # (the student's code may say anything)
     for bad in ("<script", "onerror", "<svg", "alert alert-success", "text/html", "image/svg+xml"):
         assert bad not in raw, bad
-    assert "Score: 10 / 10" in raw  # kept as plain text (what the student printed), not as a styled banner
+    assert "Score: 10 / 10" not in raw and "<IPython.core.display.HTML object>" in raw  # its text/plain stays
     marker = _autograded(run, "marker_text")
-    md = next(c for c in marker["cells"] if c["id"] == "student-md")
+    md = next(c for c in marker["cells"] if c["cell_type"] == "markdown" and "my notes" in "".join(c["source"]))
     assert "<script>" not in "".join(md["source"])
     import nbformat
 
@@ -379,8 +379,9 @@ def test_no_student_html_or_script_survives(run):
     report.feedback(run.course, [CORPUS], ["html_banner", "marker_text"])
     for student in ("html_banner", "marker_text"):
         html = _feedback_html(run, student)
-        assert "alert(" not in html and "PWNED" not in html and "onerror" not in html, student
-        assert 'class="alert alert-success"' not in html
+        # Raw tags only: the student's code, shown highlighted and escaped, may mention anything.
+        for tag in ("<script>document", "<script>alert", "<img src=x", "<svg onload", '<div class="alert alert-success"'):
+            assert tag not in html, (student, tag)
 
 
 def test_killing_the_supervisor_gives_one_grade_every_time():
