@@ -204,12 +204,15 @@ def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_
     return args
 
 
-def data_cache() -> Path | None:
-    """The course's dataset cache (``$P2L_CACHE`` or ``~/.cache/pixels_to_labels``), bound read-only."""
+def data_cache(create: bool = False) -> Path | None:
+    """The course's dataset cache (``$P2L_CACHE`` or ``~/.cache/pixels_to_labels``), bound read-only (and
+    writable for the solution's run, which may fill it: ``create`` makes the folder first)."""
     try:
         from course_utils import data
 
         path = data.cache_dir()
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
     except Exception:
         return None
     return path.resolve() if path.exists() else None
@@ -481,8 +484,9 @@ class Worker:
         if not self.sandboxed:
             return python
         lim = self.limits
-        args = [bwrap_path() or "bwrap", *view_args(self.hide, [*self.extra_ro], data_cache(), self.writable_cache,
-                                                    tmpfs_mb=lim.tmpfs_mb)]
+        cache = data_cache(create=self.writable_cache)
+        args = [bwrap_path() or "bwrap",
+                *view_args(self.hide, list(self.extra_ro), cache, self.writable_cache, tmpfs_mb=lim.tmpfs_mb)]
         args += ["--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py"]
         args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                  "--hostname", "grader", "--die-with-parent", "--new-session", *_privilege_args(self.trusted),
