@@ -17,8 +17,10 @@ Nothing here decides a grade: the grader compares the recorded values with the
 solution's outside the sandbox. This file is standalone (standard library plus
 the notebook stack) so that nothing else of the grader has to be visible here.
 
-Protocol (grader -> worker, stdin lines): ``RUN <token> <limits>`` starts a job,
-``QUIT`` exits. Worker -> grader (stdout): frames ``D<length: 8 bytes
+Protocol (grader -> worker, stdin lines): ``RUN <token> <limits> <name>`` (base64
+JSON limits, base64 notebook name) starts a job, ``QUIT`` exits. Before
+reporting a cell's end the child asks the worker to answer (``P`` on its
+progress pipe, ``K`` back): a cell that killed the worker never reports its end. Worker -> grader (stdout): frames ``D<length: 8 bytes
 big-endian><JSON>``, ``{"ready": ...}`` once, then one ``{"token": ...,
 "status": ...}`` per job. Grader -> child (cell pipe, ``$P2L_CELL_FD``): frames
 ``C<length><JSON>``, one cell at a time, each sent only after the previous one

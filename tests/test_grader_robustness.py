@@ -478,3 +478,39 @@ def test_a_venv_under_tmp_works(tmp_path):
         assert out["prefix"] == str(venv)
     finally:
         shutil.rmtree(venv.parent, ignore_errors=True)
+
+
+def test_feedback_page_runs_no_student_script_in_a_browser(run, tmp_path):
+    """The feedback page in headless Chromium: no student script runs, no fake banner is drawn (and the same
+    detector does catch both on a page that carries the student's HTML unsanitized)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    report.feedback(run.course, [CORPUS], ["html_banner"])
+    control = tmp_path / "control.html"
+    control.write_text("<html><head><title>feedback</title></head><body>"
+                       + '<div class="alert alert-success" style="font-size:40px">Score: 10 / 10 (all tests passed)</div>'
+                       + '<script>document.title = "PWNED"</script><img src=x onerror="alert(1)"></body></html>')
+
+    def visit(browser, path: Path) -> tuple[list[str], str, int]:
+        page = browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.route("http*://**", lambda route: route.abort())  # offline: the template's CDN links go nowhere
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_timeout(1000)
+        banners = page.locator("div.alert-success", has_text="Score: 10 / 10").count()
+        title = page.title()
+        page.close()
+        return dialogs, title, banners
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            assert visit(browser, control) == (["1"], "PWNED", 1)  # the detector works
+            dialogs, title, banners = visit(browser, run.root / "feedback" / "html_banner" / CORPUS / f"{CORPUS}.html")
+        finally:
+            browser.close()
+    assert dialogs == [] and title != "PWNED" and banners == 0
