@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                        ("release", "regenerate exercises/ from solutions/ with nbgrader")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
+        if name == "release":
+            p.add_argument("--course-dir", help=COURSE_HELP)
 
     p = sub.add_parser("lint", help="check exercise test cells against the grading rules", formatter_class=raw,
                        description="Check that every test cell of every solutions/*/*.ipynb follows the rules the "
@@ -145,8 +147,11 @@ whose solution does not get full marks is refused with the reason.""")
                                    "each test cell's verdict, the autograder's notes, scores and comments.")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--student", "-s", action="append", dest="students", metavar="ID", help="only this student")
+    p.add_argument("--show-hidden-tests", action="store_true",
+                   help="include the hidden tests' code in the feedback (default: removed; their verdicts stay, "
+                        "without the values they computed)")
     p.add_argument("--hide-hidden-tests", action="store_true",
-                   help="remove the hidden tests' code from the feedback (their verdicts stay)")
+                   help="the default (kept so older scripts keep working)")
     p.add_argument("--course-dir", help=COURSE_HELP)
 
     p = sub.add_parser("export", help="write grades as CSV", formatter_class=raw,
@@ -172,10 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         from grader import course
 
-        stale = course.release(check=args.check)
+        root = Path(args.course_dir).resolve() if args.course_dir else course.ROOT
+        if not (root / "solutions").is_dir():
+            print(f"release: no solutions/ folder in {root} (give the course folder with --course-dir)",
+                  file=sys.stderr)
+            return 2
+        stale = course.release(check=args.check, root=root)
         for path in stale:
-            print(("out of date: " if args.check else "released: ") + str(path.relative_to(course.ROOT)))
-        leaks = course.release_leaks()
+            print(("out of date: " if args.check else "released: ") + str(path.relative_to(root)))
+        leaks = course.release_leaks(root / "exercises", root / "solutions")
         for problem in leaks:
             print("LEAK: " + problem, file=sys.stderr)
         if leaks or (args.check and stale):
@@ -210,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
         course = _course(args)
         results = report.feedback(course, args.assignments or course.assignments(), args.students,
-                                  args.hide_hidden_tests)
+                                  show_hidden_tests=args.show_hidden_tests and not args.hide_hidden_tests)
         failed = [r for r in results if not r[2]]
         print(f"feedback written for {len(results) - len(failed)} submission(s) in {course.feedback}")
         for assignment, student, _ok, message in failed:

@@ -17,10 +17,17 @@ Nothing here decides a grade: the grader compares the recorded values with the
 solution's outside the sandbox. This file is standalone (standard library plus
 the notebook stack) so that nothing else of the grader has to be visible here.
 
-Protocol (grader -> worker, stdin lines): ``RUN <token> <limits>`` runs the job
-in ``$P2L_JOB_DIR/job.json``, ``QUIT`` exits. Worker -> grader (stdout): frames
-``D<length: 8 bytes big-endian><JSON>``, ``{"ready": ...}`` once, then one
-``{"token": ..., "status": ...}`` per job. Child -> grader (result pipe): frames
+Protocol (grader -> worker, stdin lines): ``RUN <token> <limits> <name>`` (base64
+JSON limits, base64 notebook name) starts a job, ``QUIT`` exits. Before
+reporting a cell's end the child asks the worker to answer (``P`` on its
+progress pipe, ``K`` back): a cell that killed the worker never reports its end. Worker -> grader (stdout): frames ``D<length: 8 bytes
+big-endian><JSON>``, ``{"ready": ...}`` once, then one ``{"token": ...,
+"status": ...}`` per job. Grader -> child (cell pipe, ``$P2L_CELL_FD``): frames
+``C<length><JSON>``, one cell at a time, each sent only after the previous one
+ended, then ``{"done": true}``: no file and no process in the sandbox holds a
+cell before it runs, so student code cannot read the (hidden) tests ahead of
+time. The worker itself never reads the cell pipe (a forked child would
+inherit whatever it had read). Child -> grader (result pipe): frames
 ``J<length><JSON event>``.
 """
 
@@ -62,12 +69,14 @@ import struct  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 
-JOB_DIR = os.environ.get("P2L_JOB_DIR", "/run/p2l/job")
 SCRATCH = os.environ.get("P2L_SCRATCH", "/tmp")
 IN_OWN_PID_NS = os.environ.get("P2L_SANDBOXED") == "1"
 RESULT_FD = 3  # in the child
 PROGRESS_FD = 4  # in the child: one byte per cell start and end, so the worker can tell a hung cell
 HOST_RESULT_FD = int(os.environ.get("P2L_RESULT_FD", "-1"))  # the grader's pipe, inherited
+HOST_CELL_FD = int(os.environ.get("P2L_CELL_FD", "-1"))  # the grader's cells, one at a time, inherited
+CELL_FD = 5  # in the child
+PONG_FD = 6  # in the child: the worker answers each b"P" on PROGRESS_FD with a b"K" here
 _LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
@@ -83,6 +92,31 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _frame(fd: int, kind: bytes, payload: bytes) -> None:
     _write_all(fd, kind + struct.pack(">Q", len(payload)) + payload)
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        data = os.read(fd, min(n - got, 1 << 20))
+        if not data:
+            raise EOFError
+        chunks.append(data)
+        got += len(data)
+    return b"".join(chunks)
+
+
+def _next_cell(fd: int, token: str) -> dict | None:
+    """Block until the grader sends the next cell; None when there are no more (or the grader is gone)."""
+    try:
+        head = _read_exact(fd, 9)
+        if head[:1] != b"C":
+            return None
+        cell = json.loads(_read_exact(fd, struct.unpack(">Q", head[1:])[0]))
+    except (EOFError, OSError, ValueError):
+        return None
+    if not isinstance(cell, dict) or cell.get("token") != token or cell.get("done"):
+        return None
+    return cell
 
 
 # ----------------------------------------------------------------------------- warm imports
@@ -527,7 +561,7 @@ def _no_more_forks(*args, **kwargs):
 def _after_fork_in_notebook() -> None:
     """In a process the notebook forks (``os.fork``, multiprocessing): no access to the results, lowest CPU
     priority, and no further ``os.fork`` — a fork bomb then ends in its first generation."""
-    for fd in (RESULT_FD, PROGRESS_FD):
+    for fd in (RESULT_FD, PROGRESS_FD, CELL_FD, PONG_FD):
         try:
             os.close(fd)
         except OSError:
@@ -541,20 +575,47 @@ def _after_fork_in_notebook() -> None:
         os.forkpty = _no_more_forks
 
 
-def _child(job_token: str, progress_w: int, limits: dict) -> None:
+def _worker_alive() -> bool:
+    """Ask the worker (our parent) to answer; False if it is gone or dying (killed by the notebook).
+
+    Called before a cell's end is reported: a cell that kills the worker never has its end reported, so the
+    grade does not depend on how fast the kill lands."""
+    os.set_blocking(PONG_FD, False)
+    try:
+        while os.read(PONG_FD, 4096):  # answers to pings the notebook itself sent
+            pass
+    except (BlockingIOError, OSError):
+        pass
+    os.set_blocking(PONG_FD, True)
+    try:
+        os.write(PROGRESS_FD, b"P")
+        return os.read(PONG_FD, 1) == b"K"
+    except OSError:
+        return False
+
+
+def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict) -> None:
     """Runs in the forked child: set limits, run the cells, stream results, exit."""
     os.setsid()
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    result = os.dup(HOST_RESULT_FD)
-    progress = os.dup(progress_w)
+    import fcntl
+
+    # Copies above every fd we are about to overwrite, so no dup2 below clobbers another one.
+    result = fcntl.fcntl(HOST_RESULT_FD, fcntl.F_DUPFD, 16)
+    progress = fcntl.fcntl(progress_w, fcntl.F_DUPFD, 16)
+    cells_in = fcntl.fcntl(HOST_CELL_FD, fcntl.F_DUPFD, 16)
+    pong = fcntl.fcntl(pong_r, fcntl.F_DUPFD, 16)
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.dup2(result, RESULT_FD)
     os.dup2(progress, PROGRESS_FD)
-    os.closerange(PROGRESS_FD + 1, 4096)
-    for fd in (RESULT_FD, PROGRESS_FD):
+    os.dup2(cells_in, CELL_FD)
+    os.dup2(pong, PONG_FD)
+    os.closerange(PONG_FD + 1, 4096)
+    for fd in (RESULT_FD, PROGRESS_FD, CELL_FD, PONG_FD):
         os.set_inheritable(fd, False)
+    os.set_blocking(CELL_FD, True)
     global _NOTEBOOK_PID
     _NOTEBOOK_PID = os.getpid()
     os.register_at_fork(after_in_child=_after_fork_in_notebook)
@@ -566,11 +627,7 @@ def _child(job_token: str, progress_w: int, limits: dict) -> None:
             os._exit(70)
 
     try:
-        with open(os.path.join(JOB_DIR, "job.json"), encoding="utf-8") as fh:
-            job = json.load(fh)
-        if job.get("token") != job_token:
-            emit({"event": "fatal", "message": "stale job file"})
-            os._exit(71)
+        job = {"name": name}
         home = os.path.join(SCRATCH, "home")
         work = os.path.join(SCRATCH, "work", job.get("name", "notebook"))
         for path in (home, work, os.path.join(SCRATCH, "mpl"), os.path.join(SCRATCH, "ipython")):
@@ -638,8 +695,16 @@ def _child(job_token: str, progress_w: int, limits: dict) -> None:
             except OSError:
                 pass
 
-        for index, cell in enumerate(job["cells"]):
+        index = -1
+        while True:
             tick()
+            cell = _next_cell(CELL_FD, job_token)
+            if cell is None:
+                break
+            index += 1
+            if cell.get("index") != index:
+                emit({"event": "fatal", "message": "cells out of order"})
+                os._exit(71)
             emit({"event": "start", "cell": index})
             outputs = Outputs(limits, totals)
             recorder = Recorder(limits["value_bytes"])
@@ -658,7 +723,7 @@ def _child(job_token: str, progress_w: int, limits: dict) -> None:
             state["in_cell"] = True
             signal.setitimer(signal.ITIMER_REAL, float(limits["cell_seconds"]))
             try:
-                run_cell(shell, cell["source"], store_history=True)
+                run_cell(shell, cell["source"], store_history=not cell.get("test"))
             except CellTimeout:
                 pass  # recorded through state["timed_out"]
             except BaseException as err:  # noqa: BLE001 - the shell normally catches everything itself
@@ -685,6 +750,8 @@ def _child(job_token: str, progress_w: int, limits: dict) -> None:
                 items = [o for o in items if o.get("output_type") != "error"]
                 items.append({"output_type": "error", **error})
             tick()
+            if not _worker_alive():
+                os._exit(74)
             emit({"event": "end", "cell": index, "seconds": round(time.monotonic() - started, 3), "stopped": stopped,
                   "outputs": items, "error": error, "records": recorder.records if cell.get("test") else []})
         emit({"event": "finish"})
@@ -718,6 +785,25 @@ def _kill_everything_else() -> None:
             time.sleep(0.1)
 
 
+def _mount_points() -> list[str]:
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            return [line.split()[4] for line in fh]
+    except OSError:
+        return []
+
+
+def _holds_mount(path: str, device: int) -> bool:
+    """Whether ``path`` is, or contains, a mount point (which a wipe must not descend into)."""
+    try:
+        if os.stat(path).st_dev != device:
+            return True
+    except OSError:
+        return False
+    prefix = path.rstrip("/") + "/"
+    return any(m == path or m.startswith(prefix) for m in _mount_points())
+
+
 def _wipe(path: str) -> None:
     def onerror(func, target, exc_info):
         try:
@@ -729,12 +815,17 @@ def _wipe(path: str) -> None:
 
     try:
         entries = os.listdir(path)
+        device = os.stat(path).st_dev
     except OSError:
         return
     for name in entries:
         target = os.path.join(path, name)
         try:
-            if os.path.isdir(target) and not os.path.islink(target):
+            if os.path.isdir(target) and not os.path.islink(target) and os.stat(target).st_dev != device:
+                continue  # a mount point: a Python environment bound read-only at e.g. /tmp/venv
+            if os.path.isdir(target) and not os.path.islink(target) and _holds_mount(target, device):
+                _wipe(target)  # e.g. /tmp/x holding a Python environment bound read-only at /tmp/x/venv
+            elif os.path.isdir(target) and not os.path.islink(target):
                 os.chmod(target, 0o700)
                 shutil.rmtree(target, onerror=onerror)
             else:
@@ -743,7 +834,7 @@ def _wipe(path: str) -> None:
             pass
 
 
-def _supervise(pid: int, progress_r: int, limits: dict) -> dict:
+def _supervise(pid: int, progress_r: int, pong_w: int, limits: dict) -> dict:
     """Wait for the child; enforce wall-clock limits (per cell from its progress ticks, per notebook)."""
     start = last = time.monotonic()
     hard_cell = float(limits["cell_seconds"]) + float(limits.get("grace_seconds", 10))
@@ -767,6 +858,11 @@ def _supervise(pid: int, progress_r: int, limits: dict) -> dict:
                     data = b""
                 if data:
                     last = time.monotonic()
+                    for _ in range(data.count(b"P")):
+                        try:
+                            os.write(pong_w, b"K")
+                        except OSError:
+                            pass
                 else:
                     eof = True
         else:
@@ -793,6 +889,25 @@ def _supervise(pid: int, progress_r: int, limits: dict) -> dict:
     return status
 
 
+def _discard_stale_cells() -> None:
+    """Empty the cell pipe of anything a previous notebook left unread (it died before its next cell), into a
+    buffer that is zeroed right after, so the next notebook's process (a fork of this one) never holds it."""
+    if HOST_CELL_FD < 0:
+        return
+    buf = bytearray(1 << 16)
+    os.set_blocking(HOST_CELL_FD, False)
+    try:
+        while True:
+            try:
+                if os.readv(HOST_CELL_FD, [buf]) <= 0:
+                    break
+            except (BlockingIOError, OSError):
+                break
+    finally:
+        buf[:] = bytes(len(buf))
+        os.set_blocking(HOST_CELL_FD, True)
+
+
 def main() -> int:
     preload_start = time.monotonic()
     failed = _preload()
@@ -813,21 +928,28 @@ def main() -> int:
         parts = line.decode().split()
         if not parts or parts[0] == "QUIT":
             return 0
-        if parts[0] != "RUN" or len(parts) != 3:
+        if parts[0] != "RUN" or len(parts) != 4:
             continue
         token = parts[1]
         limits = json.loads(base64.b64decode(parts[2]))
+        name = base64.b64decode(parts[3]).decode("utf-8", "replace")
+        _discard_stale_cells()
         progress_r, progress_w = os.pipe()
+        pong_r, pong_w = os.pipe()
+        os.set_blocking(pong_w, False)
         pid = os.fork()
         if pid == 0:
             os.close(progress_r)
+            os.close(pong_w)
             try:
-                _child(token, progress_w, limits)
+                _child(token, name, progress_w, pong_r, limits)
             finally:
                 os._exit(73)
         os.close(progress_w)
-        status = _supervise(pid, progress_r, limits)
+        os.close(pong_r)
+        status = _supervise(pid, progress_r, pong_w, limits)
         os.close(progress_r)
+        os.close(pong_w)
         _kill_everything_else()
         for path in (SCRATCH, "/dev/shm"):
             _wipe(path)

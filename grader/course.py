@@ -94,7 +94,7 @@ def assignments(solutions: Path = SOLUTIONS) -> list[str]:
     return sorted(p.name for p in solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
-def generate_release(dest: Path, names: list[str] | None = None) -> list[Path]:
+def generate_release(dest: Path, names: list[str] | None = None, solutions: Path = SOLUTIONS) -> list[Path]:
     """Run nbgrader's ``generate_assignment`` and write the student notebooks under ``dest``.
 
     Returns:
@@ -103,13 +103,13 @@ def generate_release(dest: Path, names: list[str] | None = None) -> list[Path]:
     Raises:
         RuntimeError: nbgrader failed; its log is in the message.
     """
-    names = names or assignments()
+    names = names or assignments(solutions)
     written = []
     with tempfile.TemporaryDirectory(prefix="p2l-release-") as tmp:
         course = Path(tmp)
         for name in names:
             (course / "solutions" / name).mkdir(parents=True)
-            for path in (SOLUTIONS / name).glob("*.ipynb"):
+            for path in (solutions / name).glob("*.ipynb"):
                 shutil.copy2(path, course / "solutions" / name / path.name)
         with _environ(grading_environment()):
             nbgrader = api(course)
@@ -129,33 +129,35 @@ def generate_release(dest: Path, names: list[str] | None = None) -> list[Path]:
     return written
 
 
-def release(check: bool = False) -> list[Path]:
-    """Regenerate ``exercises/``; with ``check``, write nothing and return what differs.
+def release(check: bool = False, root: Path = ROOT) -> list[Path]:
+    """Regenerate ``exercises/`` from ``solutions/`` of the course folder ``root``; with ``check``, write nothing
+    and return what differs.
 
     Returns:
         Paths under ``exercises/`` that were (or would be) created, changed or removed.
     """
+    exercises = root / "exercises"
     with tempfile.TemporaryDirectory(prefix="p2l-exercises-") as tmp:
         fresh_root = Path(tmp)
-        generate_release(fresh_root)
+        generate_release(fresh_root, solutions=root / "solutions")
         fresh = {p.relative_to(fresh_root) for p in fresh_root.rglob("*") if p.is_file()}
-        current = {p.relative_to(EXERCISES) for p in EXERCISES.rglob("*") if p.is_file()} if EXERCISES.exists() else set()
+        current = {p.relative_to(exercises) for p in exercises.rglob("*") if p.is_file()} if exercises.exists() else set()
         differ = sorted(
             rel
             for rel in fresh | current
             if rel not in fresh
             or rel not in current
-            or (fresh_root / rel).read_bytes() != (EXERCISES / rel).read_bytes()
+            or (fresh_root / rel).read_bytes() != (exercises / rel).read_bytes()
         )
         if not check:
             for rel in differ:
-                target = EXERCISES / rel
+                target = exercises / rel
                 if rel in fresh:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(fresh_root / rel, target)
                 else:
                     target.unlink()
-        return [EXERCISES / rel for rel in differ]
+        return [exercises / rel for rel in differ]
 
 
 def _solution_lines(source_nb: dict) -> set[str]:

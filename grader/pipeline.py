@@ -160,6 +160,7 @@ class NotebookPlan:
     tests: dict[str, rw.RewrittenCell]
     points: dict[str, float]
     references: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # grade_id -> check -> records
+    hidden: dict[str, set[int]] = field(default_factory=dict)  # grade_id -> indices of checks in hidden tests
 
 
 @dataclass
@@ -168,6 +169,23 @@ class Plan:
     sha: str
     notebooks: list[NotebookPlan]
     preload: list[str]
+
+
+HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+
+
+def hidden_line_numbers(source: str) -> set[int]:
+    """1-based numbers of the lines inside ``### BEGIN/END HIDDEN TESTS`` blocks (an unclosed block runs to the
+    end of the cell), markers included."""
+    out, inside = set(), False
+    for number, line in enumerate(source.splitlines(), 1):
+        if HIDDEN_BEGIN in line:
+            inside = True
+        if inside:
+            out.add(number)
+        if HIDDEN_END in line:
+            inside = False
+    return out
 
 
 def _cells(nb: dict) -> list[dict]:
@@ -242,7 +260,7 @@ def build_plan(course: Course, assignment: str) -> Plan:
     for path in sorted((course.solutions / assignment).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
         source = _cells(nb)
-        tests, points = {}, {}
+        tests, points, hidden = {}, {}, {}
         for cell in source:
             meta = cell["metadata"].get("nbgrader", {})
             if meta.get("grade"):
@@ -250,13 +268,17 @@ def build_plan(course: Course, assignment: str) -> Plan:
             if role_of(cell) == "test":
                 try:
                     tests[meta["grade_id"]] = rw.rewrite(cell["source"])
+                    lines = hidden_line_numbers(cell["source"])
+                    if lines:
+                        hidden[meta["grade_id"]] = {c.index for c in tests[meta["grade_id"]].checks if c.line in lines}
                 except rw.RewriteError as err:
                     problems.append(f"{path.name}, test cell {meta['grade_id']}: {err}")
         if path.stem not in release:
             problems.append(f"{path.name}: nbgrader did not release it")
             continue
         notebooks.append(NotebookPlan(name=path.stem, source=source, release=_cells(release[path.stem]),
-                                      metadata=nb.get("metadata", {}), tests=tests, points=points))
+                                      metadata=nb.get("metadata", {}), tests=tests, points=points,
+                                      hidden=hidden))
         preload |= {n for n in _imports(source) if n.split(".")[0] not in ("os", "sys", "subprocess", "importlib")}
     if problems:
         raise AssignmentError(f"{assignment} cannot be autograded safely (run `python -m grader lint`):\n  "
@@ -391,6 +413,48 @@ def _short_source(source: str) -> str:
 _OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 
 
+#: What of a student's rich output reaches the graded notebook (and the feedback): text and raster images.
+#: HTML, SVG, Markdown, LaTeX, JavaScript and widgets could run script or draw a fake verdict in the
+#: instructor's formgrader and in the student's feedback page; they are reduced to text.
+SAFE_MIME = ("text/plain", "image/png", "image/jpeg")
+
+
+def html_to_text(html: str) -> str:
+    """The visible text of an HTML fragment (tags, scripts and styles removed), for showing as plain text."""
+    import re
+
+    import bleach
+
+    html = re.sub(r"(?is)<(script|style)\b.*?(</\1\s*>|$)", "", html)
+    text = bleach.clean(html, tags=set(), attributes={}, strip=True, strip_comments=True)
+    import html as html_lib
+
+    return html_lib.unescape(text)
+
+
+def safe_bundle(data: dict) -> dict:
+    """Keep the safe MIME types of one output bundle; with none of them, the text of its HTML/Markdown."""
+    out = {}
+    for key, value in data.items():
+        key = str(key)[:100]
+        if key in SAFE_MIME and isinstance(value, str):
+            if key.startswith("image/") and not _is_base64(value):
+                continue
+            out[key] = value
+    if "text/plain" not in out:
+        for key in ("text/html", "text/markdown", "text/latex"):
+            if isinstance(data.get(key), str):
+                out["text/plain"] = html_to_text(data[key])[:100_000]
+                break
+    return out
+
+
+def _is_base64(value: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[A-Za-z0-9+/=\s]*", value[:10_000]) is not None
+
+
 def sanitize_outputs(outputs, limits: sb.Limits) -> list[dict]:
     """Valid nbformat outputs only, capped again here (the sandbox's own caps are not trusted)."""
     clean: list[dict] = []
@@ -413,9 +477,7 @@ def sanitize_outputs(outputs, limits: sb.Limits) -> list[dict]:
             size = sum(len(t) for t in item["traceback"]) + len(item["evalue"])
         else:
             data = out.get("data") if isinstance(out.get("data"), dict) else {}
-            data = {str(k)[:100]: v for k, v in data.items()
-                    if isinstance(v, str) or (k == "application/json" and isinstance(v, (dict, list)))
-                    or (k.endswith("+json") and isinstance(v, dict))}
+            data = safe_bundle(data)
             if not data:
                 continue
             meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
@@ -522,7 +584,9 @@ def grade_notebook(nb: NotebookPlan, normalized, result: sb.JobResult, job: list
         grade_id = job_cell["grade_id"]
         rewritten = nb.tests[grade_id]
         references = nb.references.get(grade_id, {})
-        messages: list[str] = []
+        hidden = nb.hidden.get(grade_id, set())
+        messages: list[str] = []  # for the notebook and the feedback: no value computed in a hidden test
+        detailed: list[str] = []  # for the instructor (result.json, state.json)
         passed_checks = 0
         total_checks = 0
         if end is None:
@@ -534,25 +598,35 @@ def grade_notebook(nb: NotebookPlan, normalized, result: sb.JobResult, job: list
             for spec in rewritten.checks:
                 refs = references.get(str(spec.index), [])
                 got = actual.get(str(spec.index), [])
+                secret = spec.index in hidden
                 for j, ref in enumerate(refs):
                     total_checks += 1
                     if j >= len(got):
                         why = (f" (the test cell stopped earlier with {error.get('ename')}: "
                                f"{str(error.get('evalue'))[:300]})") if error else ""
-                        messages.append(f"{spec.name}: this check did not run{why}.")
+                        detailed.append(f"{spec.name}: this check did not run{why}.")
+                        messages.append(f"{spec.name} (hidden test): this check did not run." if secret
+                                        else detailed[-1])
                         continue
                     verdict = judge(spec, got[j], ref)
                     if verdict.passed:
                         passed_checks += 1
                     else:
-                        messages.append(verdict.message)
+                        detailed.append(verdict.message)
+                        messages.append(f"{spec.name} (hidden test): failed." if secret else verdict.message)
                 if len(got) > len(refs):
                     total_checks += 1
-                    messages.append(f"{spec.name}: the check ran {len(got)} times instead of {len(refs)}.")
+                    detailed.append(f"{spec.name}: the check ran {len(got)} times instead of {len(refs)}.")
+                    messages.append(detailed[-1])
             if error and not messages:
-                messages.append(f"The test cell raised {error.get('ename')}: {str(error.get('evalue'))[:500]}")
+                detailed.append(f"The test cell raised {error.get('ename')}: {str(error.get('evalue'))[:500]}")
+                messages.append(f"The test cell raised {error.get('ename')}." if hidden else detailed[-1])
             verdicts_ok = not messages
         visible = [o for o in outputs if o["output_type"] in ("stream", "display_data")]
+        if grade_id in nb.hidden and visible:
+            # Whatever student code printed or showed while the hidden tests ran could reveal their inputs.
+            visible = [{"output_type": "stream", "name": "stdout",
+                        "text": "(the output of this cell is not shown: it runs hidden tests)\n"}]
         for o in visible:
             if o["output_type"] == "stream":
                 o["name"] = "stdout"  # nbgrader scores any stderr in a test cell as a failure; the verdict decides
@@ -568,7 +642,8 @@ def grade_notebook(nb: NotebookPlan, normalized, result: sb.JobResult, job: list
             visible.append({"output_type": "error", "ename": "CheckFailed" if end is not None else "NotRun",
                             "evalue": first, "traceback": [header, *messages[:20]]})
         cell["outputs"] = visible
-        tests[grade_id] = {"passed": verdicts_ok, "points": nb.points.get(grade_id, 0.0), "messages": messages[:20]}
+        tests[grade_id] = {"passed": verdicts_ok, "points": nb.points.get(grade_id, 0.0),
+                           "messages": (detailed or messages)[:20]}
     return NotebookGrade(name=nb.name, file=None, cells=cells, tests=tests, notes=_dedupe(notes),
                          seconds=result.seconds, status=result.status)
 
@@ -712,9 +787,19 @@ def graded_notebook_json(nb: NotebookPlan, grade: dict, extra_notes: list[dict])
         lines += [f"- {n['text'][0].upper() + n['text'][1:]}." if n["text"] else "-" for n in notes]
         cells.insert(0, {"cell_type": "markdown", "id": NOTES_CELL_ID, "metadata": {}, "source": "\n".join(lines)})
     out = {"cells": [], "metadata": nb.metadata or {}, "nbformat": 4, "nbformat_minor": 5}
+    sanitizer = None
     for cell in cells:
         c = {"cell_type": cell["cell_type"], "id": cell.get("id") or "cell", "metadata": cell.get("metadata", {}),
              "source": cell["source"]}
+        locked = isinstance(c["metadata"], dict) and (c["metadata"].get("nbgrader") or {}).get("locked")
+        if cell["cell_type"] != "code" and c["id"] != NOTES_CELL_ID and not locked:
+            # The student's own Markdown (written answers, added cells): no raw HTML, which formgrader would
+            # render in the instructor's Jupyter session. nbconvert's sanitizer escapes what is not allowed.
+            if sanitizer is None:
+                from nbconvert.preprocessors.sanitize import SanitizeHTML
+
+                sanitizer = SanitizeHTML()
+            c["source"] = sanitizer.sanitize_html_tags(str(c["source"]))
         if cell["cell_type"] == "code":
             c["outputs"] = cell.get("outputs", [])
             c["execution_count"] = cell.get("execution_count")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,28 +148,101 @@ def export(course: Course, out: Path, rates: Path | None = None, assignments: li
         return len(table), len(header)
 
 
-def feedback(course: Course, assignments: list[str], students: list[str] | None = None,
-             hide_hidden_tests: bool = False) -> list[tuple[str, str, bool, str]]:
-    """nbgrader's ``generate_feedback`` for every graded submission; returns (assignment, student, ok, message)."""
-    out = []
-    overrides = {}
-    if hide_hidden_tests:
-        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-        from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+def _hide_hidden_tests_preprocessor():
+    from nbconvert.preprocessors import Preprocessor
+    from traitlets import Bool
 
-        overrides["GenerateFeedback__preprocessors"] = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
-    with quiet_nbgrader():
-        api = course.api(**overrides)
-        for assignment in assignments:
-            for student in course.students(assignment):
-                if students and student not in students:
-                    continue
-                if not (course.autograded / student / assignment).is_dir():
-                    continue
-                result = api.generate_feedback(assignment, student, force=True)
-                ok = bool(result.get("success"))
-                out.append((assignment, student, ok, "" if ok else (result.get("error") or result.get("log", ""))[-500:]))
+    from grader.pipeline import hidden_line_numbers
+
+    class HideHiddenTests(Preprocessor):
+        """Remove ``### BEGIN/END HIDDEN TESTS`` blocks from the assignment's test cells (and only there).
+
+        Unlike nbgrader's ``ClearHiddenTests`` it never fails: a student's own cell that contains the marker
+        text is left alone (it is not a test cell), and an unclosed block in a test cell is removed to the end
+        of the cell.
+        """
+
+        enabled = Bool(True)
+
+        def preprocess_cell(self, cell, resources, index):
+            meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+            if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+                source = cell.get("source", "")
+                source = "".join(source) if isinstance(source, list) else str(source)
+                hidden = hidden_line_numbers(source)
+                if hidden:
+                    kept, said = [], False
+                    for number, line in enumerate(source.splitlines(), 1):
+                        if number not in hidden:
+                            kept.append(line)
+                        elif not said:
+                            indent = line[: len(line) - len(line.lstrip())]
+                            kept.append(f"{indent}# (hidden tests: not shown)")
+                            said = True
+                    cell["source"] = "\n".join(kept)
+            return cell, resources
+
+    return HideHiddenTests
+
+
+def feedback(course: Course, assignments: list[str], students: list[str] | None = None,
+             show_hidden_tests: bool = False) -> list[tuple[str, str, bool, str]]:
+    """nbgrader's ``generate_feedback`` for every graded submission; returns (assignment, student, ok, message).
+
+    Hidden tests are removed from the feedback unless ``show_hidden_tests``. Every HTML page is written to a
+    staging folder first and moved into ``feedback/<student>/<assignment>/`` only when it succeeded, so a
+    failure never deletes feedback written earlier. Markdown and outputs go through nbconvert's HTML sanitizer
+    (the graded notebooks hold no student HTML to begin with, see ``pipeline.safe_bundle``).
+    """
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    out = []
+    staging_rel = Path("grading") / f".feedback-staging-{os.getpid()}"
+    staging = course.root / staging_rel
+    shutil.rmtree(staging, ignore_errors=True)
+    preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]
+    if not show_hidden_tests:
+        preprocessors.insert(1, _hide_hidden_tests_preprocessor())
+    overrides = {"GenerateFeedback__preprocessors": preprocessors, "HTMLExporter__sanitize_html": True,
+                 "CourseDirectory__feedback_directory": str(staging_rel)}
+    try:
+        with quiet_nbgrader():
+            api = course.api(**overrides)
+            for assignment in assignments:
+                for student in course.students(assignment):
+                    if students and student not in students:
+                        continue
+                    if not (course.autograded / student / assignment).is_dir():
+                        continue
+                    try:
+                        result = api.generate_feedback(assignment, student, force=True)
+                    except Exception as err:  # noqa: BLE001 - one student's failure never stops the others
+                        result = {"success": False, "error": f"{type(err).__name__}: {err}"}
+                    ok = bool(result.get("success")) and (staging / student / assignment).is_dir()
+                    if ok:
+                        _swap_in(staging / student / assignment, course.feedback / student / assignment)
+                    message = "" if ok else str(result.get("error") or result.get("log", "") or "no output")[-500:]
+                    out.append((assignment, student, ok, message))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Replace ``target`` (a folder) by ``new``; the old one is removed only once the new one is in place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    try:
+        shutil.move(str(new), str(target))
+    except BaseException:
+        if old.exists() and not target.exists():
+            os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def print_lines(lines) -> None:

@@ -4,14 +4,17 @@ Each :class:`Worker` is one long-lived bubblewrap sandbox holding a warm
 Python (torch, course_utils, IPython already imported). It runs one notebook
 per job in a freshly forked child and hands back what happened as plain data.
 
-What the sandbox sees (Linux, bubblewrap):
+What the sandbox sees (Linux, bubblewrap), an allow-list:
 
-* the system read-only (``--ro-bind / /``), with an empty read-only tmpfs over
-  the course directory, the repository, ``$HOME``, ``/root``, ``/home``,
-  ``/run``, ``/var/tmp`` and ``/mnt``/``/media``/``/srv`` — so the gradebook, the
-  solutions, the hidden tests, the references and every other submission are
-  not even readable; only the Python installation, ``course_utils`` and the
-  dataset cache are bound back, read-only;
+* an empty root with only the system bound read-only (``/usr`` and its
+  ``/bin``, ``/lib*`` links, a few files of ``/etc``), the Python environment
+  the grader runs in wherever it lives (prefixes, standard library,
+  site-packages; a venv under ``/tmp``, conda, ``--user`` installs),
+  ``course_utils`` and the dataset cache — so the gradebook, the solutions,
+  the hidden tests, the references, other checkouts and every other
+  submission are not even there;
+* no job file: the grader writes each cell to a pipe only once the previous
+  one has ended (see ``_worker.py``);
 * a private, size-limited ``/tmp`` and ``/dev/shm`` (the only writable places),
   wiped after every notebook;
 * its own network (loopback only), pid, IPC and UTS namespaces;
@@ -128,12 +131,96 @@ def python_paths() -> list[Path]:
     return sorted({p.resolve() for p in paths if p.exists()})
 
 
-def data_cache() -> Path | None:
-    """The course's dataset cache (``$P2L_CACHE`` or ``~/.cache/pixels_to_labels``), bound read-only."""
+#: What of /etc the worker's libraries read (dynamic linker, fonts, time zone, user names, MIME types, ...).
+ETC_ALLOWED = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "timezone",
+               "passwd", "group", "nsswitch.conf", "host.conf", "hosts", "mime.types", "ssl", "ca-certificates",
+               "os-release", "debian_version", "locale.alias", "matplotlibrc", "python3", "xdg")
+#: System folders bound read-only when they exist (as symlinks when they are symlinks, e.g. /bin -> usr/bin).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys/devices/system/cpu",
+               "/var/cache/fontconfig")
+
+
+def python_view() -> list[Path]:
+    """Every folder the worker's Python imports from: the prefixes (venv, base installation, conda env), the
+    standard library, site-packages (the venv's, the system's, the user's) and ``course_utils``."""
+    import site
+    import sysconfig
+
+    found = set(python_paths())
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            found.add(Path(sysconfig.get_paths()[key]))
+        except KeyError:
+            pass
+    try:
+        found.update(Path(p) for p in site.getsitepackages())
+    except AttributeError:
+        pass
+    user = Path(site.getusersitepackages()) if hasattr(site, "getusersitepackages") else None
+    if user is not None and user.is_dir() and site.ENABLE_USER_SITE:
+        found.add(user)
+    return sorted({p.resolve() for p in found if p.exists()})
+
+
+def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_cache: bool,
+              tmpfs_mb: int = 1024) -> list[str]:
+    """bubblewrap arguments for an allow-list view: an empty root with only the system (``/usr`` and friends,
+    some of ``/etc``), the Python installation and its packages, ``course_utils``, the dataset cache and
+    private ``/tmp``, ``/dev/shm``, ``/dev``, ``/proc``. Nothing under a ``hide`` folder is bound unless it is
+    one of those (a venv inside the course folder is fine, its ``solutions/`` is not visible)."""
+    args = ["--dev", "/dev", "--proc", "/proc",
+            "--perms", "1777", "--size", str(tmpfs_mb * 2**20), "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", str(min(tmpfs_mb, 256) * 2**20), "--tmpfs", "/dev/shm"]
+    made: set[str] = {"/", "/tmp", "/dev", "/proc", "/dev/shm"}
+
+    def parents(path: Path) -> None:
+        for parent in reversed(path.parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                args.extend(["--perms", "0755", "--dir", str(parent)])
+
+    for name in SYSTEM_DIRS:
+        path = Path(name)
+        if path.is_symlink():
+            parents(path)
+            args.extend(["--symlink", os.readlink(path), str(path)])
+            made.add(str(path))
+        elif path.is_dir():
+            parents(path)
+            args.extend(["--ro-bind", str(path), str(path)])
+            made.add(str(path))
+    for name in ETC_ALLOWED:
+        path = Path("/etc") / name
+        if path.exists() or path.is_symlink():
+            parents(path)
+            args.extend(["--ro-bind", str(path), str(path)])
+    covered = [Path("/usr")]
+    binds: list[tuple[str, Path]] = [("--ro-bind", p) for p in [*python_view(), *extra]]
+    if cache is not None:
+        binds.append(("--bind" if writable_cache else "--ro-bind", cache))
+    for flag, path in sorted(binds, key=lambda b: (len(b[1].parts), str(b[1]))):
+        if flag == "--ro-bind" and any(_under(path, c) for c in covered):
+            continue  # already visible through a folder bound above
+        parents(path)
+        args.extend([flag, str(path), str(path)])
+        covered.append(path)
+        made.add(str(path))
+    for folder in hide:  # a Python installation that contains the course folder: the course stays hidden
+        if folder.is_dir() and any(_under(folder, c) and folder != c for c in covered[1:]):
+            args += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
+    args += ["--perms", "0755", "--dir", RUN_DIR]
+    return args
+
+
+def data_cache(create: bool = False) -> Path | None:
+    """The course's dataset cache (``$P2L_CACHE`` or ``~/.cache/pixels_to_labels``), bound read-only (and
+    writable for the solution's run, which may fill it: ``create`` makes the folder first)."""
     try:
         from course_utils import data
 
         path = data.cache_dir()
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
     except Exception:
         return None
     return path.resolve() if path.exists() else None
@@ -237,31 +324,62 @@ def _read_frame(fd: int, deadline: float, max_len: int) -> tuple[bytes, bytes]:
     return kind, _read_exact(fd, length, deadline)
 
 
+class StreamParser:
+    """Split the child's relayed bytes into JSON events as they arrive; stop at the first malformed frame."""
+
+    def __init__(self, max_events: int = 100_000):
+        self.buffer = bytearray()
+        self.problems: list[str] = []
+        self.count = 0
+        self.max_events = max_events
+        self.broken = False
+
+    def feed(self, data: bytes) -> list[dict]:
+        if self.broken:
+            return []
+        self.buffer.extend(data)
+        events, pos = [], 0
+        while len(self.buffer) - pos >= 9:
+            if self.buffer[pos:pos + 1] != b"J":
+                self._fail("the notebook's result stream was corrupted")
+                break
+            length = struct.unpack(">Q", self.buffer[pos + 1:pos + 9])[0]
+            if pos + 9 + length > len(self.buffer):
+                break
+            try:
+                event = json.loads(bytes(self.buffer[pos + 9:pos + 9 + length]))
+            except (ValueError, RecursionError):
+                event = None
+            if not isinstance(event, dict):
+                self._fail("the notebook's result stream held invalid data")
+                break
+            events.append(event)
+            pos += 9 + length
+            self.count += 1
+            if self.count >= self.max_events:
+                self._fail("too many result events")
+                break
+        del self.buffer[:pos]
+        return events
+
+    def _fail(self, problem: str) -> None:
+        self.problems.append(problem)
+        self.broken = True
+        self.buffer.clear()
+
+    def close(self) -> list[str]:
+        """Problems, including a frame cut off at the end."""
+        if self.buffer and not self.broken:
+            self.problems.append("the notebook's result stream ended mid-frame")
+            self.buffer.clear()
+        return self.problems
+
+
 def parse_child_stream(data: bytes, max_events: int = 100_000) -> tuple[list[dict], list[str]]:
-    """Split the child's relayed bytes into JSON events; stop at the first malformed frame."""
-    events, problems, pos = [], [], 0
-    while pos < len(data):
-        if len(data) - pos < 9 or data[pos:pos + 1] != b"J":
-            problems.append("the notebook's result stream was corrupted")
-            break
-        length = struct.unpack(">Q", data[pos + 1:pos + 9])[0]
-        if pos + 9 + length > len(data):
-            problems.append("the notebook's result stream ended mid-frame")
-            break
-        try:
-            event = json.loads(data[pos + 9:pos + 9 + length])
-        except (ValueError, RecursionError):
-            problems.append("the notebook's result stream held invalid data")
-            break
-        if not isinstance(event, dict):
-            problems.append("the notebook's result stream held invalid data")
-            break
-        events.append(event)
-        pos += 9 + length
-        if len(events) >= max_events:
-            problems.append("too many result events")
-            break
-    return events, problems
+    """Split a whole stream of the child's frames into JSON events (see :class:`StreamParser`)."""
+    parser = StreamParser(max_events)
+    events = parser.feed(data)
+    return events, parser.close()
 
 
 # ----------------------------------------------------------------------------- processes in a namespace
@@ -335,6 +453,7 @@ class Worker:
         self.starts = 0
         self.log_path: Path | None = None
         self.result_fd: int | None = None
+        self.cell_fd: int | None = None  # write end of the cell pipe (the child reads one cell at a time)
 
     # -- lifecycle
     def _env(self) -> dict[str, str]:
@@ -357,7 +476,6 @@ class Worker:
             "MPLCONFIGDIR": "/tmp/mpl" if self.sandboxed else str(self.scratch / "tmp" / "mpl"),
             "P2L_PRELOAD": ",".join(self.preload),
             "P2L_SANDBOXED": "1" if self.sandboxed else "0",
-            "P2L_JOB_DIR": f"{RUN_DIR}/job" if self.sandboxed else str(self.jobdir),
             "P2L_SCRATCH": "/tmp" if self.sandboxed else str(self.scratch / "tmp"),
         }
         cache = data_cache()
@@ -374,40 +492,10 @@ class Worker:
         if not self.sandboxed:
             return python
         lim = self.limits
-        args = [bwrap_path() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--perms", "1777", "--size", str(lim.tmpfs_mb * 2**20), "--tmpfs", "/tmp",
-                "--perms", "1777", "--size", str(min(lim.tmpfs_mb, 256) * 2**20), "--tmpfs", "/dev/shm"]
-        hidden = {Path("/run"), Path("/var/tmp"), Path("/root"), Path("/home"), Path("/mnt"), Path("/media"),
-                  Path("/srv"), Path.home().resolve(), *self.hide}
-        hidden = sorted({p for p in hidden if p.is_dir() and p != Path("/") and p != Path("/tmp")},
-                        key=lambda p: (len(p.parts), str(p)))
-        # Drop paths already covered by a hidden parent.
-        tops = [p for p in hidden if not any(q != p and _under(p, q) for q in hidden)]
-        for path in tops:
-            args += ["--tmpfs", str(path)]
-        cache = data_cache()
-        visible = [*python_paths(), *self.extra_ro]
-        if cache is not None and not self.writable_cache:
-            visible.append(cache)
-        made: set[Path] = set()
-
-        def bind(flag: str, path: Path) -> None:
-            top = next((t for t in tops if _under(path, t)), None)
-            if top is None:
-                return
-            for parent in reversed(path.parents):  # bwrap would create missing parents as 0700
-                if _under(parent, top) and parent != top and parent not in made:
-                    made.add(parent)
-                    args.extend(["--perms", "0755", "--dir", str(parent)])
-            args.extend([flag, str(path), str(path)])
-
-        for path in sorted(set(visible), key=lambda p: len(p.parts)):
-            bind("--ro-bind", path)
-        if cache is not None and self.writable_cache:
-            bind("--bind", cache)
-        args += ["--perms", "0755", "--dir", RUN_DIR, "--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py", "--ro-bind", str(self.jobdir), f"{RUN_DIR}/job"]
-        for path in tops:
-            args += ["--remount-ro", str(path)]
+        cache = data_cache(create=self.writable_cache)
+        args = [bwrap_path() or "bwrap",
+                *view_args(self.hide, list(self.extra_ro), cache, self.writable_cache, tmpfs_mb=lim.tmpfs_mb)]
+        args += ["--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py"]
         args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                  "--hostname", "grader", "--die-with-parent", "--new-session", *_privilege_args(self.trusted),
                  "--chdir", "/tmp", "--clearenv"]
@@ -437,16 +525,21 @@ class Worker:
         result_r, result_w = os.pipe()
         os.set_blocking(result_r, False)
         self.result_fd = result_r
+        cell_r, cell_w = os.pipe()
+        os.set_blocking(cell_w, False)
+        self.cell_fd = cell_w
         env = self._env()
         env["P2L_RESULT_FD"] = str(result_w)
+        env["P2L_CELL_FD"] = str(cell_r)
         if self.sandboxed:
             argv = self._argv(env)
             env = None
         else:
             argv = self._argv(env)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                     env=env, start_new_session=True, pass_fds=(result_w,))
+                                     env=env, start_new_session=True, pass_fds=(result_w, cell_r))
         os.close(result_w)
+        os.close(cell_r)
         log.close()
         self.starts += 1
 
@@ -506,12 +599,13 @@ class Worker:
                     pass
         self.proc = None
         self.ns = None
-        if getattr(self, "result_fd", None) is not None:
-            try:
-                os.close(self.result_fd)
-            except OSError:
-                pass
-            self.result_fd = None
+        for attr in ("result_fd", "cell_fd"):
+            if getattr(self, attr, None) is not None:
+                try:
+                    os.close(getattr(self, attr))
+                except OSError:
+                    pass
+                setattr(self, attr, None)
         self._cleanup_dirs()
 
     def stop(self) -> None:
@@ -537,25 +631,78 @@ class Worker:
 
     # -- jobs
     def run(self, name: str, cells: list[dict]) -> JobResult:
-        """Run ``cells`` (``{"source": str, "test": bool}``) as one notebook; never raises for student behaviour."""
+        """Run ``cells`` (``{"source": str, "test": bool}``) as one notebook; never raises for student behaviour.
+
+        The cells go to the sandbox one at a time, each only once the previous one has ended, and only the
+        events of the cell that is running are accepted (in order): nothing in the sandbox can read a test
+        cell before it runs, or report for a cell that has not been sent.
+        """
         if not self.alive():
             self.start()
         token = secrets.token_hex(16)
-        job_file = self.jobdir / "job.json"
-        tmp = self.jobdir / ".job.json.tmp"
-        tmp.write_text(json.dumps({"token": token, "name": name, "cells": cells}), encoding="utf-8")
-        tmp.chmod(0o644)
-        tmp.replace(job_file)
         limits = self.limits.for_worker()
-        line = f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()}\n".encode()
+        line = (f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()} "
+                f"{base64.b64encode(name.encode()).decode()}\n").encode()
         started = time.monotonic()
-        results = bytearray()
+        received = [0]  # bytes from the child so far
+        parser = StreamParser()
+        events: list[dict] = []
         detail: dict = {}
         status = "worker_died"
         problems: list[str] = []
         deadline = started + self.limits.notebook_seconds + self.limits.grace_seconds + 60
         out_fd = self.proc.stdout.fileno()
         pending = b""
+        outbox = bytearray()  # cell bytes not yet taken by the pipe
+        sent = 0  # cells sent (and the done marker counts as len(cells) + 1)
+        state = {"current": None, "ended": True, "finished": False, "ignored": 0}
+
+        def send_next() -> None:
+            nonlocal sent
+            if sent < len(cells):
+                cell = cells[sent]
+                payload = {"token": token, "index": sent, "source": cell["source"], "test": bool(cell.get("test"))}
+            elif sent == len(cells):
+                payload = {"token": token, "done": True}
+            else:
+                return
+            data = json.dumps(payload).encode()
+            outbox.extend(b"C" + struct.pack(">Q", len(data)) + data)
+            state["current"], state["ended"] = (sent if sent < len(cells) else None), False
+            sent += 1
+            flush()
+
+        def flush() -> None:
+            while outbox:
+                try:
+                    n = os.write(self.cell_fd, outbox)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    outbox.clear()
+                    return
+                del outbox[:n]
+
+        def accept(new: list[dict]) -> None:
+            for event in new:
+                kind, cell = event.get("event"), event.get("cell")
+                current = state["current"]
+                if kind == "started" and sent == 0:
+                    events.append(event)
+                    send_next()  # the worker has emptied the cell pipe and forked: the first cell may go
+                elif kind == "fatal" and not state["finished"]:
+                    events.append(event)
+                elif kind == "start" and cell == current and current is not None and not state["ended"]:
+                    events.append(event)
+                elif kind == "end" and cell == current and current is not None and not state["ended"]:
+                    events.append(event)
+                    state["ended"] = True
+                    send_next()
+                elif kind == "finish" and sent == len(cells) + 1 and not state["finished"]:
+                    events.append(event)
+                    state["finished"] = True
+                else:
+                    state["ignored"] += 1
 
         def drain() -> bool:
             """Read what the child wrote; False once more than the output limit came."""
@@ -568,9 +715,10 @@ class Worker:
                     return True
                 if not chunk:
                     return True
-                if len(results) + len(chunk) > self.limits.result_bytes:
+                if received[0] + len(chunk) > self.limits.result_bytes:
                     return False
-                results.extend(chunk)
+                received[0] += len(chunk)
+                accept(parser.feed(chunk))
 
         try:
             self.proc.stdin.write(line)
@@ -579,7 +727,10 @@ class Worker:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
-                ready, _, _ = select.select([out_fd, self.result_fd], [], [], min(left, 1.0))
+                ready, writable, _ = select.select([out_fd, self.result_fd], [self.cell_fd] if outbox else [], [],
+                                                   min(left, 1.0))
+                if writable:
+                    flush()
                 if self.result_fd in ready and not drain():
                     status = "output_limit"
                     problems.append(f"the notebook wrote more than {self.limits.result_bytes // 2**20} MB of "
@@ -610,6 +761,7 @@ class Worker:
             time.sleep(0.01 if status == "exited" else 0.2)
             if not drain():
                 status = "output_limit"
+        problems += parser.close()
         healthy = status in ("exited",) and self.alive()
         if healthy:
             leftovers = self.survivors()
@@ -621,13 +773,9 @@ class Worker:
             if leftovers:
                 problems.append(f"{len(leftovers)} process(es) survived the notebook; the sandbox was restarted")
                 healthy = False
-        try:
-            job_file.unlink()
-        except OSError:
-            pass
         if not healthy:
             self.kill()
         self.jobs_run += 1
-        events, stream_problems = parse_child_stream(bytes(results))
-        return JobResult(status=status, events=events, detail=detail, problems=problems + stream_problems,
+        detail = {**detail, "ignored_events": state["ignored"]} if state["ignored"] else detail
+        return JobResult(status=status, events=events, detail=detail, problems=problems,
                          seconds=round(time.monotonic() - started, 3))

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -314,3 +315,207 @@ def test_without_sandbox_refuses_unless_told(run, tmp_path, monkeypatch, capsys)
                  "--jobs", "1"]) == 0
     assert "WITHOUT a sandbox" in capsys.readouterr().err
     assert nbcourse.scores(root, CORPUS)["trusted"]["test_scale_pixels"] == (2.0, 2.0)
+
+
+# ----------------------------------------------------------------------------- issue 16: nothing hidden leaks
+
+HIDDEN_TEXT = ("arange", "randint", "[8, 9, 10, 11]", "[[0, 1, 2, 3]", "BEGIN HIDDEN", "LEAKED [", "ARGUMENT [")
+
+
+def _feedback_html(run: Run, student: str) -> str:
+    return (run.root / "feedback" / student / CORPUS / f"{CORPUS}.html").read_text()
+
+
+def test_student_code_never_sees_or_returns_hidden_tests(run):
+    nb = _autograded(run, "peek_hidden")
+    out = _outputs_text(nb)
+    peek = next(line for line in out.splitlines() if line.startswith("PEEK"))
+    assert "arange" not in peek and "BEGIN" not in peek, peek  # no job file with the test cells in the sandbox
+    assert "ARGUMENT [1, 2, 3]" not in out and "ARGUMENT" not in out  # printed during a cell with hidden tests
+    assert "not shown: it runs hidden tests" in out
+    leak = _autograded(run, "leak_in_error")
+    flip = next(c for c in leak["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_flip_h")
+    text = json.dumps(flip["outputs"])
+    assert "LEAKED" not in text and "[8, 9, 10, 11]" not in text and "hidden test" in text
+    # The instructor still gets the details.
+    assert "LEAKED" in json.dumps(_state(run, next(c for c in CASES if c.student == "leak_in_error"))["tests"])
+
+
+def test_feedback_hides_hidden_tests_by_default_and_never_loses_earlier_output(run, monkeypatch):
+    students = ["perfect", "peek_hidden", "leak_in_error", "marker_text", "html_banner"]
+    results = report.feedback(run.course, [CORPUS], students)
+    assert [r[2] for r in results] == [True] * len(students), results
+    for student in students:
+        html = _feedback_html(run, student)
+        for text in HIDDEN_TEXT:
+            if not (student == "marker_text" and text == "BEGIN HIDDEN"):  # the student's own text stays
+                assert text not in html, (student, text)
+        assert "hidden tests: not shown" in html
+    assert "my own marker text" in _feedback_html(run, "marker_text")  # the student's marker cell is untouched
+    shown = report.feedback(run.course, [CORPUS], ["perfect"], show_hidden_tests=True)
+    assert shown[0][2] and "arange" in _feedback_html(run, "perfect")
+    before = _feedback_html(run, "perfect")
+
+    class Broken:
+        def generate_feedback(self, *args, **kwargs):
+            raise RuntimeError("nbgrader failed")
+
+    monkeypatch.setattr(pipeline.Course, "api", lambda self, **kw: Broken())
+    failed = report.feedback(run.course, [CORPUS], ["perfect"])
+    assert failed[0][2] is False and "nbgrader failed" in failed[0][3]
+    assert _feedback_html(run, "perfect") == before, "a failed step deleted earlier feedback"
+    assert not list((run.root / "grading").glob(".feedback-staging-*"))
+
+
+def test_no_student_html_or_script_survives(run):
+    from nbformat.sign import NotebookNotary
+
+    nb = _autograded(run, "html_banner")
+    raw = json.dumps([c.get("outputs", []) for c in nb["cells"]])  # (the student's code may say anything)
+    for bad in ("<script", "onerror", "<svg", "alert alert-success", "text/html", "image/svg+xml"):
+        assert bad not in raw, bad
+    assert "Score: 10 / 10" not in raw and "<IPython.core.display.HTML object>" in raw  # its text/plain stays
+    marker = _autograded(run, "marker_text")
+    md = next(c for c in marker["cells"] if c["cell_type"] == "markdown" and "my notes" in "".join(c["source"]))
+    assert "<script>" not in "".join(md["source"])
+    import nbformat
+
+    assert not NotebookNotary().check_signature(nbformat.reads(json.dumps(nb), as_version=4))
+    report.feedback(run.course, [CORPUS], ["html_banner", "marker_text"])
+    for student in ("html_banner", "marker_text"):
+        html = _feedback_html(run, student)
+        # Raw tags only: the student's code, shown highlighted and escaped, may mention anything.
+        for tag in ("<script>document", "<script>alert", "<img src=x", "<svg onload", '<div class="alert alert-success"'):
+            assert tag not in html, (student, tag)
+
+
+def test_killing_the_supervisor_gives_one_grade_every_time():
+    """A cell that kills the per-notebook supervisor: the cells after it never run, however fast the kill lands."""
+    worker = sandbox.Worker(7, limits=LIMITS, hide=[ROOT], preload=["numpy"])
+    cells = [{"source": "x = 1", "test": False},
+             {"source": "def f():\n    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 2",
+              "test": False},
+             {"source": "y = f()\nprint('recorded', y)", "test": True},
+             {"source": "print('after')", "test": False},
+             {"source": "print('after again')", "test": True}]
+    seen = set()
+    try:
+        for _ in range(4):  # each run restarts the sandbox (the kill took its supervisor)
+            result = worker.run("kill", cells)
+            ends = tuple(sorted(e["cell"] for e in result.events if e.get("event") == "end"))
+            seen.add((ends, result.status))
+    finally:
+        worker.stop()
+    assert seen == {((0, 1), "worker_died")}, seen
+
+
+# ----------------------------------------------------------------------------- issue 16: an allow-list sandbox
+
+READ_PROBE = r'''
+import json, os
+out = {}
+for path in __PATHS__:
+    try:
+        out[path] = open(path).read()[:100] if os.path.isfile(path) else sorted(os.listdir(path))
+    except Exception as err:
+        out[path] = type(err).__name__
+print("READ " + json.dumps(out))
+'''
+
+
+def _read_in_sandbox(paths: list[str], python: str = sys.executable) -> dict:
+    """Run READ_PROBE in a fresh sandboxed worker started by ``python`` (whose environment the view is built from)."""
+    code = READ_PROBE.replace("__PATHS__", repr(paths))
+    script = ("import json, sys\nfrom grader import sandbox\n"
+              f"w = sandbox.Worker(5, limits=sandbox.Limits(cell_seconds=30), hide=[], preload=['numpy'])\n"
+              f"r = w.run('probe', [{{'source': {code!r} + '\\nimport sys, torch, course_utils\\nprint(\"PREFIX\", sys.prefix)',"
+              " 'test': False}])\nw.stop()\n"
+              "print(json.dumps({'status': r.status, 'problems': r.problems, 'events': r.events}))\n")
+    proc = subprocess.run([python, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    end = next(e for e in result["events"] if e.get("event") == "end")
+    assert end["error"] is None, (end["error"], result)
+    text = "".join(o.get("text", "") for o in end["outputs"])
+    read = json.loads(next(line for line in text.splitlines() if line.startswith("READ "))[5:])
+    prefix = next(line for line in text.splitlines() if line.startswith("PREFIX "))[7:]
+    return {"read": read, "prefix": prefix}
+
+
+def test_a_checkout_elsewhere_on_disk_is_not_readable(tmp_path):
+    """Solutions with hidden tests in a folder the old deny-list did not know (/opt, /srv, /work, ...)."""
+    secrets = []
+    for top in ("/opt", "/srv"):
+        if not os.access(top, os.W_OK):
+            continue
+        folder = Path(tempfile.mkdtemp(prefix="p2l-checkout-", dir=top))
+        (folder / "solutions").mkdir()
+        (folder / "solutions" / "ex.ipynb").write_text("### BEGIN HIDDEN TESTS secret")
+        secrets.append(folder)
+    try:
+        assert secrets
+        paths = [str(f / "solutions" / "ex.ipynb") for f in secrets] + [str(f) for f in secrets]
+        paths += [str(ROOT / "solutions"), str(ROOT / "grader"), "/etc/shadow", "/var/log", "/opt", "/srv"]
+        paths += [str(p / "solutions") for p in ROOT.parent.glob("*") if (p / "solutions").is_dir()][:3]
+        read = _read_in_sandbox(paths + ["/root", "/home", "/"])["read"]
+        for path in paths:
+            assert read[path] in ("FileNotFoundError", "PermissionError"), (path, read[path])
+        # Home folders show only the way to what the worker needs (a Python under ~/.pyenv, the dataset cache).
+        allowed = {*sandbox.python_view(), *([sandbox.data_cache()] if sandbox.data_cache() else [])}
+        for top in ("/root", "/home"):
+            if isinstance(read[top], list):
+                for name in read[top]:
+                    assert any(sandbox._under(p, Path(top) / name) for p in allowed), (top, name)
+        assert set(read["/"]) <= {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys", "var",
+                                  "dev", "proc", "tmp", "run", "root", "home", "work", "opt"}, read["/"]
+    finally:
+        for folder in secrets:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_venv_under_tmp_works(tmp_path):
+    """The worker's Python may live anywhere, /tmp included (a hardlinked copy of this venv there)."""
+    venv = Path(tempfile.mkdtemp(prefix="p2l-venv-", dir="/tmp")) / "venv"
+    try:
+        subprocess.run(["cp", "-al", sys.prefix, str(venv)], check=True)
+        out = _read_in_sandbox(["/tmp"], python=str(venv / "bin" / "python"))
+        assert out["prefix"] == str(venv)
+    finally:
+        shutil.rmtree(venv.parent, ignore_errors=True)
+
+
+def test_feedback_page_runs_no_student_script_in_a_browser(run, tmp_path):
+    """The feedback page in headless Chromium: no student script runs, no fake banner is drawn (and the same
+    detector does catch both on a page that carries the student's HTML unsanitized)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    report.feedback(run.course, [CORPUS], ["html_banner"])
+    control = tmp_path / "control.html"
+    control.write_text("<html><head><title>feedback</title></head><body>"
+                       + '<div class="alert alert-success" style="font-size:40px">Score: 10 / 10 (all tests passed)</div>'
+                       + '<script>document.title = "PWNED"</script><img src=x onerror="alert(1)"></body></html>')
+
+    def visit(browser, path: Path) -> tuple[list[str], str, int]:
+        page = browser.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.route("http*://**", lambda route: route.abort())  # offline: the template's CDN links go nowhere
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_timeout(1000)
+        banners = page.locator("div.alert-success", has_text="Score: 10 / 10").count()
+        title = page.title()
+        page.close()
+        return dialogs, title, banners
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            assert visit(browser, control) == (["1"], "PWNED", 1)  # the detector works
+            dialogs, title, banners = visit(browser, run.root / "feedback" / "html_banner" / CORPUS / f"{CORPUS}.html")
+        finally:
+            browser.close()
+    assert dialogs == [] and title != "PWNED" and banners == 0

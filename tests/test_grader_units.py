@@ -280,7 +280,8 @@ def test_collect_never_overwrites_silently(course, tmp_path):
     ("collect", ["Canvas", "Moodle", "roster", "collected/", "--dry-run"]),
     ("autograde", ["sandbox", "--jobs", "--unsafe-no-sandbox", "kill -9", "--cell-timeout", "--memory"]),
     ("status", ["attention", "manual grading"]),
-    ("feedback", ["--hide-hidden-tests", "feedback/"]),
+    ("feedback", ["--show-hidden-tests", "feedback/"]),
+    ("release", ["--course-dir", "--check"]),
     ("export", ["one row per student", "pass rate", "--output"]),
     ("lint", ["CONTRIBUTING.md"]),
 ])
@@ -297,3 +298,65 @@ def test_top_level_help_lists_the_commands():
     text = _parser().format_help()
     for command in ("collect", "autograde", "status", "feedback", "export", "lint", "release", "build"):
         assert command in text
+
+
+def test_release_takes_a_course_folder_anywhere(tmp_path, capsys):
+    (tmp_path / "solutions").mkdir()
+    import shutil
+
+    shutil.copytree(ROOT / "solutions" / EX00, tmp_path / "solutions" / EX00)
+    assert main(["release", "--check", "--course-dir", str(tmp_path)]) == 1  # nothing released yet
+    assert main(["release", "--course-dir", str(tmp_path)]) == 0
+    released = tmp_path / "exercises" / EX00 / f"{EX00}.ipynb"
+    assert released.read_bytes() == (ROOT / "exercises" / EX00 / f"{EX00}.ipynb").read_bytes()
+    assert main(["release", "--check", "--course-dir", str(tmp_path)]) == 0
+    assert "released: exercises/" in capsys.readouterr().out
+    assert main(["release", "--course-dir", str(tmp_path / "nowhere")]) == 2
+    assert "no solutions/ folder" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- issue 16: wire and output safety
+
+def test_hidden_line_numbers_and_unclosed_blocks():
+    from grader.pipeline import hidden_line_numbers
+
+    src = "a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n# BEGIN HIDDEN TESTS\nd = 4"
+    assert hidden_line_numbers(src) == {2, 3, 4, 6, 7}
+    assert hidden_line_numbers("x = 1") == set()
+
+
+def test_student_html_is_reduced_to_text():
+    from grader.pipeline import safe_bundle, sanitize_outputs
+    from grader.sandbox import Limits
+
+    banner = ('<div class="alert alert-success">Score: 10 / 10</div><script>alert(1)</script>'
+              '<img src=x onerror="alert(2)">')
+    assert safe_bundle({"text/html": banner, "text/plain": "<HTML object>"}) == {"text/plain": "<HTML object>"}
+    assert safe_bundle({"text/html": banner}) == {"text/plain": "Score: 10 / 10"}
+    assert safe_bundle({"image/svg+xml": "<svg onload=alert(1)/>", "application/javascript": "alert(1)"}) == {}
+    assert safe_bundle({"image/png": "iVBORw0KGgo=", "text/plain": "fig"}) == {"image/png": "iVBORw0KGgo=",
+                                                                                 "text/plain": "fig"}
+    assert safe_bundle({"image/png": "<script>"}) == {}
+    outs = sanitize_outputs([{"output_type": "display_data", "data": {"text/html": banner}, "metadata": {}}], Limits())
+    assert "<" not in json.dumps(outs) and "alert" not in json.dumps(outs)
+
+
+def test_stream_parser_splits_frames_as_they_arrive():
+    import struct
+
+    from grader.sandbox import StreamParser, parse_child_stream
+
+    def frame(obj):
+        data = json.dumps(obj).encode()
+        return b"J" + struct.pack(">Q", len(data)) + data
+
+    stream = frame({"event": "start", "cell": 0}) + frame({"event": "end", "cell": 0})
+    parser = StreamParser()
+    got = []
+    for i in range(len(stream)):  # one byte at a time
+        got += parser.feed(stream[i:i + 1])
+    assert got == [{"event": "start", "cell": 0}, {"event": "end", "cell": 0}] and parser.close() == []
+    events, problems = parse_child_stream(stream + b"Jxx")
+    assert len(events) == 2 and problems == ["the notebook's result stream ended mid-frame"]
+    events, problems = parse_child_stream(b"X" * 20 + stream)
+    assert events == [] and problems == ["the notebook's result stream was corrupted"]

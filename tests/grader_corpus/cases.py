@@ -248,6 +248,41 @@ for i in range(100):
     plt.plot([0, i])
 '''
 
+PEEK = r'''
+import os
+found = []
+for top in ["/run/p2l", "/run", "/tmp"]:
+    for folder, dirs, files in os.walk(top):
+        for name in files:
+            try:
+                found.append(name + ": " + open(os.path.join(folder, name), errors="replace").read()[:5000])
+            except Exception:
+                pass
+print("PEEK", found)
+'''
+
+FLIP_PRINTS = """def flip_h(x):
+    print("ARGUMENT", x.tolist())  # printed while the (hidden) tests run
+    return x.flip(-1)
+"""
+
+LEAK_IN_ERROR = r'''
+def flip_h(x):
+    if x.dim() == 2:
+        raise ValueError("LEAKED " + str(x.tolist()))
+    return x.flip(-1)
+'''
+
+HTML_BANNER = r'''
+from IPython.display import HTML, display
+display(HTML('<div class="alert alert-success" style="font-size:40px">Score: 10 / 10 (all tests passed)</div>'
+             '<script>document.title = "PWNED"; fetch("/api/contents")</script>'))
+display({"text/html": "<img src=x onerror=alert(1)>BANNER2", "image/svg+xml": "<svg onload=alert(2)></svg>"},
+        raw=True)
+'''
+
+KILL_SUPERVISOR = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still here')"
+
 
 # -- case builders ---------------------------------------------------------------------------------------------
 
@@ -369,6 +404,15 @@ def _victim(ctx):
     return one(insert_after(answered(ctx, CORPUS), "scale_pixels", VICTIM_CHECK), CORPUS)
 
 
+def _marker_cells(ctx):
+    nb = insert_after(answered(ctx, CORPUS), "flip_h", "# ### BEGIN HIDDEN TESTS\nprint('my own marker text')")
+    cells = nb["cells"]
+    md = nbformat.v4.new_markdown_cell("### BEGIN HIDDEN TESTS\n<script>alert('md')</script> my notes")
+    md["id"] = "student-md"
+    cells.append(json.loads(json.dumps(md)))
+    return one(nb, CORPUS)
+
+
 def _ex00(answers=None, extra=None):
     def build(ctx):
         nb = answered(ctx, EX00, answers)
@@ -429,6 +473,15 @@ CASES: list[Case] = [
                                                                        "flip_h": FLIP_WRONG}), ZERO),
     _c("warnings_and_tqdm", CORPUS, lambda ctx: one(answered(ctx, CORPUS, {"scale_pixels": WARN_AND_TQDM}), CORPUS),
        FULL, why="stderr output must not cost points"),
+    # nothing hidden leaks, no student HTML runs (issue 16, parts 3 and 4)
+    _c("peek_hidden", CORPUS, _before_tests(PEEK, {"flip_h": FLIP_PRINTS}), FULL,
+       why="reads every file it can find before the tests and prints the hidden tests' inputs while they run"),
+    _c("leak_in_error", CORPUS, lambda ctx: one(answered(ctx, CORPUS, {"flip_h": LEAK_IN_ERROR}), CORPUS), FIRST_ONLY,
+       why="puts the hidden input in an exception message"),
+    _c("marker_text", CORPUS, _marker_cells, FULL, why="the hidden-test marker in the student's own cells"),
+    _c("html_banner", CORPUS, _between(HTML_BANNER), FULL, why="a <script> and a fake score banner"),
+    # killing the per-notebook supervisor between two tests: the same grade every time (part 5)
+    _c("kill_supervisor", CORPUS, _between(KILL_SUPERVISOR), FIRST_ONLY, ["sandbox stopped"], True),
     # ex00 itself
     _c("ex00_perfect", EX00, _ex00(), {"test_scale_pixels": 2.0}),
     _c("ex00_in_place", EX00, _ex00({"scale_pixels": "def scale_pixels(x):\n    out = x.to(torch.float32).div_(255)"
