@@ -79,7 +79,7 @@ def check_shape(value: Any, shape: tuple[int, ...], name: str = "result", hint: 
 def check_dtype(value: Any, dtype: torch.dtype, name: str = "result", hint: str | None = None) -> None:
     """Fail unless ``value`` is a tensor of ``dtype``.
 
-    Introduced in lesson 01's exercise.
+    Introduced in lesson 00's exercise.
     """
     if not isinstance(value, torch.Tensor):
         _fail(name, f"a tensor of dtype {dtype}", _describe(value), hint or "return a torch.Tensor")
@@ -102,7 +102,7 @@ def check_close(
     largest error, where it is, and both values there; for tensors of at most
     ``SHOW_AT_MOST`` entries it prints both tensors in full.
 
-    Introduced in lesson 01's exercise.
+    Introduced in lesson 00's exercise.
     """
     exp = _as_tensor(expected)
     if exp is None:  # a plain number
@@ -138,7 +138,7 @@ def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | No
 
     For tensors of at most ``SHOW_AT_MOST`` entries a failure prints both in full.
 
-    Introduced in lesson 01's exercise.
+    Introduced in lesson 00's exercise.
     """
     exp = _as_tensor(expected)
     if exp is not None:
@@ -168,7 +168,7 @@ def check_raises(
 ) -> None:
     """Fail unless ``fn()`` raises ``exception`` (whose message contains ``match``).
 
-    Introduced in lesson 06's exercise.
+    Introduced in lesson 01's exercise.
     """
     try:
         fn()
@@ -187,7 +187,7 @@ def check_true(value: Any, name: str = "condition", hint: str | None = None) -> 
     ``name`` says what was checked; a failure says what came back (False, or a
     value that is not a bool at all).
 
-    Introduced in lesson 04's exercise.
+    Introduced in lesson 02's exercise.
     """
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
@@ -202,6 +202,6 @@ def check_true(value: Any, name: str = "condition", hint: str | None = None) -> 
 def passed(what: str) -> None:
     """Print the one-line success message of a self-check.
 
-    Introduced in lesson 01's exercise.
+    Introduced in lesson 00's exercise.
     """
     print(f"✓ {what}")

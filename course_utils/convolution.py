@@ -31,16 +31,13 @@ __all__ = [
     "conv_layers",
     "depth_feature_maps",
     "figure_depth_maps",
-    "figure_kernel_editor",
     "figure_kernels",
     "figure_receptive_fields",
     "figure_strides",
     "filter_gray",
     "gray",
     "kernel",
-    "kernel_html",
     "receptive_field_bruteforce",
-    "response_image",
 ]
 
 #: Classic 3x3 kernels (row 0 is the top row). Sources: Sobel and Feldman's operator

@@ -30,8 +30,6 @@ __all__ = [
     "PARAMETER_NAMES",
     "classify_corrupted",
     "corrupt",
-    "corruption_parameter",
-    "figure_corrupted_prediction",
     "figure_corruption_grid",
     "figure_severity_curves",
     "photo_crops",

@@ -20,7 +20,7 @@ from torch import nn
 
 from course_utils.models import eval_mode
 
-__all__ = ["LayerCost", "cost_totals", "figure_layer_costs", "layer_costs", "layer_summary", "measured_flops"]
+__all__ = ["LayerCost", "cost_totals", "layer_costs", "measured_flops"]
 
 
 @dataclass(frozen=True)

@@ -43,14 +43,10 @@ __all__ = [
     "FASHION_CLASSES",
     "OfflineError",
     "PHOTOS",
-    "cache_dir",
-    "fashion_mnist_source",
     "load",
     "load_digits",
     "load_faces",
     "load_fashion_mnist",
-    "load_gallery",
-    "load_hub",
     "load_photo",
     "load_shapes",
     "to_tensors",
@@ -69,7 +65,10 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
 class OfflineError(RuntimeError):
-    """A loader needs the network and the network is not there."""
+    """A loader needs the network and the network is not there.
+
+    Introduced in lesson 05.
+    """
 
 
 def cache_dir() -> Path:
@@ -282,7 +281,7 @@ def load_fashion_mnist() -> datasets.DatasetDict:
         OfflineError: no local copy and no network; the message says how to
             install the Debian package.
 
-    Introduced in lesson 05.
+    Introduced in lesson 07.
     """
     import datasets
 
@@ -333,7 +332,7 @@ def load_digits(source: str = "mnist5k", *, test_fraction: float = 0.2, seed: in
     Raises:
         ValueError: an unknown ``source``; the message lists the valid ones.
 
-    Introduced in lesson 05.
+    Introduced in lesson 06.
     """
     import datasets
 
@@ -588,7 +587,7 @@ def to_tensors(
     Raises:
         ValueError: the images have different sizes (an ``Image`` column).
 
-    Introduced in lesson 04.
+    Introduced in lesson 04 (used in lesson 00 as a black box).
     """
     import datasets
 

@@ -29,9 +29,16 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
-    "allreduce_worker", "efficiency_summary", "figure_scaling", "fit_link", "free_port", "launch", "loopback_interface",
-    "ring_allreduce_seconds", "scaling_curve", "shard_worker", "single_process_training", "step_seconds",
-    "tiny_cnn", "train_worker",
+    "allreduce_worker",
+    "fit_link",
+    "launch",
+    "ring_allreduce_seconds",
+    "scaling_curve",
+    "shard_worker",
+    "single_process_training",
+    "step_seconds",
+    "tiny_cnn",
+    "train_worker",
 ]  # fmt: skip
 
 

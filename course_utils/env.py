@@ -15,13 +15,7 @@ import time
 import numpy as np
 import torch
 
-__all__ = [
-    "choose_device",
-    "detect_platform",
-    "is_online",
-    "seed_everything",
-    "set_threads",
-]
+__all__ = ["is_online", "set_threads", "timer"]
 
 #: The host the Hugging Face hub client talks to; reaching it is what "online" means here.
 HUB_HOST = ("huggingface.co", 443)
@@ -120,7 +114,7 @@ def set_threads(n: int | None = None) -> int:
     Returns:
         The number of threads now in use.
 
-    Introduced in lesson 05.
+    Introduced in lesson 05 (used in lesson 02 as a black box).
     """
     if n is None:
         n = int(os.environ.get("P2L_THREADS", 0)) or (os.cpu_count() or 1)
@@ -153,7 +147,7 @@ def is_online(timeout: float = 1.5, *, refresh: bool = False) -> bool:
     Returns:
         ``True`` if a connection to ``huggingface.co:443`` succeeded.
 
-    Introduced in lesson 00.
+    Introduced in lesson 07.
     """
     global _online_cache
     if _online_cache is not None and not refresh:
@@ -188,7 +182,7 @@ def _can_connect(address: tuple[str, int], timeout: float) -> bool:
 def timer() -> "Timer":
     """A stopwatch: ``with cu.env.timer() as t: ...`` then ``t.seconds``.
 
-    Introduced in lesson 05.
+    Introduced in lesson 06.
     """
     return Timer()
 

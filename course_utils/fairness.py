@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = [
     "accuracy_under_mix",
     "balanced_weights",
-    "figure_correlation",
     "figure_group_accuracy",
     "group_accuracy",
     "group_counts",
@@ -115,7 +114,7 @@ def group_accuracy(preds: Any, labels: Any, groups: Any) -> dict[Hashable, float
 def worst_group_accuracy(preds: Any, labels: Any, groups: Any) -> float:
     """The lowest accuracy over the groups present (see `group_accuracy`).
 
-    Introduced in lesson 08.
+    Introduced in lesson 08's exercise.
     """
     return min(group_accuracy(preds, labels, groups).values())
 

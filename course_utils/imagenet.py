@@ -26,15 +26,13 @@ if TYPE_CHECKING:
     from course_utils.pixels import ImageLike
 
 __all__ = [
-    "RESULTS_CSV",
     "ChallengeResult",
+    "RESULTS_CSV",
     "alexnet_2012",
     "figure_gallery_topk",
     "figure_ilsvrc",
-    "figure_topk",
     "ilsvrc_results",
     "search_classes",
-    "topk_rows",
 ]
 
 #: The ILSVRC classification results table shipped with the course (one source per row).

@@ -16,7 +16,7 @@ from torch import nn
 if TYPE_CHECKING:
     from course_utils.pixels import ImageLike
 
-__all__ = ["Pretrained", "count_params", "eval_mode", "imagenet_classes", "pretrained_backbone", "small_cnn"]
+__all__ = ["Pretrained", "count_params", "imagenet_classes", "pretrained_backbone", "small_cnn"]
 
 
 @contextmanager
@@ -91,7 +91,7 @@ def small_cnn(
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (optionally only those with ``requires_grad``).
 
-    Introduced in lesson 02.
+    Introduced in lesson 02 (used in lesson 01's exercise as a black box).
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
@@ -202,7 +202,7 @@ def pretrained_backbone(device: torch.device | str | None = None) -> Pretrained:
     Returns:
         A `Pretrained` bundle: model (eval mode), transform, class names.
 
-    Introduced in lesson 06 (lesson 07 transfers it, lesson 08 stresses it).
+    Introduced in lesson 06 (used in lesson 01 as a black box); lesson 07 transfers it, lesson 08 stresses it.
     """
     import timm
     import torchvision.transforms.v2 as T

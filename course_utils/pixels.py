@@ -26,18 +26,9 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "Window",
-    "as_hwc_uint8",
     "figure_channel_histograms",
-    "figure_channel_mixer",
     "figure_channels",
-    "figure_pixel_inspector",
     "figure_resize",
-    "mark_window",
-    "mix_channels",
-    "neighbourhood",
-    "png",
-    "weighted_gray",
-    "window_html",
     "zone_plate",
 ]
 

@@ -144,7 +144,7 @@ def call_without(forbidden: Sequence[str], fn: Callable[..., Any], *args: Any, *
             first one), or switched the guard off.
         ValueError: a path in ``forbidden`` names nothing.
 
-    Introduced in lesson 03's exercise.
+    Introduced in lesson 01's exercise.
     """
     name = getattr(fn, "__name__", "your function")
     ops: dict[str, str] = {}

@@ -22,7 +22,7 @@ from torch import nn
 
 from course_utils.models import eval_mode
 
-__all__ = ["figure_explanations", "grad_cam", "mass_share", "saliency_map"]
+__all__ = ["figure_explanations", "grad_cam", "saliency_map"]
 
 
 def _targets(target: int | torch.Tensor, n: int, device: torch.device) -> torch.Tensor:

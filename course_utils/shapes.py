@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-__all__ = ["SHAPE_CLASSES", "ShapeParams", "render_shapes"]
+__all__ = ["SHAPE_CLASSES", "ShapeParams"]
 
 #: Every class the renderer can draw, in label order.
 SHAPE_CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "cross", "star")
@@ -46,6 +46,8 @@ class ShapeParams:
             uncorrelated, ``0`` makes it always wrong.
         tag_style: ``"corner"`` (a bright mark on the top edge whose position
             encodes the tag) or ``"tint"`` (a background brightness offset).
+
+    Introduced in lesson 02.
     """
 
     size: int = 32

@@ -33,12 +33,9 @@ __all__ = [
     "fast_cifar_net",
     "flip_and_translate",
     "images_to_tensors",
-    "matmul_gflops",
     "pool_first_cnn",
     "random_flip",
     "random_translate",
-    "training_step_flops",
-    "tutorial_net",
 ]
 
 

@@ -27,19 +27,7 @@ from torch import nn
 
 from course_utils.models import eval_mode
 
-__all__ = [
-    "Stage",
-    "drawing_to_image",
-    "explain_stage",
-    "figure_stages",
-    "photo_to_image",
-    "png",
-    "preset_drawing",
-    "probability_html",
-    "run_stages",
-    "stage_picture",
-    "stage_strip_html",
-]
+__all__ = ["Stage", "drawing_to_image", "preset_drawing", "run_stages"]
 
 
 @dataclass

@@ -26,7 +26,7 @@ from torch import nn
 from course_utils import env
 from course_utils.models import eval_mode
 
-__all__ = ["History", "as_tensors", "evaluate", "fit", "predict", "synchronize", "throughput"]
+__all__ = ["History", "evaluate", "fit", "predict", "synchronize", "throughput"]
 
 Data = "tuple[torch.Tensor, torch.Tensor] | datasets.Dataset"
 
@@ -234,7 +234,7 @@ def fit(
     Returns:
         A `History`.
 
-    Introduced in lesson 04 (lesson 05 explains every speed trick in it).
+    Introduced in lesson 04 (used in lesson 02 as a black box); lesson 05 explains every speed trick in it.
     """
     from tqdm.auto import tqdm
 
@@ -364,7 +364,7 @@ def evaluate(
         ``{"loss": float, "accuracy": float}``; the model's train/eval mode is
         restored afterwards.
 
-    Introduced in lesson 04.
+    Introduced in lesson 04 (used in lesson 02 as a black box).
     """
     device = torch.device(device) if device is not None else _device_of(model)
     x, y = as_tensors(data, device)
@@ -391,7 +391,7 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> tor
     Returns:
         (N, K) float probabilities (softmax of the logits), on the CPU.
 
-    Introduced in lesson 04.
+    Introduced in lesson 04 (used in lesson 02 as a black box).
     """
     device = _device_of(model)
     if x.dtype == torch.uint8:
@@ -404,7 +404,7 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> tor
 def throughput(step: Callable[[], object], images_per_step: int, *, warmup: int = 2, repeats: int = 5) -> float:
     """Images per second of ``step()`` (after warm-up, synchronising CUDA).
 
-    Introduced in lesson 05.
+    Introduced in lesson 07.
     """
     for _ in range(warmup):
         step()

@@ -36,9 +36,7 @@ __all__ = [
     "per_class_subset",
     "photo_features",
     "results_table",
-    "stage_summary",
     "stage_outputs",
-    "strongest_maps",
     "to_backbone_input",
 ]
 

@@ -26,13 +26,9 @@ __all__ = [
     "figure_accuracy_by_position",
     "figure_equivariance",
     "figure_flat_drift",
-    "figure_shift_explorer",
     "figure_weight_counts",
     "flat_net",
     "hidden_for_budget",
-    "probability_html",
-    "shape_track",
-    "track_picture",
 ]
 
 

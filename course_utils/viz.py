@@ -26,24 +26,7 @@ if TYPE_CHECKING:
     from course_utils.pixels import ImageLike
     from course_utils.train import History
 
-__all__ = [
-    "OKABE_ITO",
-    "confusion_matrix",
-    "figure_confusion",
-    "figure_feature_maps",
-    "figure_filters",
-    "figure_history",
-    "figure_images",
-    "figure_probabilities",
-    "setup_style",
-    "show",
-    "show_confusion",
-    "show_feature_maps",
-    "show_filters",
-    "show_history",
-    "show_images",
-    "show_probabilities",
-]
+__all__ = ["OKABE_ITO", "figure_images", "show", "show_confusion", "show_filters", "show_history", "show_images"]
 
 #: Okabe & Ito (2008) colour-blind-safe qualitative palette.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -109,7 +92,7 @@ def show(fig: Figure, alt: str, *, caption: str | None = None) -> None:
     Raises:
         ValueError: ``alt`` is empty.
 
-    Introduced in lesson 00.
+    Introduced in lesson 01.
     """
     if not alt or not alt.strip():
         raise ValueError("every figure needs alt text: say in one sentence what it shows")
@@ -207,7 +190,7 @@ def show_images(
 ) -> None:
     """Show a grid of images (see `figure_images`) with alt text.
 
-    Introduced in lesson 01.
+    Introduced in lesson 00.
     """
     images = list(images)
     if alt is None:
@@ -351,7 +334,7 @@ def figure_filters(weight: torch.Tensor, *, ncols: int = 8, title: str | None = 
 def show_filters(weight: torch.Tensor, *, alt: str | None = None, **kwargs: Any) -> None:
     """Show convolution filters (see `figure_filters`).
 
-    Introduced in lesson 07.
+    Introduced in lesson 03.
     """
     k, c, kh, kw = torch.as_tensor(weight).shape
     alt = alt or f"{k} learned {kh}x{kw} convolution filters over {c} input channel(s), drawn as small images."

@@ -13,7 +13,20 @@ import io
 
 import ipywidgets as W
 
-__all__ = ["display_widget", "png_bytes"]
+__all__ = [
+    "channel_mixer",
+    "corruption_explorer",
+    "depth_explorer",
+    "kernel_editor",
+    "layer_cost_explorer",
+    "pixel_inspector",
+    "replay_view",
+    "scaling_explorer",
+    "shift_explorer",
+    "shortcut_explorer",
+    "sketch_pad",
+    "topk_explorer",
+]
 
 
 class Picture(W.HTML):

@@ -19,7 +19,10 @@ from conftest import ROOT
 
 SOURCES = sorted((ROOT / "src" / "lessons").glob("*.py")) + sorted((ROOT / "src" / "solutions").glob("*.py"))
 MODULES = sorted(p for p in (ROOT / "course_utils").glob("*.py") if not p.name.startswith("_"))
-TAG = re.compile(r"Introduced in lesson (?P<n>\d\d[a-z]?)(?P<ex>'s exercise)?(?: \(used in lesson (?P<early>\d\d[a-z]?)(?P<early_ex>'s exercise)? as a black box\))?")
+TAG = re.compile(
+    r"Introduced in lesson (?P<n>\d\d[a-z]?)(?P<ex>'s exercise)?"
+    r"(?: \(used in lesson (?P<early>\d\d[a-z]?)(?P<early_ex>'s exercise)? as a black box\))?"
+)
 
 
 def _where(path: Path) -> tuple[str, bool]:
