@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import answer_scan
 from grader import course as nbcourse
 from grader import rewrite as rw
 from grader import sandbox as sb
@@ -727,6 +728,14 @@ def map_notebooks(plan: Plan, folder: Path) -> tuple[dict[str, Path | None], lis
     return mapping, notes
 
 
+def review_notes(student_cells: list[dict], source_cells: list[dict]) -> list[Note]:
+    """The answer scan's flags (`grader.answer_scan`, read here in the trusted process, never run) as notes
+    that ask the instructor to read the answer: a forbidden library route, or a tool that could switch the
+    in-sandbox guard off. They change no score; `status` lists them."""
+    flags = answer_scan.scan_notebook({"cells": student_cells}, reference={"cells": source_cells})
+    return [Note(f"for review: {f.cell}, line {f.line}: {f.reason}", True) for f in flags]
+
+
 def grade_submission(plan: Plan, folder: Path, worker: sb.Worker) -> dict:
     """Run and judge every notebook of one student's submission; returns the result record (plain JSON)."""
     mapping, sub_notes = map_notebooks(plan, folder)
@@ -750,6 +759,7 @@ def grade_submission(plan: Plan, folder: Path, worker: sb.Worker) -> dict:
         else:
             normalized = normalize(student_cells, nb.release, nb.source)
             normalized.notes[:0] = read_notes
+            normalized.notes += review_notes(student_cells, nb.source)
         job, where = _job_cells(normalized.cells, normalized.roles, nb, reference=False)
         if path is None or student_cells is None:
             # Nothing of the student's to run: every test cell fails without starting a sandbox.

@@ -90,3 +90,29 @@ def test_cells_the_student_added_are_scanned_too():
 def test_an_alias_of_a_forbidden_route_is_flagged():
     flags = answer_scan.scan_source("def conv2d(x, w):\n    return F.conv2d(x, w)\n", "conv2d", {"torch.nn.functional.conv2d"})
     assert [f.reason for f in flags] == ["names a forbidden route: torch.nn.functional.conv2d"]
+
+
+def test_autograde_turns_flags_into_review_notes_and_leaves_honest_answers_alone():
+    import json
+
+    from conftest import ROOT
+    from grader import course, pipeline
+
+    flagged = 0
+    for assignment in course.assignments():
+        for path in sorted((ROOT / "solutions" / assignment).glob("*.ipynb")):
+            source = json.loads(path.read_text(encoding="utf-8"))
+            released = json.loads((ROOT / "exercises" / assignment / path.name).read_text(encoding="utf-8"))
+            perfect = course.perfect_submission(released, source)
+            assert pipeline.review_notes(perfect["cells"], source["cells"]) == [], f"{assignment}: the solution is flagged"
+            assert pipeline.review_notes(released["cells"], source["cells"]) == [], f"{assignment}: the stub is flagged"
+            if assignment == "ex05_training_fast":
+                cheat = json.loads(json.dumps(perfect))
+                for cell in cheat["cells"]:
+                    if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "random_translate":
+                        cell["source"] = ("def random_translate(x, max_shift, generator=None):\n"
+                                          "    return cu.speed.random_translate(x, max_shift, generator=generator)\n")
+                notes = pipeline.review_notes(cheat["cells"], source["cells"])
+                assert notes and all(n.attention and n.text.startswith("for review: random_translate") for n in notes)
+                flagged += 1
+    assert flagged == 1
