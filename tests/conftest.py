@@ -37,14 +37,9 @@ def execute_notebook(path: Path, *, timeout: int = 120, env: dict | None = None)
         resources={"metadata": {"path": str(path.parent)}},
         allow_errors=False,
     )
-    saved = dict(os.environ)
-    os.environ.update(env or {})
     start = time.perf_counter()
-    try:
-        client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    # The kernel gets its own environment (this process's is left alone, so notebooks can run in threads).
+    client.execute(env={**os.environ, **(env or {})})
     return nb, time.perf_counter() - start
 
 

