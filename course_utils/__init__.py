@@ -17,6 +17,7 @@ from course_utils import speed, stages  # lessons 04-05: the replay view, traini
 from course_utils import costs, imagenet  # lesson 06: layer costs, the challenge, top-k
 from course_utils import transfer  # lesson 07: labelled subsets, learning curves, patches
 from course_utils import corruptions, fairness, saliency  # lesson 08: groups, explanations, shift
+from course_utils import device_audit  # P2L_DEVICE_AUDIT=1: the test suite's CPU stand-in for a GPU
 from course_utils.env import choose_device, doctor, is_online, seed_everything
 from course_utils.train import evaluate, fit, predict
 from course_utils.viz import (
@@ -38,6 +39,7 @@ __all__ = [
     "costs", "imagenet",
     "transfer",
     "corruptions", "fairness", "saliency",
+    "device_audit",
     "choose_device", "doctor", "evaluate", "fit", "is_online", "predict", "seed_everything", "setup",
     "show", "show_confusion", "show_feature_maps", "show_filters", "show_history", "show_images",
     "show_probabilities",

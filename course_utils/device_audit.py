@@ -31,16 +31,19 @@ from __future__ import annotations
 
 import os
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["AUDIT_DEVICE", "DeviceAuditError", "DeviceTensor", "enabled", "install", "is_on_device"]
+__all__ = ["AUDIT_DEVICE", "DeviceAuditError", "DeviceTensor", "enabled", "host_models_allowed", "install", "is_on_device"]
 
 #: The device `course_utils.setup` hands out under the audit: the CPU, with an index that marks it.
 AUDIT_DEVICE = torch.device("cpu", 0)
 
 _mode: "_AuditMode | None" = None
+_host_models_allowed = 0
 
 
 class DeviceAuditError(RuntimeError):
@@ -74,8 +77,21 @@ def install() -> torch.device:
     return AUDIT_DEVICE
 
 
+@contextmanager
+def host_models_allowed() -> Iterator[None]:
+    """Let models run on the host inside this block (a deliberate CPU reference); mixing still fails."""
+    global _host_models_allowed
+    _host_models_allowed += 1
+    try:
+        yield
+    finally:
+        _host_models_allowed -= 1
+
+
 def _weights_on_device(module: torch.nn.Module, args: tuple) -> None:
     """Every layer with weights runs on the device: a model left on the host is the bug we look for."""
+    if _host_models_allowed:
+        return
     for t in module.parameters(recurse=False):
         if not is_on_device(t):
             raise DeviceAuditError(

@@ -288,7 +288,8 @@ def fit(
         autocast: run the forward pass in mixed precision with this dtype
             (``torch.float16`` or ``torch.bfloat16``; default full float32).
             Float16 on CUDA also scales the loss (``torch.amp.GradScaler``) so
-            small gradients do not underflow. Lesson 05 measures when it pays.
+            small gradients do not underflow. `autocast_dtype` picks the type
+            that suits a device. Lesson 05 measures when it pays.
 
     Returns:
         A `History`.

@@ -136,11 +136,13 @@ def stage_outputs(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     Args:
         model: a timm EfficientNet (``conv_stem``, ``bn1``, ``blocks``,
             ``conv_head``, ``bn2``), e.g. ``cu.models.pretrained_backbone().model``.
-        x: (N, 3, H, W) float, normalised as the model expects.
+        x: (N, 3, H, W) float, normalised as the model expects; run where the
+            model is (a host batch is copied there).
 
     Returns:
         ``{"stem": ..., "block 0": ..., ..., "block 6": ..., "head": ...}``,
-        each (N, C, h, w); the last equals ``model.forward_features(x)``.
+        each (N, C, h, w) on ``x``'s device; the last equals
+        ``model.forward_features(x)``.
 
     Raises:
         TypeError: the model lacks those attributes.
@@ -152,13 +154,13 @@ def stage_outputs(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
         raise TypeError(f"stage_outputs needs a timm EfficientNet; this {type(model).__name__} has no {missing}")
     outputs = {}
     with torch.no_grad():
-        h = model.bn1(model.conv_stem(x))
+        h = model.bn1(model.conv_stem(x.to(next(model.parameters()).device)))
         outputs["stem"] = h
         for i, block in enumerate(model.blocks):
             h = block(h)
             outputs[f"block {i}"] = h
         outputs["head"] = model.bn2(model.conv_head(h))
-    return outputs
+    return {name: maps.to(x.device) for name, maps in outputs.items()}
 
 
 def to_backbone_input(

@@ -144,3 +144,34 @@ def test_lesson_puts_every_model_and_batch_on_the_device(number: str, tmp_path: 
     data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
     data[number] = round(seconds, 1)
     RUNTIMES.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")
+
+
+def test_host_data_follow_the_model_to_the_device_and_results_come_back():
+    """fit/evaluate/predict and the saliency maps copy host data to the model's device; same numbers as on the host."""
+    result = _run("""
+    import copy
+    torch.manual_seed(0)
+    model = cu.models.small_cnn(3, 1, width=4, hidden=8).to(device)
+    host_model = copy.deepcopy(model).cpu()
+    assert all(p.device == device for p in model.parameters())
+    assert all(p.device == torch.device("cpu") for p in host_model.parameters())
+    x, y = torch.rand(16, 1, 32, 32), torch.randint(0, 3, (16,))
+    cu.fit(model, (x, y), (x, y), epochs=1, progress=False, verbose=False)
+    fails(lambda: host_model(x), "weights on the host")
+    with cu.device_audit.host_models_allowed():  # the CPU reference, deliberately on the host
+        cu.fit(host_model, (x, y), (x, y), epochs=1, progress=False, verbose=False)
+        host_eval, host_probs = cu.evaluate(host_model, (x, y)), cu.predict(host_model, x)
+        host_cam = cu.saliency.grad_cam(host_model, host_model.relu2, x, 1)
+    assert all(p.device == device for p in model.parameters())
+    for a, b in zip(model.parameters(), host_model.parameters()):
+        assert torch.allclose(a.detach().cpu(), b.detach(), atol=1e-6)
+    assert cu.evaluate(model, (x, y)) == host_eval
+    p = cu.predict(model, x)
+    assert p.device == torch.device("cpu") and torch.equal(p, host_probs)
+    for maps in (cu.saliency.grad_cam(model, model.relu2, x, 1), cu.saliency.saliency_map(model, x, 1)):
+        assert maps.device == torch.device("cpu") and maps.shape == (16, 32, 32)
+    assert torch.allclose(cu.saliency.grad_cam(model, model.relu2, x, 1), host_cam, atol=1e-6)
+    print("ok")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
