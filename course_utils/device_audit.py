@@ -137,6 +137,18 @@ def _tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
     return found
 
 
+def _any_on_device(args: tuple, kwargs: dict) -> bool:
+    for a in (*args, *kwargs.values()) if kwargs else args:
+        kind = type(a)
+        if kind is DeviceTensor:
+            return True
+        if kind is list or kind is tuple:
+            for b in a:
+                if type(b) is DeviceTensor:
+                    return True
+    return False
+
+
 def _where(t: torch.Tensor) -> str:
     return f"{'cpu:0 (the device)' if is_on_device(t) else 'cpu (the host)'} {tuple(t.shape)}"
 
@@ -150,6 +162,7 @@ def _name(func: object) -> str:
 _TO = {torch.Tensor.to, torch.Tensor.cpu, torch.Tensor.cuda}
 _NUMPY = {torch.Tensor.numpy, torch.Tensor.__array__}
 _DEVICE_GET = ("device", "__get__")
+_REPR = {torch.Tensor.__repr__, torch.Tensor.__format__}
 # Calls that may mix devices, as on CUDA: copies across devices, and questions about tensor types.
 _CROSS_OK = {torch.Tensor.copy_, torch.Tensor.__setitem__, torch._has_compatible_shallow_copy_type,
              ("data", "__set__")}
@@ -166,7 +179,8 @@ def _key(func: object) -> object:
 def _deepcopy(self_: DeviceTensor, memo: dict) -> DeviceTensor:
     """``copy.deepcopy`` of a device tensor (a parameter keeps being a parameter), on the device."""
     plain = self_.detach().as_subclass(torch.Tensor)
-    copy = plain.clone().requires_grad_(self_.requires_grad).as_subclass(DeviceTensor)
+    copy = plain.clone().as_subclass(DeviceTensor)  # a leaf, like the original
+    copy.requires_grad_(self_.requires_grad)
     if getattr(self_, "_is_param", False):
         copy._is_param = True
     if self_.grad is not None:
@@ -178,6 +192,16 @@ def _deepcopy(self_: DeviceTensor, memo: dict) -> DeviceTensor:
 class _AuditMode(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if not _any_on_device(args, kwargs):  # the fast path: host tensors only (most calls in a lesson)
+            if func in _TO:
+                return self._to(func, args, kwargs)
+            if "device" in kwargs and _is_audit_device(kwargs["device"]):
+                out = func(*args, **kwargs)
+                if isinstance(out, torch.Tensor) and out.is_leaf and out.requires_grad:
+                    # A new leaf created on the device (requires_grad=True): keep it a leaf.
+                    return out.detach().as_subclass(DeviceTensor).requires_grad_()
+                return _mark(out)
+            return func(*args, **kwargs)
         func_key = _key(func)
         if func_key == _DEVICE_GET:
             return AUDIT_DEVICE if is_on_device(args[0]) else func(*args, **kwargs)
@@ -190,6 +214,8 @@ class _AuditMode(TorchFunctionMode):
                 f"can't convert a tensor on the device ({AUDIT_DEVICE}) to NumPy, as on a GPU; "
                 "move it to the host first with .cpu() (device audit, P2L_DEVICE_AUDIT=1)"
             )
+        if func in _REPR and on:  # print as a plain tensor, as PyTorch prints a GPU tensor's values
+            return func(_unmark(args[0]), *args[1:], **kwargs)
         if func is torch.Tensor.__deepcopy__ and on:
             return _deepcopy(args[0], args[1] if len(args) > 1 else kwargs["memo"])
         if on and func_key not in _CROSS_OK:
@@ -203,10 +229,7 @@ class _AuditMode(TorchFunctionMode):
                     "'Expected all tensors to be on the same device'. Move the model with model.to(device) "
                     "and every batch with x.to(device) (device audit, P2L_DEVICE_AUDIT=1)."
                 )
-        out = func(*args, **kwargs)
-        if on or _is_audit_device(kwargs.get("device")):
-            return _mark(out)
-        return out
+        return _mark(func(*args, **kwargs))
 
     def _to(self, func, args, kwargs):
         self_ = args[0]

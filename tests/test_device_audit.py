@@ -139,7 +139,7 @@ RUNTIMES = ROOT / "build" / "device-audit-runtimes.json"
 @pytest.mark.parametrize("number", AUDITED_LESSONS)
 def test_lesson_puts_every_model_and_batch_on_the_device(number: str, tmp_path: Path):
     """Run the lesson as a student does, with the audited device: any cross-device use fails the cell."""
-    _, seconds = execute_notebook(_lesson(number), timeout=600, env={"P2L_DEVICE_AUDIT": "1", "TQDM_DISABLE": "1"})
+    _, seconds = execute_notebook(_lesson(number), timeout=900, env={"P2L_DEVICE_AUDIT": "1", "TQDM_DISABLE": "1"})
     RUNTIMES.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
     data[number] = round(seconds, 1)
