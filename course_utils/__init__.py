@@ -26,6 +26,7 @@ _MODULES = (
     "transfer",  # lesson 07: labelled subsets, learning curves, patches
     "corruptions", "fairness", "saliency",  # lesson 08: groups, explanations, shift
     "distributed",  # lesson 09: data-parallel training, the ring all-reduce's cost
+    "device_audit",  # P2L_DEVICE_AUDIT=1: the test suite's CPU stand-in for a GPU
 )  # fmt: skip
 
 #: Functions every lesson calls as ``cu.name``, and the module that defines each.
@@ -38,7 +39,7 @@ _FUNCTIONS = {
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ loads lazily
     from course_utils import (  # noqa: F401
-        checks, checkup, claims, convolution, corruptions, costs, data, distributed, env, fairness, imagenet, models, pixels,
+        checks, checkup, claims, convolution, corruptions, costs, data, device_audit, distributed, env, fairness, imagenet, models, pixels,
         restrictions, saliency, shapes, speed, stages, train, transfer, translation, viz, widgets,
     )  # fmt: skip
     from course_utils.checkup import doctor  # noqa: F401

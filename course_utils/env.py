@@ -51,7 +51,9 @@ def choose_device(prefer: str | None = None, *, verbose: bool = True) -> torch.d
     Args:
         prefer: force a device (``"cpu"``, ``"cuda"``, ``"mps"``); ``None`` picks
             the best available. The environment variable ``P2L_DEVICE`` does the
-            same without editing code.
+            same without editing code. ``P2L_DEVICE_AUDIT=1`` overrides both
+            and returns the device audit's CPU stand-in for a GPU
+            (`course_utils.device_audit`; the test suite uses it).
         verbose: print one line saying what was chosen and why.
 
     Returns:
@@ -62,6 +64,13 @@ def choose_device(prefer: str | None = None, *, verbose: bool = True) -> torch.d
 
     Introduced in lesson 00; lesson 05 explains what moves to the device.
     """
+    if os.environ.get("P2L_DEVICE_AUDIT", "") not in ("", "0"):
+        from course_utils import device_audit
+
+        device = device_audit.install()
+        if verbose:
+            print(f"device: {device} (device audit: a CPU stand-in for a GPU; any cross-device use fails)")
+        return device
     prefer = prefer or os.environ.get("P2L_DEVICE") or None
     available = {
         "cuda": torch.cuda.is_available(),

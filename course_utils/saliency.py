@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from course_utils.models import eval_mode
+from course_utils.train import _device_of
 
 __all__ = ["figure_explanations", "grad_cam", "saliency_map"]
 
@@ -45,21 +46,22 @@ def saliency_map(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) 
 
     Args:
         model: a classifier returning (N, K) logits.
-        x: (N, C, H, W) float images (not modified).
+        x: (N, C, H, W) float images (not modified), on the host or the
+            model's device (they are run where the model is).
         target: the class to explain: one index for all images or (N,) int64.
 
     Returns:
-        (N, H, W) float32, non-negative.
+        (N, H, W) float32, non-negative, on ``x``'s device.
 
     Introduced in lesson 08.
     """
     _check_images(x)
     with eval_mode(model):
-        xg = x.detach().clone().requires_grad_(True)
+        xg = x.detach().to(_device_of(model)).clone().requires_grad_(True)
         logits = model(xg)
         t = _targets(target, len(x), logits.device)
         (grad,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), xg)
-    return grad.abs().amax(dim=1)
+    return grad.abs().amax(dim=1).to(x.device)
 
 
 def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
@@ -69,7 +71,8 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int | 
         model: a classifier returning (N, K) logits.
         layer: a module inside ``model`` whose output is (N, K', h, w) feature
             maps (for the course's CNN: ``model.relu2``).
-        x: (N, C, H, W) float images.
+        x: (N, C, H, W) float images, on the host or the model's device (they
+            are run where the model is; the maps come back on ``x``'s device).
         target: one class index or (N,) int64.
 
     Returns:
@@ -83,7 +86,7 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int | 
     handle = layer.register_forward_hook(lambda module, inputs, output: captured.append(output))
     try:
         with eval_mode(model):
-            logits = model(x.detach())
+            logits = model(x.detach().to(_device_of(model)))
             if not captured or captured[-1].ndim != 4:
                 raise ValueError("layer must be a module of the model that outputs (N, K, h, w) feature maps")
             maps = captured[-1]
@@ -94,7 +97,7 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int | 
     alpha = grads.mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((alpha * maps).sum(dim=1, keepdim=True)).detach()
     cam = nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    return cam[:, 0]
+    return cam[:, 0].to(x.device)
 
 
 def mass_share(maps: torch.Tensor, region: torch.Tensor) -> torch.Tensor:

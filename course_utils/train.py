@@ -26,7 +26,7 @@ from torch import nn
 from course_utils import env
 from course_utils.models import eval_mode
 
-__all__ = ["History", "evaluate", "fit", "predict", "synchronize", "throughput"]
+__all__ = ["History", "autocast_dtype", "evaluate", "fit", "predict", "synchronize", "throughput"]
 
 Data = "tuple[torch.Tensor, torch.Tensor] | datasets.Dataset"
 
@@ -133,6 +133,63 @@ def _device_of(model: nn.Module) -> torch.device:
         return torch.device("cpu")
 
 
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """``cuda`` and ``cuda:0`` are the same GPU; ``cpu`` and ``cpu:0`` are not (``cpu:0`` is the audit's device)."""
+    if a == b:
+        return True
+    return a.type == b.type != "cpu" and (a.index is None or b.index is None)
+
+
+def _check_data_device(fn: str, what: str, t: torch.Tensor, device: torch.device, model_device: torch.device) -> None:
+    """Data on the host (the CPU) are copied to ``device``; data on another device are an error.
+
+    Copying host data up is the ordinary upload every training loop does. Data
+    already on an accelerator that is not the model's mean a forgotten
+    ``model.to(device)``; moving them back silently would train on the wrong
+    device, so we stop and say what to do.
+    """
+    where = t.device
+    if _same_device(where, device) or where == torch.device("cpu"):
+        return
+    if _same_device(device, model_device):
+        hint = f"move the model there first: `model.to({str(where)!r})`, or pass device={str(where)!r} to {fn}"
+    else:
+        hint = f"pass device={str(where)!r} to {fn}, or move the data to {device}"
+    raise RuntimeError(
+        f"cu.{fn}: the model is on {model_device} but the {what} are on {where}. {fn} runs where the model is "
+        f"(or on device=...), and it does not move data off a device silently: {hint}."
+    )
+
+
+def autocast_dtype(device: torch.device | str) -> torch.dtype:
+    """The 16-bit type mixed precision should use on ``device``.
+
+    bfloat16 keeps float32's range and needs no gradient scaler, but NVIDIA
+    GPUs compute it in hardware only from compute capability 8.0 (Ampere). A
+    T4 (capability 7.5) reports ``torch.cuda.is_bf16_supported()`` as true
+    because PyTorch emulates it there, slowly; so on CUDA the choice follows
+    ``torch.cuda.get_device_capability``, and older GPUs get float16 (train it
+    with ``torch.amp.GradScaler``, as `fit` does). The CPU gets bfloat16
+    (oneDNN computes it, natively on CPUs with AVX-512 BF16 or AMX); Apple
+    GPUs get float16.
+
+    Args:
+        device: where the model runs.
+
+    Returns:
+        ``torch.bfloat16`` or ``torch.float16``.
+
+    Introduced in lesson 05.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        major, _minor = torch.cuda.get_device_capability(device)
+        return torch.bfloat16 if major >= 8 else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    return torch.bfloat16
+
+
 def synchronize(device: torch.device | str) -> None:
     """Wait until ``device`` has finished its queued work (CUDA and MPS run asynchronously).
 
@@ -218,7 +275,10 @@ def fit(
             batch on the device (e.g. random shifts).
         sample_weights: (N,) non-negative weight per training example (lesson
             08's group reweighting); the batch loss is their weighted mean.
-        device: where to train (default: where the model is).
+        device: where to train (default: where the model is); the model is
+            moved there. Data on the host (CPU) are copied to it; data already
+            on another device raise an error saying what to move (moving them
+            back silently would train on the wrong device).
         seed: seeds the shuffling and the augmentation; same seed, same result.
         progress: show a progress bar (``tqdm.auto``) counting images, with
             the live images/second.
@@ -229,7 +289,8 @@ def fit(
         autocast: run the forward pass in mixed precision with this dtype
             (``torch.float16`` or ``torch.bfloat16``; default full float32).
             Float16 on CUDA also scales the loss (``torch.amp.GradScaler``) so
-            small gradients do not underflow. Lesson 05 measures when it pays.
+            small gradients do not underflow. `autocast_dtype` picks the type
+            that suits a device. Lesson 05 measures when it pays.
 
     Returns:
         A `History`.
@@ -238,10 +299,17 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    device = torch.device(device) if device is not None else _device_of(model)
+    model_device = _device_of(model)
+    device = torch.device(device) if device is not None else model_device
+    x, y = as_tensors(train)
+    _check_data_device("fit", "training data", x, device, model_device)
+    x, y = x.to(device), y.to(device)
+    val_data = None
+    if val is not None:
+        val_data = as_tensors(val)
+        _check_data_device("fit", "validation data", val_data[0], device, model_device)
+        val_data = (val_data[0].to(device), val_data[1].to(device))
     model.to(device)
-    x, y = as_tensors(train, device)
-    val_data = as_tensors(val, device) if val is not None else None
     if sample_weights is not None:
         sample_weights = torch.as_tensor(sample_weights, dtype=torch.float32, device=device)
         if sample_weights.shape != (len(x),):
@@ -358,7 +426,9 @@ def evaluate(
         data: ``(x, y)`` tensors or a ``datasets.Dataset`` (see `fit`).
         batch_size: images per forward pass (memory only; the result is the same).
         loss_fn: default cross-entropy (mean over the batch).
-        device: default: where the model is.
+        device: default: where the model is (the model is moved there). Data
+            on the host are copied to it; data on another device are an error,
+            as in `fit`.
 
     Returns:
         ``{"loss": float, "accuracy": float}``; the model's train/eval mode is
@@ -366,8 +436,12 @@ def evaluate(
 
     Introduced in lesson 04 (used in lesson 02 as a black box).
     """
-    device = torch.device(device) if device is not None else _device_of(model)
-    x, y = as_tensors(data, device)
+    model_device = _device_of(model)
+    device = torch.device(device) if device is not None else model_device
+    x, y = as_tensors(data)
+    _check_data_device("evaluate", "data", x, device, model_device)
+    x, y = x.to(device), y.to(device)
+    model.to(device)
     loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
     total, correct = 0.0, 0
     with eval_mode(model):
@@ -386,7 +460,9 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> tor
 
     Args:
         model: a classifier returning (N, K) logits.
-        x: (N, C, H, W) float in [0, 1] (or uint8, scaled for you).
+        x: (N, C, H, W) float in [0, 1] (or uint8, scaled for you), on the
+            host (copied to the model's device batch by batch) or on the
+            model's device; images on another device are an error.
 
     Returns:
         (N, K) float probabilities (softmax of the logits), on the CPU.
@@ -394,6 +470,7 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> tor
     Introduced in lesson 04 (used in lesson 02 as a black box).
     """
     device = _device_of(model)
+    _check_data_device("predict", "images", x, device, device)
     if x.dtype == torch.uint8:
         x = x.float() / 255
     with eval_mode(model):

@@ -142,11 +142,13 @@ def stage_outputs(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     Args:
         model: a timm EfficientNet (``conv_stem``, ``bn1``, ``blocks``,
             ``conv_head``, ``bn2``), e.g. ``cu.models.pretrained_backbone().model``.
-        x: (N, 3, H, W) float, normalised as the model expects.
+        x: (N, 3, H, W) float, normalised as the model expects; run where the
+            model is (a host batch is copied there).
 
     Returns:
         ``{"stem": ..., "block 0": ..., ..., "block 6": ..., "head": ...}``,
-        each (N, C, h, w); the last equals ``model.forward_features(x)``.
+        each (N, C, h, w) on ``x``'s device; the last equals
+        ``model.forward_features(x)``.
 
     Raises:
         TypeError: the model lacks those attributes.
@@ -159,13 +161,13 @@ def stage_outputs(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     net: Any = model  # the timm attributes checked above; nn.Module's own types do not know them
     outputs = {}
     with torch.no_grad():
-        h = net.bn1(net.conv_stem(x))
+        h = net.bn1(net.conv_stem(x.to(next(net.parameters()).device)))
         outputs["stem"] = h
         for i, block in enumerate(net.blocks):
             h = block(h)
             outputs[f"block {i}"] = h
         outputs["head"] = net.bn2(net.conv_head(h))
-    return outputs
+    return {name: maps.to(x.device) for name, maps in outputs.items()}
 
 
 def to_backbone_input(

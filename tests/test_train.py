@@ -241,3 +241,66 @@ def test_autocast_bfloat16_trains_close_to_float32():
     assert h.train_loss[0] != pytest.approx(float(reference), rel=1e-6)  # ... and it really ran in bfloat16
     with pytest.raises(ValueError, match="autocast"):
         cu.fit(model, (x, y), autocast=torch.float64, progress=False, verbose=False)
+
+
+# --- where fit, evaluate and predict run ------------------------------------------------------------
+# The `meta` device stands for "another device": tensors there have shapes but no values, which is
+# all these checks need (they must stop before any data-dependent work).
+
+
+def _on_meta(x: torch.Tensor) -> torch.Tensor:
+    return x.to("meta")
+
+
+def test_fit_evaluate_predict_refuse_data_on_another_device_and_say_what_to_move():
+    x, y = torch.rand(8, 1, 4, 4), torch.randint(0, 3, (8,))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    calls = {
+        "fit": lambda: cu.fit(model, (_on_meta(x), _on_meta(y)), epochs=1, progress=False, verbose=False),
+        "evaluate": lambda: cu.evaluate(model, (_on_meta(x), _on_meta(y))),
+        "predict": lambda: cu.predict(model, _on_meta(x)),
+    }
+    for name, call in calls.items():
+        with pytest.raises(RuntimeError) as err:
+            call()
+        message = str(err.value)
+        assert f"cu.{name}: the model is on cpu" in message and "on meta" in message, message
+        assert "model.to('meta')" in message, message
+    # validation data on another device are caught before training starts
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(RuntimeError, match="validation data are on meta"):
+        cu.fit(model, (x, y), (_on_meta(x), _on_meta(y)), epochs=1, progress=False, verbose=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    # an explicit device that disagrees with the data: the message says which device to name
+    with pytest.raises(RuntimeError, match=r"pass device='meta' to fit, or move the data to cpu"):
+        cu.fit(nn.Linear(16, 3).to("meta"), (_on_meta(x), _on_meta(y)), device="cpu", epochs=1,
+               progress=False, verbose=False)
+
+
+def test_host_data_follow_the_model_and_cuda_names_match_cuda_zero():
+    assert train._same_device(torch.device("cuda"), torch.device("cuda:0"))
+    assert not train._same_device(torch.device("cuda:1"), torch.device("cuda:0"))
+    assert not train._same_device(torch.device("cpu"), torch.device("cpu", 0))  # cpu:0 is the audit's device
+    host = torch.rand(2, 3)
+    for device in ("cuda:0", "mps", "meta"):
+        train._check_data_device("fit", "data", host, torch.device(device), torch.device(device))  # no error
+
+
+@pytest.mark.parametrize(
+    "capability, expected",
+    [((7, 5), torch.float16), ((7, 0), torch.float16), ((6, 1), torch.float16),
+     ((8, 0), torch.bfloat16), ((8, 6), torch.bfloat16), ((9, 0), torch.bfloat16), ((12, 0), torch.bfloat16)],
+)
+def test_autocast_dtype_follows_the_cuda_capability_not_is_bf16_supported(monkeypatch, capability, expected):
+    """A T4 (7.5) says is_bf16_supported() (emulated): it must still get float16 (and fit's GradScaler)."""
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: asked.append(device) or capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert train.autocast_dtype("cuda") == expected
+    assert train.autocast_dtype(torch.device("cuda", 0)) == expected
+    assert asked == [torch.device("cuda"), torch.device("cuda", 0)]
+
+
+def test_autocast_dtype_off_cuda():
+    assert train.autocast_dtype("cpu") == torch.bfloat16
+    assert train.autocast_dtype("mps") == torch.float16

@@ -101,7 +101,7 @@ model = nn.Sequential(OrderedDict([
     ("fc1", nn.Linear(32 * 8 * 8, 64)),
     ("relu3", nn.ReLU()),
     ("fc2", nn.Linear(64, len(names))),
-]))
+])).to(device)  # the weights live on the device from here on (lesson 05 explains devices)
 model
 
 # %% [markdown]
@@ -112,7 +112,7 @@ model
 
 # %%
 model.eval()
-out = x_train[:1]
+out = x_train[:1].to(device)  # the input goes where the weights are
 print(f"{'stage':<8} {'output shape':<18} {'numbers':>8} {'parameters':>11}")
 print(f"{'input':<8} {str(tuple(out.shape)):<18} {out[0].numel():>8,} {0:>11,}")
 with torch.no_grad():
@@ -151,7 +151,7 @@ same_size
 
 # %%
 with torch.no_grad():
-    logits = model(x_train[:1])[0]
+    logits = model(x_train[:1].to(device))[0].cpu()
 manual = torch.exp(logits) / torch.exp(logits).sum()
 cu.expect(torch.allclose(manual, logits.softmax(dim=0)), "our softmax matches PyTorch's")
 cu.expect(((manual > 0.15) & (manual < 0.25)).all(), "the untrained network's probabilities are all near 1/5",

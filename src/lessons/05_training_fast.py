@@ -349,7 +349,7 @@ f"{cu.models.count_params(model):,} parameters, as many as before"
 # measure it rather than guess.
 
 # %%
-amp_dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
+amp_dtype = cu.train.autocast_dtype(device)  # bfloat16 on the CPU and on NVIDIA GPUs from Ampere (capability 8.0) on
 scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16 and device.type == "cuda")
 
 
@@ -430,7 +430,7 @@ else:
 
 # %%
 torch.manual_seed(0)
-fashion_net = pool_first_cnn()
+fashion_net = pool_first_cnn().to(device)
 history = cu.fit(fashion_net, (x_train, y_train), (x_test, y_test), epochs=1, batch_size=256, lr=3e-3)
 cu.expect(history.images_per_second > 3 * tutorial, "several times faster than the textbook pipeline",
           fit=history.images_per_second, tutorial=tutorial)
@@ -449,7 +449,7 @@ digits = cu.data.load("digits", source="mnist5k")
 d_train = cu.data.to_tensors(digits["train"], device)
 d_test = cu.data.to_tensors(digits["test"], device)
 torch.manual_seed(0)
-digit_net = pool_first_cnn()
+digit_net = pool_first_cnn().to(device)
 digit_history = cu.fit(digit_net, d_train, d_test, epochs=8, batch_size=128, lr=3e-3,
                        augment=cu.speed.flip_and_translate(2, flip=False))
 reached = digit_history.time_to(0.98)

@@ -44,7 +44,7 @@ device = cu.setup()
 # here we take it apart. First, a check that it still knows a tabby cat.
 
 # %%
-pretrained = cu.models.pretrained_backbone()
+pretrained = cu.models.pretrained_backbone(device)
 backbone = pretrained.model
 cat = cu.data.load_photo("cat")
 top3 = pretrained.classify(cat, k=3)[0]
@@ -61,7 +61,7 @@ f"{cu.models.count_params(backbone):,} parameters", [f"{name} {p:.0%}" for name,
 # prefer a colour, or a change of brightness in one direction.
 
 # %%
-stem = backbone.conv_stem.weight.detach()
+stem = backbone.conv_stem.weight.detach().cpu()
 cu.show_filters(stem, ncols=16, title="The 32 first-layer filters of EfficientNet-Lite0 (3×3 pixels × RGB)",
                 alt="Thirty-two tiny 3-by-3 colour patches, the first-layer filters: some are nearly uniform colours, "
                     "others go from dark to light along one direction.")
@@ -120,7 +120,7 @@ head, f"{n_head:,} of {n_all:,} parameters ({n_head / n_all:.0%})"
 
 # %%
 with torch.no_grad():
-    maps = backbone.forward_features(x)  # (1, 1280, 7, 7): the last feature maps
+    maps = backbone.forward_features(x.to(device))  # (1, 1280, 7, 7): the last feature maps
     feats = backbone.forward_head(maps, pre_logits=True)  # averaged over the 7×7 grid: (1, 1280)
     logits = head(feats)  # (1, 1000): one score per ImageNet class
 tuple(maps.shape), tuple(feats.shape), tuple(logits.shape)
@@ -133,10 +133,10 @@ tuple(maps.shape), tuple(feats.shape), tuple(logits.shape)
 
 # %%
 faces_net = copy.deepcopy(backbone)
-faces_net.classifier = nn.Linear(1280, 2)  # the new head: face or non-face
+faces_net.classifier = nn.Linear(1280, 2, device=device)  # the new head: face or non-face
 for name, p in faces_net.named_parameters():
     p.requires_grad_(name.startswith("classifier."))
-cu.models.count_params(faces_net, trainable_only=True), tuple(faces_net(x).shape)
+cu.models.count_params(faces_net, trainable_only=True), tuple(faces_net(x.to(device)).shape)
 
 # %% [markdown]
 # ## 3 · Features cost time: compute them once
@@ -163,7 +163,7 @@ tuple(xf_train.shape), tuple(xf_test.shape)
 # %%
 rates = {}
 for size in (64, 96, 224):
-    batch = torch.randn(32 if size < 224 else 8, 3, size, size)
+    batch = torch.randn(32 if size < 224 else 8, 3, size, size, device=device)
     with torch.no_grad():
         rates[size] = cu.train.throughput(lambda: backbone.forward_features(batch), len(batch), warmup=1, repeats=3)
 cu.show(cu.transfer.figure_throughput(list(rates), list(rates.values()), title="EfficientNet-Lite0 on this machine"),
@@ -203,10 +203,10 @@ f"30 epochs end to end at 224 px: about {end_to_end:.0f} s; features cached once
 early = nn.Sequential(backbone.conv_stem, backbone.bn1, *backbone.blocks[:6]).eval()
 late = nn.Sequential(backbone.blocks[6], backbone.conv_head, backbone.bn2, backbone.global_pool).eval()
 with torch.no_grad():
-    a_train = early(cu.transfer.to_backbone_input(xf_train, 64))  # (100, 192, 2, 2)
-    a_test = early(cu.transfer.to_backbone_input(xf_test, 64))
+    a_train = early(cu.transfer.to_backbone_input(xf_train, 64).to(device))  # (100, 192, 2, 2)
+    a_test = early(cu.transfer.to_backbone_input(xf_test, 64).to(device))
     f_train, f_test = late(a_train), late(a_test)  # (100, 1280) features
-    whole = backbone.forward_head(backbone.forward_features(cu.transfer.to_backbone_input(xf_test, 64)), pre_logits=True)
+    whole = backbone.forward_head(backbone.forward_features(cu.transfer.to_backbone_input(xf_test, 64).to(device)), pre_logits=True)
 tuple(a_train.shape), tuple(f_train.shape), f"largest difference from the whole backbone: {(f_test - whole).abs().max():.1e}"
 
 # %% [markdown]
@@ -225,7 +225,8 @@ tuple(a_train.shape), tuple(f_train.shape), f"largest difference from the whole 
 # %%
 def fit_head(feats, labels, C=1.0, iterations=50):
     """A new linear head fitted to cached features: logistic regression solved with L-BFGS."""
-    head = nn.Linear(feats.shape[1], int(labels.max()) + 1)
+    head = nn.Linear(feats.shape[1], int(labels.max()) + 1).to(feats.device)
+    labels = labels.to(feats.device)
     nn.init.zeros_(head.weight)  # start from "no opinion": the fit is deterministic
     nn.init.zeros_(head.bias)
     optimizer = torch.optim.LBFGS(head.parameters(), max_iter=iterations, line_search_fn="strong_wolfe")
@@ -243,7 +244,7 @@ def fit_head(feats, labels, C=1.0, iterations=50):
 
 def accuracy(head, feats, labels):
     with torch.no_grad():
-        return (head(feats).argmax(1) == labels).float().mean().item()
+        return (head(feats).argmax(1) == labels.to(feats.device)).float().mean().item()
 
 
 def faces_probe(idx, seed):
@@ -275,7 +276,7 @@ def epochs_for(steps, n, batch):
 
 def faces_fine_tune(idx, seed, steps=30):
     torch.manual_seed(seed)
-    net = nn.Sequential(copy.deepcopy(late), nn.Linear(1280, 2))
+    net = nn.Sequential(copy.deepcopy(late), nn.Linear(1280, 2)).to(device)
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.register_forward_pre_hook(keep_eval)
@@ -301,7 +302,7 @@ faces_results["fine-tuned late layers"].mean(axis=1).round(3)
 # %%
 def from_scratch(idx, seed, x_train, y_train, x_test, y_test, steps=100):
     torch.manual_seed(seed)
-    net = cu.models.small_cnn(int(y_train.max()) + 1, image_size=28)
+    net = cu.models.small_cnn(int(y_train.max()) + 1, image_size=28).to(device)
     batch = min(32, len(idx))
     cu.fit(net, (x_train[idx], y_train[idx]), epochs=epochs_for(steps, len(idx), batch), batch_size=batch,
            seed=seed, progress=False, verbose=False)
@@ -369,8 +370,8 @@ stem_bn = drifting[0][1]
 mean_before = stem_bn.running_mean.clone()
 drifting.train()  # what cu.fit, like every training loop, does first
 with torch.no_grad():
-    f_test_trainmode = torch.cat([drifting(b) for b in cu.transfer.to_backbone_input(xf_test, 64).split(8)])
-    for batch in cu.transfer.to_backbone_input(xf_train, 64).split(8):
+    f_test_trainmode = torch.cat([drifting(b) for b in cu.transfer.to_backbone_input(xf_test, 64).to(device).split(8)])
+    for batch in cu.transfer.to_backbone_input(xf_train, 64).to(device).split(8):
         drifting(batch)
 f"the stem's batch norm: running mean moved by {(stem_bn.running_mean - mean_before).abs().mean():.3f} on average"
 
@@ -384,7 +385,7 @@ f"the stem's batch norm: running mean moved by {(stem_bn.running_mean - mean_bef
 probe = fit_head(f_train, yf_train)
 drifting.eval()
 with torch.no_grad():
-    f_test_drifted = drifting(cu.transfer.to_backbone_input(xf_test, 64))
+    f_test_drifted = drifting(cu.transfer.to_backbone_input(xf_test, 64).to(device))
 bn_effect = {"cached features": accuracy(probe, f_test, yf_test),
              "features in train mode (batches of 8)": accuracy(probe, f_test_trainmode, yf_test),
              "features after one epoch of drift": accuracy(probe, f_test_drifted, yf_test)}
@@ -412,7 +413,7 @@ for m in steady.modules():
         m.register_forward_pre_hook(keep_eval)
 steady.train()
 with torch.no_grad():
-    f_test_steady = torch.cat([steady(b) for b in cu.transfer.to_backbone_input(xf_test, 64).split(8)])
+    f_test_steady = torch.cat([steady(b) for b in cu.transfer.to_backbone_input(xf_test, 64).to(device).split(8)])
 steady_change = (f_test_steady - f_test).abs().max().item()
 cu.expect(steady_change < 1e-4, "with the hook, model.train() no longer changes a thing", change=steady_change)
 f"largest change of the test features: {steady_change:.1e}"
@@ -438,7 +439,7 @@ f"largest change of the test features: {steady_change:.1e}"
 fashion = cu.data.load_fashion_mnist()
 x_fashion, y_fashion = cu.data.to_tensors(fashion["train"])
 torch.manual_seed(0)
-source = cu.models.small_cnn(10, image_size=28, width=32)
+source = cu.models.small_cnn(10, image_size=28, width=32).to(device)
 history = cu.fit(source, (x_fashion[:10_000], y_fashion[:10_000]), epochs=1, batch_size=128, lr=3e-3)
 x_fashion_test, y_fashion_test = cu.data.to_tensors(fashion["test"])
 f"Fashion-MNIST accuracy on 2,000 test images: {cu.evaluate(source, (x_fashion_test[:2000], y_fashion_test[:2000]))['accuracy']:.1%}"
@@ -461,8 +462,8 @@ xd_test, yd_test = xd_test[test_idx], yd_test[test_idx]
 fashion_backbone = nn.Sequential(source[: list(dict(source.named_children())).index("pool2") + 1],
                                  nn.AdaptiveAvgPool2d(3), nn.Flatten()).eval()
 with torch.no_grad():
-    g_train = torch.cat([fashion_backbone(b) for b in xd_train.split(500)])
-    g_test = fashion_backbone(xd_test)
+    g_train = torch.cat([fashion_backbone(b.to(device)) for b in xd_train.split(500)])
+    g_test = fashion_backbone(xd_test.to(device))
 g_mean, g_std = g_train.mean(0), g_train.std(0)
 g_train, g_test = (g_train - g_mean) / g_std, (g_test - g_mean) / g_std
 tuple(g_train.shape), tuple(g_test.shape)
@@ -489,9 +490,9 @@ print(cu.transfer.results_table(digit_labels, digits_results))
 # %%
 used = torch.unique(torch.cat([cu.transfer.per_class_subset(yd_train, 30, seed) for seed in range(3)]))
 with torch.no_grad():
-    h_used = torch.cat([late(early(cu.transfer.to_backbone_input(b, 64))) for b in xd_train[used].split(32)])
-    h_test = torch.cat([late(early(cu.transfer.to_backbone_input(b, 64))) for b in xd_test.split(32)])
-h_train = torch.zeros(len(xd_train), 1280)
+    h_used = torch.cat([late(early(cu.transfer.to_backbone_input(b, 64).to(device))) for b in xd_train[used].split(32)])
+    h_test = torch.cat([late(early(cu.transfer.to_backbone_input(b, 64).to(device))) for b in xd_test.split(32)])
+h_train = torch.zeros(len(xd_train), 1280, device=device)
 h_train[used] = h_used
 f"ImageNet features for {len(used)} training digits and {len(h_test)} test digits"
 
@@ -580,11 +581,11 @@ tuple(patches.shape)
 # every flattened patch. We check that by hand.
 
 # %%
-vit = timm.create_model("vit_tiny_patch16_224", pretrained=False)
+vit = timm.create_model("vit_tiny_patch16_224", pretrained=False).to(device)
 proj = vit.patch_embed.proj  # Conv2d(3, 192, kernel_size=16, stride=16)
 with torch.no_grad():
-    tokens = vit.patch_embed(x)[0]  # (196, 192)
-    by_hand = patches.flatten(1) @ proj.weight.flatten(1).T + proj.bias
+    tokens = vit.patch_embed(x.to(device))[0]  # (196, 192)
+    by_hand = patches.to(device).flatten(1) @ proj.weight.flatten(1).T + proj.bias
 n_vit, n_lite0 = cu.models.count_params(vit), cu.models.count_params(backbone)
 cu.expect(torch.allclose(tokens, by_hand, atol=1e-4), "the patch embedding is one linear map applied to every patch")
 cu.expect(n_vit > n_lite0, "DeiT-Ti (ViT-Tiny) has more parameters than EfficientNet-Lite0", vit=n_vit, lite0=n_lite0)

@@ -98,7 +98,7 @@ cu.show_images(train_x[picks], titles=[groups_train[i] for i in picks], ncols=8,
 def new_cnn(seed, num_classes=2):
     """A slim version of lesson 04's CNN, seeded so that every run starts from the same weights."""
     torch.manual_seed(seed)
-    return cu.models.small_cnn(num_classes, 1, width=8, hidden=32)
+    return cu.models.small_cnn(num_classes, 1, width=8, hidden=32).to(device)
 
 
 baseline = new_cnn(0)
@@ -203,10 +203,10 @@ cu.expect(abs(predicted - b["standard"]) < 0.03, "the two numbers agree up to sa
 # %%
 def saliency(model, x, target):
     model.eval()
-    x = x.clone().requires_grad_(True)
+    x = x.to(device).clone().requires_grad_(True)
     logits = model(x)
     (grad,) = torch.autograd.grad(logits[torch.arange(len(x)), target].sum(), x)
-    return grad.abs().amax(dim=1)  # (N, H, W): the largest over the colour channels
+    return grad.abs().amax(dim=1).cpu()  # (N, H, W): the largest over the colour channels
 
 
 x, y, tag = tests["uncorrelated"]
@@ -551,7 +551,7 @@ display(Markdown(
 # "missile" and "projectile" count for the rocket).
 
 # %%
-pretrained = cu.models.pretrained_backbone()
+pretrained = cu.models.pretrained_backbone(device)
 PHOTOS = {"cat": ("tiger cat", "Egyptian cat", "tabby"), "coffee": ("espresso", "cup"),
           "rocket": ("missile", "projectile", "space shuttle"), "cameraman": ("tripod",)}
 crops = cu.corruptions.photo_crops(pretrained, [cu.data.load_photo(name) for name in PHOTOS])

@@ -1,0 +1,177 @@
+"""The GPU path, proven without a GPU: the device audit, and the lessons run under it.
+
+`course_utils.device_audit` (``P2L_DEVICE_AUDIT=1``) hands the lessons a CPU
+stand-in for a GPU and fails on any operation that mixes tensors on it with
+tensors on the host, and on any layer whose weights stayed on the host. The
+unit tests below show it catches each kind of slip in a fresh process (the
+audit changes process-wide PyTorch state, so it never runs inside pytest's own
+process); the notebook tests run lessons 04, 05, 07 and 08 under it, as a
+student runs them, and compare the runtime with the plain run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, execute_notebook
+
+AUDITED_LESSONS = ["04", "05", "07", "08"]
+PY = sys.executable
+
+
+PRELUDE = """
+import torch
+from torch import nn
+import course_utils as cu
+from course_utils.device_audit import DeviceAuditError
+device = cu.setup(verbose=False)
+print(device)
+def fails(f, *words):
+    try:
+        f()
+    except (DeviceAuditError, RuntimeError) as err:
+        for w in words:
+            assert w in str(err), (w, str(err))
+        return
+    raise AssertionError("no error")
+"""
+
+
+def _run(code: str, *, audit: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "P2L_DEVICE_AUDIT": "1" if audit else "0", "TQDM_DISABLE": "1"}
+    return subprocess.run([PY, "-c", PRELUDE + textwrap.dedent(code)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+
+
+def test_setup_hands_out_the_stand_in_and_tracks_where_tensors_are():
+    result = _run("""
+    assert device == torch.device("cpu", 0), device
+    x = torch.rand(4, 3)
+    d = x.to(device)
+    assert x.device == torch.device("cpu") and d.device == device
+    assert torch.zeros(2, device=device).device == device
+    assert (d * 2 + 1).device == device and d.sum().device == device
+    assert d.cpu().device == torch.device("cpu") and d.to("cpu").device == torch.device("cpu")
+    assert torch.equal(d.cpu(), x)                      # same numbers: the arithmetic is the CPU's
+    m = nn.Linear(3, 2)
+    opt = torch.optim.AdamW(m.parameters())            # built before the move, as lesson 05 teaches
+    m.to(device)
+    assert isinstance(m.weight, nn.Parameter) and m.weight.device == device
+    m(d).sum().backward()
+    assert m.weight.grad.device == device
+    before = m.weight.detach().cpu().clone()
+    opt.step()
+    assert not torch.equal(before, m.weight.detach().cpu())   # the optimizer updated the moved weights
+    (d + torch.tensor(2.0)).sum().item()                # a host scalar is fine, as on CUDA
+    assert d[torch.tensor([0, 1])].shape == (2, 3)       # host indices into a device tensor, as on CUDA
+    print("ok")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
+
+
+def test_the_audit_fails_on_every_kind_of_cross_device_use():
+    result = _run("""
+    host_model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    x = torch.rand(5, 1, 8, 8)
+    fails(lambda: host_model(x), "Conv2d", "weights on the host", "model.to(device)")           # model never moved
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2)).to(device)
+    fails(lambda: model(x), "conv2d", "cpu (the host) (5, 1, 8, 8)", "x.to(device)")            # batch never moved
+    d = x.to(device)
+    fails(lambda: d + x, "on the device and on the host")
+    fails(lambda: d.numpy(), "NumPy", ".cpu()")
+    import numpy as np
+    fails(lambda: np.asarray(d), "NumPy")
+    fails(lambda: x[torch.tensor([0]).to(device)], "host")                                      # device index, host tensor
+    model(d)
+    print("ok")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
+
+
+def test_the_audit_catches_lesson_05_section_9_as_it_was():
+    """Lesson 05 §9 used to train `pool_first_cnn()` without moving it: cu.fit must stop, and say why."""
+    result = _run("""
+    x = torch.rand(64, 1, 28, 28).to(device)
+    y = torch.randint(0, 10, (64,)).to(device)
+    torch.manual_seed(0)
+    net = cu.speed.pool_first_cnn()                 # the old cell: no .to(device)
+    fails(lambda: cu.fit(net, (x, y), epochs=1, progress=False, verbose=False),
+          "model is on cpu", "training data are on cpu:0", "model.to('cpu:0')")
+    net = cu.speed.pool_first_cnn().to(device)      # the fixed cell
+    cu.fit(net, (x, y), epochs=1, progress=False, verbose=False)
+    assert all(p.device == device for p in net.parameters())
+    print("ok")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
+
+
+def test_without_the_variable_nothing_changes():
+    result = _run("""
+    import course_utils.device_audit as da
+    assert device != da.AUDIT_DEVICE and da._mode is None
+    assert not torch.__future__.get_swap_module_params_on_conversion()
+    print("ok")
+    """, audit=False)
+    assert result.returncode == 0, result.stderr
+
+
+def _lesson(number: str) -> Path:
+    (path,) = sorted((ROOT / "lessons").glob(f"{number}_*.ipynb"))
+    return path
+
+
+RUNTIMES = ROOT / "build" / "device-audit-runtimes.json"
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("number", AUDITED_LESSONS)
+def test_lesson_puts_every_model_and_batch_on_the_device(number: str, tmp_path: Path):
+    """Run the lesson as a student does, with the audited device: any cross-device use fails the cell."""
+    _, seconds = execute_notebook(_lesson(number), timeout=900, env={"P2L_DEVICE_AUDIT": "1", "TQDM_DISABLE": "1"})
+    RUNTIMES.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
+    data[number] = round(seconds, 1)
+    RUNTIMES.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")
+
+
+def test_host_data_follow_the_model_to_the_device_and_results_come_back():
+    """fit/evaluate/predict and the saliency maps copy host data to the model's device; same numbers as on the host."""
+    result = _run("""
+    import copy
+    torch.manual_seed(0)
+    model = cu.models.small_cnn(3, 1, width=4, hidden=8).to(device)
+    host_model = copy.deepcopy(model).cpu()
+    assert all(p.device == device for p in model.parameters())
+    assert all(p.device == torch.device("cpu") for p in host_model.parameters())
+    x, y = torch.rand(16, 1, 32, 32), torch.randint(0, 3, (16,))
+    cu.fit(model, (x, y), (x, y), epochs=1, progress=False, verbose=False)
+    fails(lambda: host_model(x), "weights on the host")
+    with cu.device_audit.host_models_allowed():  # the CPU reference, deliberately on the host
+        cu.fit(host_model, (x, y), (x, y), epochs=1, progress=False, verbose=False)
+        host_eval, host_probs = cu.evaluate(host_model, (x, y)), cu.predict(host_model, x)
+        host_cam = cu.saliency.grad_cam(host_model, host_model.relu2, x, 1)
+    assert all(p.device == device for p in model.parameters())
+    for a, b in zip(model.parameters(), host_model.parameters()):
+        assert torch.allclose(a.detach().cpu(), b.detach(), atol=1e-6)
+    assert cu.evaluate(model, (x, y)) == host_eval
+    p = cu.predict(model, x)
+    assert p.device == torch.device("cpu") and torch.equal(p, host_probs)
+    for maps in (cu.saliency.grad_cam(model, model.relu2, x, 1), cu.saliency.saliency_map(model, x, 1)):
+        assert maps.device == torch.device("cpu") and maps.shape == (16, 32, 32)
+    assert torch.allclose(cu.saliency.grad_cam(model, model.relu2, x, 1), host_cam, atol=1e-6)
+    print("ok")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")
