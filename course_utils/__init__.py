@@ -15,6 +15,7 @@ from course_utils import checks, data, env, models, shapes, train, viz, widgets
 from course_utils import convolution, pixels, restrictions, translation  # lessons 01-03: pixels, shifts, convolution
 from course_utils import speed, stages  # lessons 04-05: the replay view, training fast
 from course_utils import costs, imagenet  # lesson 06: layer costs, the challenge, top-k
+from course_utils import architectures  # lesson 06b: residual stacks, separable convolutions, families
 from course_utils import transfer  # lesson 07: labelled subsets, learning curves, patches
 from course_utils import corruptions, fairness, saliency  # lesson 08: groups, explanations, shift
 from course_utils.env import choose_device, doctor, is_online, seed_everything
@@ -36,6 +37,7 @@ __all__ = [
     "convolution", "pixels", "restrictions", "translation",
     "speed", "stages",
     "costs", "imagenet",
+    "architectures",
     "transfer",
     "corruptions", "fairness", "saliency",
     "choose_device", "doctor", "evaluate", "fit", "is_online", "predict", "seed_everything", "setup",

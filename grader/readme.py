@@ -31,7 +31,7 @@ def colab_url(path: str) -> str:
 def _title(notebook: Path) -> str:
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     first = "".join(cells[0]["source"]).splitlines()[0]
-    return re.sub(r"^#\s*(\d+\s*·\s*)?", "", first).strip()
+    return re.sub(r"^#\s*(\d+[a-z]?\s*·\s*)?", "", first).strip()
 
 
 def _exercise_for(stem: str) -> Path | None:
@@ -43,7 +43,7 @@ def _exercise_for(stem: str) -> Path | None:
 def _old_runtimes(text: str) -> dict[str, str]:
     keep = {}
     for line in text.splitlines():
-        m = re.match(r"\| (\d\d) \|.*\| ([0-9]+ s) \|", line)
+        m = re.match(r"\| (\d\d[a-z]?) \|.*\| ([0-9]+ s) \|", line)
         if m:
             keep[m.group(1)] = m.group(2)
     return keep
