@@ -390,8 +390,8 @@ def replay_view(model, examples: dict, class_names, *, delay: float = 0.3, max_m
         box,
         st.figure_stages(first, class_names, names=shown, title=f"Input '{names[0]}', stage by stage"),
         alt=f"The input '{names[0]}' followed through the network: the image, the feature maps after each "
-        f"convolution and pooling, the flattened vector, and the class probabilities, highest for "
-        f"{class_names[best]} ({float(first[-1].output[0, best]):.0%}).",
+        + ("residual block" if any(s.layer in blocks for s in first) else "convolution and pooling, the flattened vector")
+        + f", and the class probabilities, highest for {class_names[best]} ({float(first[-1].output[0, best]):.0%}).",
     )
     return box
 
