@@ -23,6 +23,7 @@ _MODULES = (
     "convolution", "pixels", "restrictions", "translation",  # lessons 01-03: pixels, shifts, convolution
     "speed", "stages",  # lessons 04-05: the replay view, training fast
     "costs", "imagenet",  # lesson 06: layer costs, the challenge, top-k
+    "architectures",  # lesson 06b: residual stacks, separable convolutions, families
     "transfer",  # lesson 07: labelled subsets, learning curves, patches
     "corruptions", "fairness", "saliency",  # lesson 08: groups, explanations, shift
     "distributed",  # lesson 09: data-parallel training, the ring all-reduce's cost
@@ -39,8 +40,9 @@ _FUNCTIONS = {
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ loads lazily
     from course_utils import (  # noqa: F401
-        checks, checkup, claims, convolution, corruptions, costs, data, device_audit, distributed, env, fairness, imagenet, models, pixels,
-        restrictions, saliency, shapes, speed, stages, train, transfer, translation, viz, widgets,
+        architectures, checks, checkup, claims, convolution, corruptions, costs, data, device_audit,
+        distributed, env, fairness, imagenet, models, pixels, restrictions, saliency, shapes, speed, stages,
+        train, transfer, translation, viz, widgets,
     )  # fmt: skip
     from course_utils.checkup import doctor  # noqa: F401
     from course_utils.claims import expect  # noqa: F401

@@ -281,7 +281,7 @@ def load_fashion_mnist() -> datasets.DatasetDict:
         OfflineError: no local copy and no network; the message says how to
             install the Debian package.
 
-    Introduced in lesson 07.
+    Introduced in lesson 06b.
     """
     import datasets
 

@@ -27,7 +27,7 @@ from torch import nn
 
 from course_utils.models import eval_mode
 
-__all__ = ["Stage", "drawing_to_image", "preset_drawing", "run_stages"]
+__all__ = ["Stage", "drawing_to_image", "preset_drawing", "run_stages", "sequential_view"]
 
 
 @dataclass
@@ -79,12 +79,68 @@ def _leaf_layers(model: nn.Sequential, prefix: str = "") -> list[tuple[str, nn.M
 
 
 @torch.no_grad()
+def sequential_view(model: nn.Module, x: torch.Tensor) -> nn.Sequential:
+    """An ``nn.Sequential`` over ``model``'s top-level children, if running them in order is the model.
+
+    Many classic networks (torchvision's ResNet, VGG and AlexNet, timm's
+    EfficientNet) are *Sequential-like*: their ``forward`` applies their
+    children one after another, with at most a flatten before the first dense
+    layer. This builds that chain (inserting an ``nn.Flatten`` named
+    ``"flatten"`` where a ``Linear`` meets feature maps) and checks, on ``x``
+    in eval mode, that it gives the same output as ``model`` itself. The
+    layers are shared with ``model``, not copied. An ``nn.Sequential`` is
+    returned as it is.
+
+    Args:
+        model: the network.
+        x: an example batch (N, C, H, W) the model accepts.
+
+    Returns:
+        The chain as an ``nn.Sequential``.
+
+    Raises:
+        TypeError: running the children in order does not reproduce ``model(x)``;
+            the message says to pass an ``nn.Sequential`` instead.
+
+    Introduced in lesson 06b.
+    """
+    if isinstance(model, nn.Sequential):
+        return model
+    from collections import OrderedDict
+
+    layers: list[tuple[str, nn.Module]] = []
+    with eval_mode(model):
+        out = x
+        try:
+            for name, child in model.named_children():
+                if isinstance(child, nn.Linear) and out.dim() > 2:
+                    layers.append(("flatten", nn.Flatten()))
+                    out = out.flatten(1)
+                out = child(out)
+                layers.append((name, child))
+            same = isinstance(out, torch.Tensor) and torch.allclose(out, model(x), rtol=1e-4, atol=1e-5)
+        except Exception:
+            same = False
+    if not same:
+        raise TypeError(
+            f"{type(model).__name__}'s forward does more than apply its children one after another, so it cannot be "
+            "replayed stage by stage. Build the stages as an nn.Sequential yourself and pass that."
+        )
+    chain = nn.Sequential(OrderedDict(layers))
+    chain.training = model.training
+    return chain
+
+
+@torch.no_grad()
 def run_stages(model: nn.Module, x: torch.Tensor, *, softmax: bool = True) -> list[Stage]:
     """Run ``model`` one layer at a time and keep every intermediate output.
 
     Args:
         model: an ``nn.Sequential`` (nested ``nn.Sequential`` blocks are fine)
-            whose layers are applied one after another.
+            whose layers are applied one after another, or a Sequential-like
+            network such as torchvision's ResNet (see `sequential_view`).
+            Blocks that are not ``nn.Sequential`` (a ResNet ``BasicBlock``)
+            are one stage each.
         x: a batch (N, C, H, W) float, or one image (C, H, W).
         softmax: append a ``"softmax"`` stage holding the class probabilities
             when the last output is (N, K) logits.
@@ -94,16 +150,13 @@ def run_stages(model: nn.Module, x: torch.Tensor, *, softmax: bool = True) -> li
         mode without gradients; its train/eval mode is restored afterwards.
 
     Raises:
-        TypeError: ``model`` is not an ``nn.Sequential``; the message says how to wrap it.
+        TypeError: ``model`` is neither an ``nn.Sequential`` nor Sequential-like; the message says what to pass.
         ValueError: ``x`` is not an image tensor, or a layer fails (the message names it).
 
     Introduced in lesson 04.
     """
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(
-            f"run_stages needs an nn.Sequential (layers applied one after another); got {type(model).__name__}. "
-            "Build your network as nn.Sequential(...), or pass the Sequential part of it (e.g. model.features)."
-        )
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"run_stages needs a network (an nn.Sequential or a Sequential-like module); got {type(model).__name__}")
     if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4):
         raise ValueError(f"x must be an image tensor (C, H, W) or a batch (N, C, H, W); got {_describe(x)}")
     if x.dim() == 3:
@@ -111,6 +164,14 @@ def run_stages(model: nn.Module, x: torch.Tensor, *, softmax: bool = True) -> li
     if x.dtype == torch.uint8:
         x = x.float() / 255
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    if not isinstance(model, nn.Sequential):
+        try:
+            model = sequential_view(model, x.to(device))
+        except TypeError as err:
+            raise TypeError(
+                f"run_stages needs an nn.Sequential (layers applied one after another); got {type(model).__name__}. "
+                f"{err}"
+            ) from err
     stages = [Stage("input", "input", x.detach().cpu())]
     out = x.to(device)
     with eval_mode(model):
@@ -146,10 +207,20 @@ def explain_stage(stage: Stage, *, last: bool = False) -> str:
     if kind == "Conv2d":
         return (f"{stage.shape[0]} filters slide over the previous maps; each map lights up where its filter's "
                 f"pattern appears. Output {shape}.")  # fmt: skip
+    if kind in ("BasicBlock", "Bottleneck"):
+        return (f"A residual block: its convolutions compute a correction that is added to the block's input (the "
+                f"shortcut), then a ReLU. Output {shape}.")  # fmt: skip
+    if kind in ("InvertedResidual", "DepthwiseSeparableConv"):
+        return (f"An EfficientNet block: depthwise convolutions filter each map on its own, 1x1 convolutions mix "
+                f"the maps. Output {shape}.")  # fmt: skip
+    if kind == "Normalize":
+        return f"Each colour channel is shifted and scaled to the statistics the network was trained with. Output {shape}."
     if kind.startswith("BatchNorm"):
         return f"Batch norm re-centres and rescales every map with statistics learned in training. Output {shape}."
     if kind in ("ReLU", "GELU", "LeakyReLU", "SiLU"):
         return f"{kind} lets positive evidence through and silences (most) negative values. Output {shape}."
+    if "AdaptiveAvgPool" in kind or kind == "SelectAdaptivePool2d":
+        return f"Global average pooling keeps one number per map: its mean over all positions. Output {shape}."
     if "Pool" in kind:
         return f"Pooling keeps the strongest response in each window, so the maps shrink. Output {shape}."
     if kind == "Flatten":
@@ -264,8 +335,10 @@ def png(picture: np.ndarray, *, scale: int = 1, min_size: int = 0) -> bytes:
     return buffer.getvalue()
 
 
-def probability_html(probs: torch.Tensor, class_names: Sequence[str]) -> str:
+def probability_html(probs: torch.Tensor, class_names: Sequence[str], top: int = 10) -> str:
     """Class probabilities as an HTML list of labelled bars, highest first (readable as text).
+
+    Only the ``top`` most likely classes are listed (all of them for lesson 04's five shapes).
 
     Introduced in lesson 04.
     """
@@ -273,7 +346,7 @@ def probability_html(probs: torch.Tensor, class_names: Sequence[str]) -> str:
     if len(probs) != len(class_names):
         raise ValueError(f"{len(probs)} probabilities but {len(class_names)} class names")
     rows = []
-    for rank, i in enumerate(probs.argsort(descending=True).tolist()):
+    for rank, i in enumerate(probs.argsort(descending=True).tolist()[:top]):
         p = float(probs[i])
         weight = "bold" if rank == 0 else "normal"
         rows.append(
@@ -352,7 +425,7 @@ def figure_stages(
             ax.imshow(img[0].numpy() if img.shape[0] == 1 else img.permute(1, 2, 0).numpy(), cmap="gray",
                       vmin=0, vmax=1, interpolation="nearest")  # fmt: skip
             ax.set_xticks([]), ax.set_yticks([])
-        elif class_names is not None and out.numel() == len(class_names):
+        elif class_names is not None and out.numel() == len(class_names) <= 20:
             ax = fig.add_subplot(grid[row, 3:])
             values = out.numpy() * (100 if stage.kind == "probabilities" else 1)
             ax.bar(range(len(values)), values, color="#0072B2")

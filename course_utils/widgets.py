@@ -16,6 +16,7 @@ import ipywidgets as W
 __all__ = [
     "channel_mixer",
     "corruption_explorer",
+    "degradation_explorer",
     "depth_explorer",
     "kernel_editor",
     "layer_cost_explorer",
@@ -357,7 +358,9 @@ def replay_view(model, examples: dict, class_names, *, delay: float = 0.3, max_m
     classifier.
 
     Args:
-        model: an ``nn.Sequential`` classifier (input (1, C, H, W) float in [0, 1]).
+        model: an ``nn.Sequential`` classifier (input (1, C, H, W) float in [0, 1]),
+            or a Sequential-like one such as a torchvision ResNet (see
+            `course_utils.stages.sequential_view`).
         examples: display name -> one image (C, H, W) float in [0, 1].
         class_names: one name per logit.
         delay: seconds per stage during a replay.
@@ -413,14 +416,17 @@ def replay_view(model, examples: dict, class_names, *, delay: float = 0.3, max_m
     box.add_class("p2l-widget")
     box.add_class("p2l-replay")
     first = runs[names[0]]
+    blocks = ("BasicBlock", "Bottleneck", "InvertedResidual", "DepthwiseSeparableConv")
     shown = [s.name for s in first if s.layer in ("input", "Conv2d", "MaxPool2d", "Flatten", "softmax")]
+    if any(s.layer in blocks for s in first):  # a deep network: its blocks, not every layer
+        shown = [s.name for s in first if s.layer in blocks][::2] + [s.name for s in first if s.layer in ("input", "softmax")]
     best = int(first[-1].output[0].argmax())
     display_widget(
         box,
         st.figure_stages(first, class_names, names=shown, title=f"Input '{names[0]}', stage by stage"),
         alt=f"The input '{names[0]}' followed through the network: the image, the feature maps after each "
-        f"convolution and pooling, the flattened vector, and the class probabilities, highest for "
-        f"{class_names[best]} ({float(first[-1].output[0, best]):.0%}).",
+        + ("residual block" if any(s.layer in blocks for s in first) else "convolution and pooling, the flattened vector")
+        + f", and the class probabilities, highest for {class_names[best]} ({float(first[-1].output[0, best]):.0%}).",
     )
     return box
 
@@ -989,4 +995,55 @@ def scaling_explorer(*, num_params: float = 25.6e6, bandwidth_gb_per_s: float = 
                    alt=f"Predicted speed-up against the number of workers on log axes, with the ideal line, for "
                        f"{p / 1e6:.1f} million parameters, {b:g} GB/s links and {c * 1e3:g} ms of compute per step: "
                        f"{distributed.efficiency_summary(c, p, b, 8, latency_s=lat)}.")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- lesson 06b: the recipe, scaled up
+
+
+def degradation_explorer(runs, *, start: int | None = None, window: int = 25) -> W.Box:
+    """Pick a depth; see the plain and the residual net's training loss and their gradient norms at that depth.
+
+    A thin view over `course_utils.architectures.figure_degradation`; every
+    network was trained beforehand (`course_utils.architectures.degradation_runs`).
+
+    Args:
+        runs: a list of `course_utils.architectures.DepthRun`.
+        start: the depth shown first (default: the deepest).
+        window: steps averaged in the running loss shown first.
+
+    Returns:
+        The displayed outer box (CSS classes ``p2l-widget p2l-degradation``).
+
+    Introduced in lesson 06b.
+    """
+    from course_utils import architectures as arch
+
+    depths = sorted({r.depth for r in runs})
+    if not depths:
+        raise ValueError("runs is empty: train some networks with cu.architectures.degradation_runs first")
+    start = depths[-1] if start is None else start
+    depth = W.SelectionSlider(options=depths, value=start, description="depth", continuous_update=False)
+    smooth = W.IntSlider(value=window, min=1, max=100, description="smoothing", continuous_update=False,
+                         tooltip="steps averaged in the running loss")  # fmt: skip
+    picture = Picture("training loss against step and gradient norm per layer, plain against residual, at the chosen depth")
+    summary = W.HTML()
+
+    def describe(d: int) -> str:
+        plain, residual = arch._pick(runs, d, False), arch._pick(runs, d, True)
+        return (f"depth {d}: after training, plain loss {plain.train_loss:.2f} (accuracy {plain.train_accuracy:.0%}), "
+                f"residual loss {residual.train_loss:.2f} (accuracy {residual.train_accuracy:.0%}) on training images")  # fmt: skip
+
+    def update(_=None) -> None:
+        picture.show(png_bytes(arch.figure_degradation(runs, depth.value, window=smooth.value)))
+        summary.value = f"<div style='font-size:13px'>{describe(depth.value)}</div>"
+
+    update()
+    depth.observe(update, names="value")
+    smooth.observe(update, names="value")
+    box = W.VBox([W.HBox([depth, smooth]), summary, picture])
+    box.add_class("p2l-widget")
+    box.add_class("p2l-degradation")
+    display_widget(box, arch.figure_degradation(runs, start, window=window),
+                   alt=f"Training loss against step and gradient norm per layer at initialisation for the plain and "
+                   f"the residual network of depth {start}; {describe(start)}.")  # fmt: skip
     return box

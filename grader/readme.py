@@ -37,7 +37,7 @@ def colab_url(path: str) -> str:
 def _title(notebook: Path) -> str:
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     first = "".join(cells[0]["source"]).splitlines()[0]
-    return re.sub(r"^#\s*(\d+\s*·\s*)?", "", first).strip()
+    return re.sub(r"^#\s*(\d+[a-z]?\s*·\s*)?", "", first).strip()
 
 
 def _exercise_for(stem: str) -> Path | None:

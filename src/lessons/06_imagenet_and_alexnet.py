@@ -755,4 +755,4 @@ viewer = cu.widgets.topk_explorer(photos, probs, backbone.classes, k=5, start="a
 # **Exercise:** [ex06 · ImageNet and AlexNet, by the numbers](../exercises/ex06_imagenet_and_alexnet/ex06_imagenet_and_alexnet.ipynb)
 # — implement top-k error and a parameter and multiply-add counter.
 #
-# **Next:** [07 · Transfer learning](07_transfer_learning.ipynb).
+# **Next:** [06b · The recipe, scaled up](06b_the_recipe_scaled_up.ipynb), then [07 · Transfer learning](07_transfer_learning.ipynb).
