@@ -302,8 +302,9 @@ plain = cu.architectures.seeded(cu.architectures.depth_net(8, residual=False, wi
 plain[1].eval()  # a frozen batch norm inside a training model
 for p in plain.parameters():
     p.grad = torch.full_like(p, 0.25)
-cu.checks.check_close(torch.tensor(cu.restrictions.call_without(["course_utils.architectures.gradient_norms"], gradient_norms,
-                                                                 plain, x, y, nn.functional.cross_entropy)),
+course_norms = ["course_utils.architectures.gradient_norms"]
+cu.checks.check_close(torch.tensor(cu.restrictions.call_without(course_norms, gradient_norms, plain, x, y,
+                                                                 nn.functional.cross_entropy)),
                       torch.tensor(cu.architectures.gradient_norms(copy.deepcopy(plain), x, y, nn.functional.cross_entropy)),
                       "gradient_norms(plain depth-8 net with a frozen batch norm, ...)", rtol=1e-4)
 cu.checks.check_equal([m.training for m in plain.modules()], [i != 2 for i in range(len(list(plain.modules())))],
