@@ -14,6 +14,8 @@ the course and only what is missing, the others must find it there, Colab's
 own packages must stay as they were, and every notebook must run to the end.
 After the first, notebooks run two at a time with one CPU thread each (a
 slower machine than CI's, which the lessons' checked claims must survive).
+Lessons 04, 05, 07 and 08 run under the device audit (a CPU stand-in for
+Colab's GPU that fails on any model or batch left on the host).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from test_device_audit import AUDITED_LESSONS
 
 from conftest import ROOT, execute_notebook, record_runtime
 from grader.build import BOOTSTRAP_ID, COURSE_REPO
@@ -174,8 +177,10 @@ def colab_runs(colab_python, tmp_path_factory) -> dict[str, object]:
     results: dict[str, object] = {}
 
     def run(name: str) -> None:
+        audited = name.startswith("lessons/") and name.split("/")[1][:2] in AUDITED_LESSONS
         try:
-            executed, seconds = execute_notebook(copies[name], timeout=300, env=env)
+            executed, seconds = execute_notebook(copies[name], timeout=300,
+                                                 env={**env, "P2L_DEVICE_AUDIT": "1" if audited else "0"})
             record_runtime(f"colab-like/{name}", seconds)
             results[name] = executed
         except Exception as err:  # noqa: BLE001 - reported by that notebook's test
@@ -216,6 +221,11 @@ def test_the_notebook_runs_to_the_end_in_the_colab_like_runtime(name, colab_runs
         raise nb
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "not every cell ran, in order"
+    if name.startswith("lessons/") and name.split("/")[1][:2] in AUDITED_LESSONS:
+        # Run with the device audit: cu.setup() handed out the CPU stand-in for a GPU (tests/test_device_audit.py),
+        # so any model or batch left on the host failed its cell.
+        said = "".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
+        assert "device cpu:0" in said, f"{name} did not run under the device audit"
     if name.startswith("exercises/"):  # the self-checks ran and passed (no nbgrader here)
         passed = "".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
         assert "✓" in passed, f"{name}: no self-check reported a pass"
