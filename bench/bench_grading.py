@@ -56,8 +56,9 @@ def run_ours(subs: dict, root: Path, jobs: int) -> tuple[float, pipeline.RunSumm
         for name, nb in notebooks.items():
             (folder / name).write_text(json.dumps(nb), encoding="utf-8")
     start = time.perf_counter()
-    summary = pipeline.autograde(pipeline.Course(root), [ASSIGNMENT],
-                                 pipeline.RunOptions(jobs=jobs, limits=sandbox.Limits(), log=lambda m: None))
+    summary = pipeline.autograde(
+        pipeline.Course(root), [ASSIGNMENT], pipeline.RunOptions(jobs=jobs, limits=sandbox.Limits(), log=lambda m: None)
+    )
     seconds = time.perf_counter() - start
     return seconds, summary, nbcourse.scores(root, ASSIGNMENT)
 
@@ -72,8 +73,10 @@ def run() -> list[Row]:
     n = int(os.environ.get("P2L_BENCH_SUBMISSIONS", "40"))
     jobs = 2
     subs = submissions(n)
-    with tempfile.TemporaryDirectory(prefix="p2l-bench-ours-") as a, \
-            tempfile.TemporaryDirectory(prefix="p2l-bench-nbgrader-") as b:
+    with (
+        tempfile.TemporaryDirectory(prefix="p2l-bench-ours-") as a,
+        tempfile.TemporaryDirectory(prefix="p2l-bench-nbgrader-") as b,
+    ):
         load_ours = os.getloadavg()[0]
         ours_s, summary, ours_scores = run_ours(subs, Path(a), jobs)
         load_mid = os.getloadavg()[0]
@@ -87,17 +90,21 @@ def run() -> list[Row]:
     setup = sum(t.get("prepare", [])) + sum(t.get("references", [])) + sum(t.get("wait for workers", []))
     label = f"autograde {n} × ex00 (torch)"
     return [
-        Row(label, f"throughput, sandboxed --jobs {jobs} vs serial nbgrader", n / ours_s * 60, n / base_s * 60,
-            "subs/min", "≥ 2×"),
+        Row(
+            label, f"throughput, sandboxed --jobs {jobs} vs serial nbgrader", n / ours_s * 60, n / base_s * 60, "subs/min", "≥ 2×"
+        ),
         Row(label, "wall time, setup included", ours_s, base_s, "s"),
         Row(label, "per submission, amortised", ours_s / n, base_s / n, "s"),
-        Row(label, "per notebook: sandbox run (median; nbgrader: full autograde)", statistics.median(runs),
-            base_s / n, "s"),
-        Row(label, "per submission: nbgrader bookkeeping without execution (median)", statistics.median(records),
-            None, "s"),
+        Row(label, "per notebook: sandbox run (median; nbgrader: full autograde)", statistics.median(runs), base_s / n, "s"),
+        Row(label, "per submission: nbgrader bookkeeping without execution (median)", statistics.median(records), None, "s"),
         Row(label, "one-time: gradebook sync + reference run + warm sandboxes", setup, None, "s"),
-        Row(label, "1-min load average at start / between / end", load_ours, None,
-            f"(then {load_mid:.1f}, {load_end:.1f}) on {os.cpu_count()} cores"),
+        Row(
+            label,
+            "1-min load average at start / between / end",
+            load_ours,
+            None,
+            f"(then {load_mid:.1f}, {load_end:.1f}) on {os.cpu_count()} cores",
+        ),
     ]
 
 

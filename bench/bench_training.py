@@ -175,7 +175,9 @@ def run() -> list[Row]:
                     fit_batches=(128,), peak=peak)  # fmt: skip
 
     reached, wall, best = time_to_98(xd.float() / 255, yd, xt, yt)
-    _log(f"lesson 05 recipe: 98% after {reached} s of training; whole fit (8 epochs, with evaluation) {wall:.1f} s; best {best:.1%}")
+    _log(
+        f"lesson 05 recipe: 98% after {reached} s of training; whole fit (8 epochs, with evaluation) {wall:.1f} s; best {best:.1%}"
+    )
     rows.append(Row("lesson 05 recipe, MNIST subset (4,000 train / 1,000 test)", "training seconds to 98% test accuracy",
                     reached if reached is not None else float("nan"), None, "s", "≤ 15 s"))  # fmt: skip
     rows.append(Row("lesson 05 recipe, MNIST subset", "best test accuracy in 8 epochs", best * 100, None, "%", "≥ 98%"))

@@ -83,14 +83,28 @@ LIBRARY: dict[str, str] = {
 }
 
 _CMP = {
-    ast.Lt: (ast.GtE, ast.LtE), ast.LtE: (ast.Gt, ast.Lt), ast.Gt: (ast.LtE, ast.GtE), ast.GtE: (ast.Lt, ast.Gt),
-    ast.Eq: (ast.NotEq,), ast.NotEq: (ast.Eq,), ast.Is: (ast.IsNot,), ast.IsNot: (ast.Is,),
-    ast.In: (ast.NotIn,), ast.NotIn: (ast.In,),
+    ast.Lt: (ast.GtE, ast.LtE),
+    ast.LtE: (ast.Gt, ast.Lt),
+    ast.Gt: (ast.LtE, ast.GtE),
+    ast.GtE: (ast.Lt, ast.Gt),
+    ast.Eq: (ast.NotEq,),
+    ast.NotEq: (ast.Eq,),
+    ast.Is: (ast.IsNot,),
+    ast.IsNot: (ast.Is,),
+    ast.In: (ast.NotIn,),
+    ast.NotIn: (ast.In,),
 }
 _ARITH = {
-    ast.Add: (ast.Sub,), ast.Sub: (ast.Add,), ast.Mult: (ast.Div,), ast.Div: (ast.Mult, ast.FloorDiv),
-    ast.FloorDiv: (ast.Div,), ast.Mod: (ast.FloorDiv,), ast.Pow: (ast.Mult,), ast.MatMult: (ast.Mult,),
-    ast.BitAnd: (ast.BitOr,), ast.BitOr: (ast.BitAnd,),
+    ast.Add: (ast.Sub,),
+    ast.Sub: (ast.Add,),
+    ast.Mult: (ast.Div,),
+    ast.Div: (ast.Mult, ast.FloorDiv),
+    ast.FloorDiv: (ast.Div,),
+    ast.Mod: (ast.FloorDiv,),
+    ast.Pow: (ast.Mult,),
+    ast.MatMult: (ast.Mult,),
+    ast.BitAnd: (ast.BitOr,),
+    ast.BitOr: (ast.BitAnd,),
 }
 _SWAPPABLE = (ast.Sub, ast.Div, ast.FloorDiv, ast.MatMult, ast.Mod, ast.Pow)
 _DIM_METHODS = {"permute", "transpose", "swapaxes", "swapdims", "movedim", "view", "reshape", "expand", "unfold"}
@@ -201,8 +215,9 @@ class Mutant:
         return "\n".join(line for line in self.source.splitlines() if BEGIN not in line and END not in line)
 
     def diff(self) -> str:
-        return "".join(difflib.unified_diff(self.original.splitlines(True), self.source.splitlines(True),
-                                            "solution", "mutant", n=1))
+        return "".join(
+            difflib.unified_diff(self.original.splitlines(True), self.source.splitlines(True), "solution", "mutant", n=1)
+        )
 
 
 def _line_offsets(source: str) -> list[int]:
@@ -326,8 +341,11 @@ def _mutations(region: Region) -> list[tuple[str, int, str]]:
                 add("bool", test, "True")
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             add("drop-call", node, "pass")
-        if isinstance(node, (ast.If, ast.IfExp, ast.While)) and not isinstance(node.test, (ast.Compare, ast.BoolOp)) \
-                and not (isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)):
+        if (
+            isinstance(node, (ast.If, ast.IfExp, ast.While))
+            and not isinstance(node.test, (ast.Compare, ast.BoolOp))
+            and not (isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not))
+        ):
             add("bool", node.test, _expr(ast.UnaryOp(ast.Not(), node.test)))
         if isinstance(node, (ast.With, ast.For, ast.While)):
             _block_mutations(source, node, out)
@@ -369,8 +387,10 @@ def _block_mutations(source: str, node: ast.AST, out: list) -> None:
         header_indent = _indent_of(source, node.lineno)
         first, last = node.body[0].lineno, node.body[-1].end_lineno
         if node.lineno < first:
-            body = [line[len(body_indent) - len(header_indent):] if line.startswith(body_indent) else line
-                    for line in lines[first - 1:last]]
+            body = [
+                line[len(body_indent) - len(header_indent) :] if line.startswith(body_indent) else line
+                for line in lines[first - 1 : last]
+            ]
             out.append(("drop-with", node.lineno, "".join(lines[: node.lineno - 1] + body + lines[last:])))
     else:
         after = node.body[-1].end_lineno
@@ -458,8 +478,10 @@ def load_equivalents(path: Path = EQUIVALENTS) -> list[dict]:
     for i, entry in enumerate(entries):
         missing = {"function", "before", "after", "reason"} - set(entry or {})
         if missing:
-            raise ValueError(f"{path}: entry {i + 1} lacks {sorted(missing)} (each needs function, before, after, "
-                             "reason; operator is optional)")
+            raise ValueError(
+                f"{path}: entry {i + 1} lacks {sorted(missing)} (each needs function, before, after, "
+                "reason; operator is optional)"
+            )
         if not str(entry["reason"]).strip():
             raise ValueError(f"{path}: entry {i + 1} ({entry['function']}) gives no reason")
     return entries
@@ -468,10 +490,12 @@ def load_equivalents(path: Path = EQUIVALENTS) -> list[dict]:
 def equivalent_reason(mutant: Mutant, entries: list[dict]) -> str | None:
     """The reason an entry gives for this mutant being equivalent, if one matches it."""
     for entry in entries:
-        if (entry["function"] == mutant.grade_id
-                and entry.get("operator", mutant.operator) == mutant.operator
-                and _normalise(entry["before"]) == _normalise(mutant.before)
-                and _normalise(entry["after"]) == _normalise(mutant.after)):
+        if (
+            entry["function"] == mutant.grade_id
+            and entry.get("operator", mutant.operator) == mutant.operator
+            and _normalise(entry["before"]) == _normalise(mutant.before)
+            and _normalise(entry["after"]) == _normalise(mutant.after)
+        ):
             return str(entry["reason"]).strip()
     return None
 
@@ -529,8 +553,9 @@ def _write_submissions(root: Path, assignment: str, found: list[Mutant]) -> list
     return list(students)
 
 
-def grade(by_assignment: dict[str, list[Mutant]], workdir: Path, jobs: int, equivalents: list[dict],
-          log=lambda message: None) -> tuple[list[Batch], float]:
+def grade(
+    by_assignment: dict[str, list[Mutant]], workdir: Path, jobs: int, equivalents: list[dict], log=lambda message: None
+) -> tuple[list[Batch], float]:
     """Grade every valid mutant (and the perfect submission of each exercise, as a control) in one
     ``autograde`` run of the real pipeline; return each exercise's outcomes and the wall time."""
     from grader import course as nbcourse
@@ -545,8 +570,9 @@ def grade(by_assignment: dict[str, list[Mutant]], workdir: Path, jobs: int, equi
         shutil.copytree(SOLUTIONS / assignment, target)
         students |= set(_write_submissions(root, assignment, found))
     start = time.perf_counter()
-    summary = pipeline.autograde(pipeline.Course(root), list(by_assignment),
-                                 pipeline.RunOptions(jobs=jobs, students=sorted(students), log=log))
+    summary = pipeline.autograde(
+        pipeline.Course(root), list(by_assignment), pipeline.RunOptions(jobs=jobs, students=sorted(students), log=log)
+    )
     seconds = time.perf_counter() - start
     batches = []
     for assignment, found in by_assignment.items():
@@ -556,8 +582,10 @@ def grade(by_assignment: dict[str, list[Mutant]], workdir: Path, jobs: int, equi
         control = scores.get("perfect", {})
         lost = {c: s for c, s in control.items() if s[0] < s[1]}
         if not control or lost:
-            raise RuntimeError(f"{assignment}: the perfect submission did not get full marks ({lost or 'no scores'});"
-                               " the kill counts would mean nothing")
+            raise RuntimeError(
+                f"{assignment}: the perfect submission did not get full marks ({lost or 'no scores'});"
+                " the kill counts would mean nothing"
+            )
         batch = Batch(assignment)
         for m in found:
             if not m.valid:
@@ -601,8 +629,10 @@ def _fmt_rate(rate: float | None) -> str:
 
 def table(batches: list[Batch]) -> tuple[str, bool]:
     """The Markdown table (per exercise, then per function) and whether the target is met everywhere."""
-    rows = ["| exercise / graded function | generated | invalid | killed | surviving | equivalent | kill rate |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| exercise / graded function | generated | invalid | killed | surviving | equivalent | kill rate |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     met = True
     every: list[Outcome] = []
     for batch in batches:
@@ -610,24 +640,32 @@ def table(batches: list[Batch]) -> tuple[str, bool]:
         c = _counts(batch.outcomes)
         rate = _rate(c["killed"], c["killed"] + c["survived"])
         met &= rate is None or rate >= TARGET
-        rows.append(f"| **{batch.assignment}** | {c['generated']} | {c['invalid']} | {c['killed']} | {c['survived']} "
-                    f"| {c['equivalent']} | **{_fmt_rate(rate)}** |")
+        rows.append(
+            f"| **{batch.assignment}** | {c['generated']} | {c['invalid']} | {c['killed']} | {c['survived']} "
+            f"| {c['equivalent']} | **{_fmt_rate(rate)}** |"
+        )
         for grade_id in dict.fromkeys(o.mutant.grade_id for o in batch.outcomes):
             f = _counts([o for o in batch.outcomes if o.mutant.grade_id == grade_id])
-            rows.append(f"| &nbsp;&nbsp;`{grade_id}` | {f['generated']} | {f['invalid']} | {f['killed']} "
-                        f"| {f['survived']} | {f['equivalent']} | {_fmt_rate(_rate(f['killed'], f['killed'] + f['survived']))} |")
+            rows.append(
+                f"| &nbsp;&nbsp;`{grade_id}` | {f['generated']} | {f['invalid']} | {f['killed']} "
+                f"| {f['survived']} | {f['equivalent']} | {_fmt_rate(_rate(f['killed'], f['killed'] + f['survived']))} |"
+            )
     c = _counts(every)
     rate = _rate(c["killed"], c["killed"] + c["survived"])
     met &= rate is None or rate >= TARGET
-    rows.append(f"| **all** | {c['generated']} | {c['invalid']} | {c['killed']} | {c['survived']} | {c['equivalent']} "
-                f"| **{_fmt_rate(rate)}** |")
+    rows.append(
+        f"| **all** | {c['generated']} | {c['invalid']} | {c['killed']} | {c['survived']} | {c['equivalent']} "
+        f"| **{_fmt_rate(rate)}** |"
+    )
     return "\n".join(rows), met
 
 
 def survivors_report(batches: list[Batch]) -> str:
-    parts = ["# Surviving mutants\n",
-             "Each kept full marks under the real grader. Kill it with a hidden test, or, if it behaves exactly "
-             "like the solution on every valid input, add it to `bench/equivalent_mutants.yaml` with the reason.\n"]
+    parts = [
+        "# Surviving mutants\n",
+        "Each kept full marks under the real grader. Kill it with a hidden test, or, if it behaves exactly "
+        "like the solution on every valid input, add it to `bench/equivalent_mutants.yaml` with the reason.\n",
+    ]
     for batch in batches:
         for status, title in (("survived", "surviving"), ("equivalent", "listed as equivalent")):
             chosen = [o for o in batch.outcomes if o.status == status]
@@ -636,10 +674,15 @@ def survivors_report(batches: list[Batch]) -> str:
             parts.append(f"\n## {batch.assignment}: {len(chosen)} {title}\n")
             for o in chosen:
                 m = o.mutant
-                parts.append(f"\n### `{m.grade_id}` — {m.operator}, line {m.line}"
-                             + (f" (equivalent: {o.detail})" if o.detail else "") + "\n")
-                parts.append(f"\nequivalence entry: `function: {m.grade_id}`, `operator: {m.operator}`, "
-                             f"`before: {json.dumps(m.before)}`, `after: {json.dumps(m.after)}`\n")
+                parts.append(
+                    f"\n### `{m.grade_id}` — {m.operator}, line {m.line}"
+                    + (f" (equivalent: {o.detail})" if o.detail else "")
+                    + "\n"
+                )
+                parts.append(
+                    f"\nequivalence entry: `function: {m.grade_id}`, `operator: {m.operator}`, "
+                    f"`before: {json.dumps(m.before)}`, `after: {json.dumps(m.after)}`\n"
+                )
                 parts.append(f"\n```diff\n{m.diff().rstrip()}\n```\n")
     return "".join(parts)
 
@@ -648,9 +691,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.mutants", description=__doc__.split("\n\n")[0])
     parser.add_argument("--exercise", action="append", help="only exercises whose name starts with this (repeatable)")
     parser.add_argument("--function", action="append", help="only this graded function (grade id; repeatable)")
-    parser.add_argument("--max-per-function", type=int, default=DEFAULT_MAX_PER_FUNCTION, metavar="N",
-                        help="grade at most N valid mutants per function, a fixed-seed sample (0: all; "
-                             f"default {DEFAULT_MAX_PER_FUNCTION})")
+    parser.add_argument(
+        "--max-per-function",
+        type=int,
+        default=DEFAULT_MAX_PER_FUNCTION,
+        metavar="N",
+        help=f"grade at most N valid mutants per function, a fixed-seed sample (0: all; default {DEFAULT_MAX_PER_FUNCTION})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     parser.add_argument("--jobs", type=int, default=2, help="sandboxes grading in parallel")
     parser.add_argument("--workdir", type=Path, default=BUILD / "course", help="grading course (kept as a cache)")
@@ -697,19 +744,40 @@ def main(argv: list[str] | None = None) -> int:
     batches, seconds = grade(by_assignment, args.workdir, args.jobs, equivalents, progress)
     for batch in batches:
         if batch.runs:
-            print(f"  {batch.assignment}: {batch.runs} mutant notebooks, {batch.sandbox_seconds / batch.runs:.1f} s each "
-                  "in the sandbox (mean; cached ones from their run)", file=sys.stderr)
+            print(
+                f"  {batch.assignment}: {batch.runs} mutant notebooks, {batch.sandbox_seconds / batch.runs:.1f} s each "
+                "in the sandbox (mean; cached ones from their run)",
+                file=sys.stderr,
+            )
     text, met = table(batches)
     sample_note = f", at most {limit} mutants per function (seed {args.seed})" if limit else ", every mutant"
-    print(f"\nMutation testing: {seconds:.0f} s of grading{sample_note}; "
-          f"target ≥ {TARGET:.0%} killed overall and in every exercise (equivalent and invalid mutants not counted).\n")
+    print(
+        f"\nMutation testing: {seconds:.0f} s of grading{sample_note}; "
+        f"target ≥ {TARGET:.0%} killed overall and in every exercise (equivalent and invalid mutants not counted).\n"
+    )
     print(text)
     BUILD.mkdir(parents=True, exist_ok=True)
     (BUILD / "survivors.md").write_text(survivors_report(batches), encoding="utf-8")
-    (BUILD / "results.json").write_text(json.dumps([
-        {"assignment": o.mutant.assignment, "function": o.mutant.grade_id, "operator": o.mutant.operator,
-         "line": o.mutant.line, "before": o.mutant.before, "after": o.mutant.after, "status": o.status,
-         "detail": o.detail} for b in batches for o in b.outcomes], indent=1), encoding="utf-8")
+    (BUILD / "results.json").write_text(
+        json.dumps(
+            [
+                {
+                    "assignment": o.mutant.assignment,
+                    "function": o.mutant.grade_id,
+                    "operator": o.mutant.operator,
+                    "line": o.mutant.line,
+                    "before": o.mutant.before,
+                    "after": o.mutant.after,
+                    "status": o.status,
+                    "detail": o.detail,
+                }
+                for b in batches
+                for o in b.outcomes
+            ],
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     survivors = sum(o.status == "survived" for b in batches for o in b.outcomes)
     print(f"\n{survivors} surviving mutants: {BUILD / 'survivors.md'}")
     if not met:

@@ -217,7 +217,9 @@ def basic_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Modu
     from torchvision.models.resnet import BasicBlock, conv1x1
 
     needs_projection = stride != 1 or in_channels != out_channels
-    downsample = nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels)) if needs_projection else None
+    downsample = (
+        nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels)) if needs_projection else None
+    )
     return BasicBlock(in_channels, out_channels, stride, downsample=downsample)
 
 
@@ -659,4 +661,3 @@ def figure_family(costs: Sequence[Cost], top1: Sequence[float] | None = None):
         ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     return fig
-

@@ -39,6 +39,7 @@ def _both(actual: torch.Tensor, expected: torch.Tensor) -> str:
     """Both tensors, printed in full, when they are small enough to read ('' otherwise)."""
     if max(actual.numel(), expected.numel()) > SHOW_AT_MOST:
         return ""
+
     def text(t: torch.Tensor, prefix: str) -> str:
         return np.array2string((t.double() if t.is_floating_point() else t).numpy(), prefix=prefix)
 
@@ -149,8 +150,13 @@ def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | No
             _fail(name, f"shape {tuple(exp.shape)}", f"shape {tuple(act.shape)}", hint)
         if not torch.equal(act, exp.to(act.dtype)):
             wrong = int((act != exp.to(act.dtype)).sum())
-            _fail(name, "exactly the reference values", f"{wrong} of {act.numel()} entries differing", hint,
-                  _both(act, exp.to(act.dtype)))
+            _fail(
+                name,
+                "exactly the reference values",
+                f"{wrong} of {act.numel()} entries differing",
+                hint,
+                _both(act, exp.to(act.dtype)),
+            )
         return
     if type(actual) is not type(expected) and not (isinstance(actual, (int, np.integer)) and isinstance(expected, int)):
         _fail(name, _describe(expected), _describe(actual), hint)

@@ -101,7 +101,9 @@ def doctor(*, check_network: bool = True, verbose: bool = True) -> Report:
         problems.append(Problem(f"Python {platform.python_version()} is too old", "use Python 3.10 to 3.13"))
 
     install_hint = (
-        "run this notebook's first cell (it installs the course)" if where == "colab" else "run `make install` in the course folder"
+        "run this notebook's first cell (it installs the course)"
+        if where == "colab"
+        else "run `make install` in the course folder"
     )
     for dist, module, why in _REQUIRED:
         version = _version(dist)

@@ -138,8 +138,10 @@ def kernel_html(weights: KernelLike, response: torch.Tensor) -> str:
     r = torch.as_tensor(response)
     total = w.sum()
     if abs(total) < 1e-6:
-        note = ("weights sum to 0: flat regions give 0, shown mid-gray; only changes (edges) show up, "
-                "scaled so the strongest 0.5% saturate")
+        note = (
+            "weights sum to 0: flat regions give 0, shown mid-gray; only changes (edges) show up, "
+            "scaled so the strongest 0.5% saturate"
+        )
     else:
         note = f"weights sum to {total:.3g}: a flat region's brightness is multiplied by {total:.3g}; shown clipped to [0, 1]"
     return (
@@ -342,9 +344,7 @@ def _rect(x: float, y: float, *, face: str, edge: str, hatch: str | None = None)
     return Rectangle((x, y), 1, 1, facecolor=face, edgecolor=edge, hatch=hatch, linewidth=0.8)
 
 
-def figure_receptive_fields(
-    image: ImageLike, fields: Mapping[str, int], *, centre: tuple[int, int] | None = None
-) -> Figure:
+def figure_receptive_fields(image: ImageLike, fields: Mapping[str, int], *, centre: tuple[int, int] | None = None) -> Figure:
     """Nested squares on a photo: the input pixels one unit of each layer can see.
 
     Args:
@@ -378,9 +378,7 @@ def figure_receptive_fields(
     return fig
 
 
-def figure_depth_maps(
-    maps: Mapping[str, torch.Tensor], *, per_stage: int = 6, fields: Mapping[str, int] | None = None
-) -> Figure:
+def figure_depth_maps(maps: Mapping[str, torch.Tensor], *, per_stage: int = 6, fields: Mapping[str, int] | None = None) -> Figure:
     """For each stage, the ``per_stage`` feature maps with the strongest mean response (first image).
 
     Args:

@@ -247,8 +247,11 @@ def figure_layer_costs(costs: Sequence[LayerCost], highlight: str | None = None,
         if c.name == highlight:
             tick.set_fontweight("bold")
     axes[0].invert_yaxis()
-    handles = [Patch(color=col, label={"Conv2d": "convolution", "Linear": "dense"}[k]) for k, col in kind_colour.items()
-               if any(c.kind == k for c in rows)]
+    handles = [
+        Patch(color=col, label={"Conv2d": "convolution", "Linear": "dense"}[k])
+        for k, col in kind_colour.items()
+        if any(c.kind == k for c in rows)
+    ]
     if highlight:
         handles.append(Patch(facecolor=OKABE_ITO[4], edgecolor="black", hatch="xx", label=f"selected: {highlight}"))
     axes[1].legend(handles=handles, loc="lower right", frameon=False, fontsize=8)

@@ -130,9 +130,7 @@ def _nested_lists(array: np.ndarray) -> pa.Array:
     return values
 
 
-def _array_dataset(
-    images: np.ndarray, labels: np.ndarray, names: tuple[str, ...], **extra: np.ndarray
-) -> datasets.Dataset:
+def _array_dataset(images: np.ndarray, labels: np.ndarray, names: tuple[str, ...], **extra: np.ndarray) -> datasets.Dataset:
     """A `datasets.Dataset` from (N, C, H, W) uint8 images and integer labels.
 
     The Arrow table is assembled directly from the NumPy buffers: ~40x faster
@@ -440,11 +438,18 @@ PHOTOS: dict[str, Photo] = {
     for p in [
         Photo("cat", "Chelsea the cat, a tabby", "skimage:chelsea", "Stéfan van der Walt; scikit-image sample data, CC0"),
         Photo("coffee", "a cup of espresso on a saucer", "skimage:coffee", "Rachel Michetti; scikit-image sample data, CC0"),
-        Photo("astronaut", "astronaut Eileen Collins in a portrait", "skimage:astronaut", "NASA; public domain, via scikit-image"),
+        Photo(
+            "astronaut", "astronaut Eileen Collins in a portrait", "skimage:astronaut", "NASA; public domain, via scikit-image"
+        ),
         Photo("rocket", "a Falcon 9 rocket on its launch pad", "skimage:rocket", "SpaceX; CC0, via scikit-image"),
         Photo("temple", "a Chinese temple roof against trees", "sklearn:china.jpg", "scikit-learn sample image (Flickr, CC-BY)"),
         Photo("flower", "a close-up of a flower", "sklearn:flower.jpg", "scikit-learn sample image (Flickr, CC-BY)"),
-        Photo("hopper", "Rear Admiral Grace Hopper in uniform", "matplotlib:grace_hopper.jpg", "US Navy; public domain, via matplotlib"),
+        Photo(
+            "hopper",
+            "Rear Admiral Grace Hopper in uniform",
+            "matplotlib:grace_hopper.jpg",
+            "US Navy; public domain, via matplotlib",
+        ),
         Photo("cameraman", "a man with a film camera on a tripod (grayscale)", "skimage:camera", "scikit-image sample data, CC0"),
     ]
 }

@@ -164,8 +164,7 @@ _NUMPY = {torch.Tensor.numpy, torch.Tensor.__array__}
 _DEVICE_GET = ("device", "__get__")
 _REPR = {torch.Tensor.__repr__, torch.Tensor.__format__}
 # Calls that may mix devices, as on CUDA: copies across devices, and questions about tensor types.
-_CROSS_OK = {torch.Tensor.copy_, torch.Tensor.__setitem__, torch._has_compatible_shallow_copy_type,
-             ("data", "__set__")}
+_CROSS_OK = {torch.Tensor.copy_, torch.Tensor.__setitem__, torch._has_compatible_shallow_copy_type, ("data", "__set__")}
 
 
 def _key(func: object) -> object:

@@ -107,14 +107,17 @@ def launch(worker: Callable[..., Any], world_size: int, *args: Any, timeout: flo
     if world_size < 1:
         raise ValueError(f"world_size must be at least 1; got {world_size}")
     with tempfile.TemporaryDirectory(prefix="p2l-ddp-") as out_dir:
-        context = mp.start_processes(_entry, args=(world_size, free_port(), worker, args, out_dir),
-                                     nprocs=world_size, join=False, start_method="spawn")
+        context = mp.start_processes(
+            _entry, args=(world_size, free_port(), worker, args, out_dir), nprocs=world_size, join=False, start_method="spawn"
+        )
         deadline = time.monotonic() + timeout
         try:
             while not context.join(timeout=0.2):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{world_size} worker process(es) still running after {timeout:.0f} s; "
-                                       "stopped them. Raise `timeout` if the work is really that long.")
+                    raise TimeoutError(
+                        f"{world_size} worker process(es) still running after {timeout:.0f} s; "
+                        "stopped them. Raise `timeout` if the work is really that long."
+                    )
         finally:
             for process in context.processes:  # no orphans, whatever happened
                 if process.is_alive():
@@ -145,8 +148,7 @@ def shard_worker(n: int, shuffle: bool = False, seed: int = 0) -> dict[str, Any]
     sampler = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
     total = torch.tensor([rank + 1.0])
     dist.all_reduce(total)  # every process ends with the same sum
-    return {"rank": rank, "world_size": world, "backend": dist.get_backend(), "indices": list(sampler),
-            "rank_sum": total.item()}
+    return {"rank": rank, "world_size": world, "backend": dist.get_backend(), "indices": list(sampler), "rank_sum": total.item()}
 
 
 def tiny_cnn(num_classes: int = 10) -> nn.Sequential:
@@ -168,8 +170,9 @@ def _batches(indices: Sequence[int], batch_size: int, steps: int) -> list[torch.
     return [order[t * batch_size : (t + 1) * batch_size] for t in range(steps)]
 
 
-def single_process_training(x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int, lr: float,
-                            *, seed: int = 0) -> dict[str, Any]:
+def single_process_training(
+    x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int, lr: float, *, seed: int = 0
+) -> dict[str, Any]:
     """The reference: one process, ``steps`` SGD steps on consecutive batches of ``batch_size``.
 
     Args:
@@ -192,12 +195,14 @@ def single_process_training(x: torch.Tensor, y: torch.Tensor, batch_size: int, s
         loss.backward()
         optimizer.step()
     seconds = time.perf_counter() - start
-    return {"state": {k: v.clone() for k, v in model.state_dict().items()}, "seconds_per_step": seconds / steps,
-            "loss": loss.item()}
+    return {
+        "state": {k: v.clone() for k, v in model.state_dict().items()},
+        "seconds_per_step": seconds / steps,
+        "loss": loss.item(),
+    }
 
 
-def train_worker(x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int, lr: float, *,
-                 seed: int = 0) -> dict[str, Any]:
+def train_worker(x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int, lr: float, *, seed: int = 0) -> dict[str, Any]:
     """Train `tiny_cnn` data-parallel twice: with DDP, then averaging gradients by hand.
 
     Each process reads its own shard (``DistributedSampler``, no shuffling) in
@@ -216,8 +221,7 @@ def train_worker(x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int, 
     from torch.utils.data import DistributedSampler
 
     rank, world = dist.get_rank(), dist.get_world_size()
-    batches = _batches(list(DistributedSampler(range(len(x)), num_replicas=world, rank=rank, shuffle=False)),
-                       batch_size, steps)
+    batches = _batches(list(DistributedSampler(range(len(x)), num_replicas=world, rank=rank, shuffle=False)), batch_size, steps)
     result: dict[str, Any] = {}
 
     # 1. DistributedDataParallel: it all-reduces the gradients during backward.
@@ -249,7 +253,7 @@ def train_worker(x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int, 
         t1 = time.perf_counter()
         for p in model.parameters():
             dist.all_reduce(p.grad)  # sum over processes ...
-            p.grad /= world          # ... then the mean, as DDP does
+            p.grad /= world  # ... then the mean, as DDP does
         t2 = time.perf_counter()
         optimizer.step()
         compute, comm = compute + (t1 - t0), comm + (t2 - t1)
@@ -280,8 +284,9 @@ def allreduce_worker(sizes: Sequence[int], repeats: int = 5) -> list[float]:
 # ----------------------------------------------------------------------------- the cost model
 
 
-def ring_allreduce_seconds(num_params: float, world_size: int, bandwidth_gb_per_s: float, *,
-                           bytes_per_param: int = 4, latency_s: float = 0.0) -> float:
+def ring_allreduce_seconds(
+    num_params: float, world_size: int, bandwidth_gb_per_s: float, *, bytes_per_param: int = 4, latency_s: float = 0.0
+) -> float:
     """Seconds for one ring all-reduce of ``num_params`` gradients among ``world_size`` workers.
 
     The ring takes 2(N-1) steps (N-1 to reduce-scatter, N-1 to all-gather);
@@ -317,8 +322,16 @@ def fit_link(num_bytes: Sequence[float], seconds: Sequence[float], world_size: i
     return max(float(intercept), 0.0) / steps, steps / world_size / float(slope) / 1e9
 
 
-def step_seconds(compute_s: float, num_params: float, world_size: int, bandwidth_gb_per_s: float, *,
-                 latency_s: float = 0.0, bytes_per_param: int = 4, fixed_global_batch: bool = False) -> float:
+def step_seconds(
+    compute_s: float,
+    num_params: float,
+    world_size: int,
+    bandwidth_gb_per_s: float,
+    *,
+    latency_s: float = 0.0,
+    bytes_per_param: int = 4,
+    fixed_global_batch: bool = False,
+) -> float:
     """Predicted time of one training step on ``world_size`` workers: compute, then the gradient all-reduce.
 
     Args:
@@ -330,12 +343,20 @@ def step_seconds(compute_s: float, num_params: float, world_size: int, bandwidth
     Introduced in lesson 09.
     """
     compute = compute_s / world_size if fixed_global_batch else compute_s
-    return compute + ring_allreduce_seconds(num_params, world_size, bandwidth_gb_per_s,
-                                            bytes_per_param=bytes_per_param, latency_s=latency_s)
+    return compute + ring_allreduce_seconds(
+        num_params, world_size, bandwidth_gb_per_s, bytes_per_param=bytes_per_param, latency_s=latency_s
+    )
 
 
-def scaling_curve(compute_s: float, num_params: float, bandwidth_gb_per_s: float, workers: Sequence[int], *,
-                  latency_s: float = 0.0, fixed_global_batch: bool = False) -> np.ndarray:
+def scaling_curve(
+    compute_s: float,
+    num_params: float,
+    bandwidth_gb_per_s: float,
+    workers: Sequence[int],
+    *,
+    latency_s: float = 0.0,
+    fixed_global_batch: bool = False,
+) -> np.ndarray:
     """Predicted speed-up (samples per second relative to one worker) for each number of workers.
 
     Introduced in lesson 09.
@@ -343,14 +364,20 @@ def scaling_curve(compute_s: float, num_params: float, bandwidth_gb_per_s: float
     one = step_seconds(compute_s, num_params, 1, bandwidth_gb_per_s, latency_s=latency_s)
     out = []
     for n in workers:
-        t = step_seconds(compute_s, num_params, n, bandwidth_gb_per_s, latency_s=latency_s,
-                         fixed_global_batch=fixed_global_batch)
+        t = step_seconds(compute_s, num_params, n, bandwidth_gb_per_s, latency_s=latency_s, fixed_global_batch=fixed_global_batch)
         out.append((1.0 if fixed_global_batch else n) * one / t)
     return np.array(out)
 
 
-def figure_scaling(compute_s: float, num_params: float, bandwidth_gb_per_s: float, *, latency_s: float = 0.0,
-                   max_workers: int = 64, title: str | None = None):
+def figure_scaling(
+    compute_s: float,
+    num_params: float,
+    bandwidth_gb_per_s: float,
+    *,
+    latency_s: float = 0.0,
+    max_workers: int = 64,
+    title: str | None = None,
+):
     """Predicted speed-up against the number of workers, for a growing and for a fixed global batch.
 
     Returns:
@@ -363,28 +390,45 @@ def figure_scaling(compute_s: float, num_params: float, bandwidth_gb_per_s: floa
     workers = np.unique(np.round(np.geomspace(1, max_workers, 40)).astype(int))
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     ax.plot(workers, workers, "--", color="0.5", label="ideal (N times one worker)")
-    ax.plot(workers, scaling_curve(compute_s, num_params, bandwidth_gb_per_s, workers, latency_s=latency_s),
-            lw=2, label="same batch per worker (global batch grows)")
-    ax.plot(workers, scaling_curve(compute_s, num_params, bandwidth_gb_per_s, workers, latency_s=latency_s,
-                                   fixed_global_batch=True), lw=2, label="same global batch, split N ways")
-    ax.set(xscale="log", yscale="log", xlabel="workers N", ylabel="speed-up over one worker",
-           title=title or f"{num_params / 1e6:.1f} M parameters, {compute_s * 1e3:.0f} ms compute, "
-                          f"{bandwidth_gb_per_s:g} GB/s links")
+    ax.plot(
+        workers,
+        scaling_curve(compute_s, num_params, bandwidth_gb_per_s, workers, latency_s=latency_s),
+        lw=2,
+        label="same batch per worker (global batch grows)",
+    )
+    ax.plot(
+        workers,
+        scaling_curve(compute_s, num_params, bandwidth_gb_per_s, workers, latency_s=latency_s, fixed_global_batch=True),
+        lw=2,
+        label="same global batch, split N ways",
+    )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="workers N",
+        ylabel="speed-up over one worker",
+        title=title
+        or f"{num_params / 1e6:.1f} M parameters, {compute_s * 1e3:.0f} ms compute, {bandwidth_gb_per_s:g} GB/s links",
+    )
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def efficiency_summary(compute_s: float, num_params: float, bandwidth_gb_per_s: float, world_size: int, *,
-                       latency_s: float = 0.0) -> str:
+def efficiency_summary(
+    compute_s: float, num_params: float, bandwidth_gb_per_s: float, world_size: int, *, latency_s: float = 0.0
+) -> str:
     """One sentence: communication vs compute per step, and the speed-up both ways, at ``world_size``.
 
     Introduced in lesson 09.
     """
     comm = ring_allreduce_seconds(num_params, world_size, bandwidth_gb_per_s, latency_s=latency_s)
-    grow, fixed = (scaling_curve(compute_s, num_params, bandwidth_gb_per_s, [world_size], latency_s=latency_s,
-                                 fixed_global_batch=f)[0] for f in (False, True))
-    return (f"{world_size} workers: all-reduce {comm * 1e3:.3g} ms per step against {compute_s * 1e3:.3g} ms of "
-            f"compute; speed-up {grow:.1f}x with a growing batch, {fixed:.1f}x with a fixed one")
-
+    grow, fixed = (
+        scaling_curve(compute_s, num_params, bandwidth_gb_per_s, [world_size], latency_s=latency_s, fixed_global_batch=f)[0]
+        for f in (False, True)
+    )
+    return (
+        f"{world_size} workers: all-reduce {comm * 1e3:.3g} ms per step against {compute_s * 1e3:.3g} ms of "
+        f"compute; speed-up {grow:.1f}x with a growing batch, {fixed:.1f}x with a fixed one"
+    )

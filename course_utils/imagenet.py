@@ -327,4 +327,3 @@ def alexnet_2012(num_classes: int = 1000) -> nn.Sequential:
         ]
     )  # fmt: skip
     return nn.Sequential(layers)
-

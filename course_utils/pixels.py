@@ -115,7 +115,9 @@ def neighbourhood(shape: Sequence[int], row: int, col: int, radius: int = 3) -> 
         raise ValueError(f"pixel ({row}, {col}) is outside an image of {height} rows and {width} columns")
     if radius < 0:
         raise ValueError(f"radius must be 0 or more; got {radius}")
-    return Window(row, col, max(0, row - radius), min(height, row + radius + 1), max(0, col - radius), min(width, col + radius + 1))
+    return Window(
+        row, col, max(0, row - radius), min(height, row + radius + 1), max(0, col - radius), min(width, col + radius + 1)
+    )
 
 
 def mark_window(image: np.ndarray, window: Window, *, thickness: int | None = None) -> np.ndarray:
@@ -298,7 +300,9 @@ def figure_pixel_inspector(image: ImageLike, row: int, col: int, radius: int = 3
     axes = fig.subplots(1, 5, gridspec_kw={"width_ratios": [1.6, 1, 1, 1, 1]})
     axes[0].imshow(mark_window(array, window))
     axes[0].set(title=f"photo, pixel (row {row}, col {col})", xlabel="column", ylabel="row")
-    axes[1].imshow(patch, interpolation="nearest", extent=(window.left - 0.5, window.right - 0.5, window.bottom - 0.5, window.top - 0.5))
+    axes[1].imshow(
+        patch, interpolation="nearest", extent=(window.left - 0.5, window.right - 0.5, window.bottom - 0.5, window.top - 0.5)
+    )
     axes[1].set(title="the window, enlarged", xlabel="column", ylabel="row")
     for channel, name in enumerate(("red", "green", "blue")):
         ax = axes[2 + channel]

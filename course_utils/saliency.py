@@ -148,4 +148,3 @@ def figure_explanations(images: torch.Tensor, maps: Mapping[str, torch.Tensor], 
     fig.suptitle(title)
     fig.tight_layout()
     return fig
-

@@ -67,9 +67,7 @@ class ShapeParams:
     def __post_init__(self) -> None:
         unknown = [c for c in self.classes if c not in SHAPE_CLASSES]
         if unknown or len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            raise ValueError(
-                f"classes must be two or more distinct names from {SHAPE_CLASSES}; got {self.classes!r}"
-            )
+            raise ValueError(f"classes must be two or more distinct names from {SHAPE_CLASSES}; got {self.classes!r}")
         if self.size < 8:
             raise ValueError(f"size must be at least 8 pixels; got {self.size}")
         for name in ("x_range", "y_range", "scale_range", "stroke_range"):

@@ -169,8 +169,7 @@ def run_stages(model: nn.Module, x: torch.Tensor, *, softmax: bool = True) -> li
             model = sequential_view(model, x.to(device))
         except TypeError as err:
             raise TypeError(
-                f"run_stages needs an nn.Sequential (layers applied one after another); got {type(model).__name__}. "
-                f"{err}"
+                f"run_stages needs an nn.Sequential (layers applied one after another); got {type(model).__name__}. {err}"
             ) from err
     stages = [Stage("input", "input", x.detach().cpu())]
     out = x.to(device)

@@ -111,9 +111,7 @@ def as_tensors(data, device: torch.device | None = None) -> tuple[torch.Tensor, 
 
         x, y = to_tensors(data)
     else:
-        raise TypeError(
-            f"expected (x, y) tensors or a datasets.Dataset with an 'image' column; got {type(data).__name__}"
-        )
+        raise TypeError(f"expected (x, y) tensors or a datasets.Dataset with an 'image' column; got {type(data).__name__}")
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
     if device is not None:

@@ -315,4 +315,3 @@ def figure_shift_explorer(
         ax.set_title(f"{name}: {classes[best]} {float(probs[best]):.0%} {mark}", fontsize=9)
     fig.tight_layout()
     return fig
-

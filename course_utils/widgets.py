@@ -319,7 +319,9 @@ def shift_explorer(
         box,
         translation.figure_shift_explorer(
             translation.track_picture(tracks[0][i], start + 0.5, range_px),
-            {name: probs[0][name][i] for name in models}, classes, truth=0,
+            {name: probs[0][name][i] for name in models},
+            classes,
+            truth=0,
             title=f"{classes[0]} at x = {start + 0.5:.1f} px",
         ),
         alt=f"A {classes[0]} drawn at x = {start + 0.5:.1f} pixels, "
@@ -488,8 +490,10 @@ def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str
         cells_on = drawing()
         if cells_on.any():
             rows, cols = np.nonzero(cells_on)
-            what = (f"your drawing: {int(cells_on.sum())} cell(s) in a {np.ptp(rows) + 1}×{np.ptp(cols) + 1} box, "
-                    "centred, its longer side scaled to about half the image")
+            what = (
+                f"your drawing: {int(cells_on.sum())} cell(s) in a {np.ptp(rows) + 1}×{np.ptp(cols) + 1} box, "
+                "centred, its longer side scaled to about half the image"
+            )
         else:
             what = "an empty pad"
         classify(st.drawing_to_image(cells_on, size=size), what)
@@ -669,7 +673,10 @@ def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accep
     def figure(p: int, k: int, s: int):
         label = "clean" if s == 0 else f"severity {s}"
         return corruptions.figure_corrupted_prediction(
-            images[p, k, s], probs[p, k, s], class_names, accepted=accepted.get(photo_names[p], ()),
+            images[p, k, s],
+            probs[p, k, s],
+            class_names,
+            accepted=accepted.get(photo_names[p], ()),
             title=f"{photo_names[p]} · {kinds[k].replace('_', ' ')} · {label}",
         )
 
@@ -948,8 +955,14 @@ def depth_explorer(photos: dict, stages: dict, *, k: int = 8, start: tuple[str, 
 # ----------------------------------------------------------------------------- lesson 09: beyond one machine
 
 
-def scaling_explorer(*, num_params: float = 25.6e6, bandwidth_gb_per_s: float = 50.0, compute_ms: float = 100.0,
-                     latency_us: float = 10.0, max_workers: int = 256) -> W.Box:
+def scaling_explorer(
+    *,
+    num_params: float = 25.6e6,
+    bandwidth_gb_per_s: float = 50.0,
+    compute_ms: float = 100.0,
+    latency_us: float = 10.0,
+    max_workers: int = 256,
+) -> W.Box:
     """Sliders for model size, link bandwidth, compute per step and latency; see the predicted speed-up.
 
     A thin view over `course_utils.distributed.figure_scaling` and
@@ -965,14 +978,50 @@ def scaling_explorer(*, num_params: float = 25.6e6, bandwidth_gb_per_s: float = 
 
     style = {"description_width": "170px"}
     layout = W.Layout(width="480px")
-    params = W.FloatLogSlider(value=num_params, base=10, min=4, max=10, step=0.1, description="parameters",
-                              readout_format=".3s", style=style, layout=layout)
-    bandwidth = W.FloatLogSlider(value=bandwidth_gb_per_s, base=10, min=-1, max=3, step=0.1,
-                                 description="link bandwidth (GB/s)", readout_format=".3g", style=style, layout=layout)
-    compute = W.FloatLogSlider(value=compute_ms, base=10, min=0, max=4, step=0.1, description="compute per step (ms)",
-                               readout_format=".3g", style=style, layout=layout)
-    latency = W.FloatLogSlider(value=latency_us, base=10, min=0, max=4, step=0.1, description="latency per step (µs)",
-                               readout_format=".3g", style=style, layout=layout)
+    params = W.FloatLogSlider(
+        value=num_params,
+        base=10,
+        min=4,
+        max=10,
+        step=0.1,
+        description="parameters",
+        readout_format=".3s",
+        style=style,
+        layout=layout,
+    )
+    bandwidth = W.FloatLogSlider(
+        value=bandwidth_gb_per_s,
+        base=10,
+        min=-1,
+        max=3,
+        step=0.1,
+        description="link bandwidth (GB/s)",
+        readout_format=".3g",
+        style=style,
+        layout=layout,
+    )
+    compute = W.FloatLogSlider(
+        value=compute_ms,
+        base=10,
+        min=0,
+        max=4,
+        step=0.1,
+        description="compute per step (ms)",
+        readout_format=".3g",
+        style=style,
+        layout=layout,
+    )
+    latency = W.FloatLogSlider(
+        value=latency_us,
+        base=10,
+        min=0,
+        max=4,
+        step=0.1,
+        description="latency per step (µs)",
+        readout_format=".3g",
+        style=style,
+        layout=layout,
+    )
     picture = Picture("predicted step time and speed-up against the number of GPUs, for the chosen model and link")
     summary = W.HTML()
 

@@ -22,8 +22,10 @@ import os
 import sys
 from pathlib import Path
 
-COURSE_HELP = ("the course folder in nbgrader's layout: solutions/ (source), exercises/ (release), submitted/, "
-               "autograded/, feedback/, gradebook.db, grading/ (default: the repository root)")
+COURSE_HELP = (
+    "the course folder in nbgrader's layout: solutions/ (source), exercises/ (release), submitted/, "
+    "autograded/, feedback/, gradebook.db, grading/ (default: the repository root)"
+)
 
 
 def _course(args):
@@ -43,27 +45,39 @@ def _default_cell_timeout() -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n\n")[0],
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m grader",
+        description=__doc__.split("\n\n")[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     raw = argparse.RawDescriptionHelpFormatter
 
-    for name, text in (("build", "rebuild lessons/ and solutions/ notebooks from src/"),
-                       ("release", "regenerate exercises/ from solutions/ with nbgrader")):
+    for name, text in (
+        ("build", "rebuild lessons/ and solutions/ notebooks from src/"),
+        ("release", "regenerate exercises/ from solutions/ with nbgrader"),
+    ):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is out of date")
         if name == "release":
             p.add_argument("--course-dir", help=COURSE_HELP)
 
-    p = sub.add_parser("lint", help="check exercise test cells against the grading rules", formatter_class=raw,
-                       description="Check that every test cell of every solutions/*/*.ipynb follows the rules the "
-                                   "sandboxed grader relies on (CONTRIBUTING.md, 'Rules for test cells').\n"
-                                   "Exit status 1 if any cell breaks one; each problem says what to change.")
+    p = sub.add_parser(
+        "lint",
+        help="check exercise test cells against the grading rules",
+        formatter_class=raw,
+        description="Check that every test cell of every solutions/*/*.ipynb follows the rules the "
+        "sandboxed grader relies on (CONTRIBUTING.md, 'Rules for test cells').\n"
+        "Exit status 1 if any cell breaks one; each problem says what to change.",
+    )
     p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="source notebooks to check (default: all)")
 
-    p = sub.add_parser("collect", help="import submissions from an LMS download", formatter_class=raw,
-                       description="""\
+    p = sub.add_parser(
+        "collect",
+        help="import submissions from an LMS download",
+        formatter_class=raw,
+        description="""\
 Copy submissions from an LMS download (a .zip file or a folder) into
 submitted/<student>/<assignment>/<notebook>.ipynb (+ timestamp.txt), the
 layout nbgrader and `autograde` read.
@@ -83,15 +97,19 @@ reported, not collected. The assignment is found from the notebook's file name
 Of several copies the latest is kept (Canvas submission id, else file time).
 Nothing is replaced silently: a newer submission moves the one already in
 submitted/ to collected/<student>/<assignment>/<time>/ first; an older one is
-saved there and not installed. The report lists every file and what happened.""")
+saved there and not installed. The report lists every file and what happened.""",
+    )
     p.add_argument("path", type=Path, help="the LMS download: a .zip file or a folder")
     p.add_argument("--assignment", "-a", help="put every file into this assignment (default: from file names)")
     p.add_argument("--roster", type=Path, help="CSV with student_id and lms_id columns")
     p.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
     p.add_argument("--course-dir", help=COURSE_HELP)
 
-    p = sub.add_parser("autograde", help="grade new and changed submissions in sandboxes", formatter_class=raw,
-                       description="""\
+    p = sub.add_parser(
+        "autograde",
+        help="grade new and changed submissions in sandboxes",
+        formatter_class=raw,
+        description="""\
 Grade every submission in submitted/ that is new or changed since it was last
 graded, and record the grades in nbgrader's gradebook.db (autograded/ holds
 the graded notebooks; `feedback` and `export` read them).
@@ -109,59 +127,94 @@ output, ...) is explained in the feedback and listed by `status`.
 Re-running is safe: finished students are skipped, and after an interruption
 (even kill -9) only unfinished work is redone. Before the first student, the
 solution is run the same way to record the expected values; an assignment
-whose solution does not get full marks is refused with the reason.""")
+whose solution does not get full marks is refused with the reason.""",
+    )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="assignments to grade (default: all)")
-    p.add_argument("--student", "-s", action="append", dest="students", metavar="ID",
-                   help="grade only this student (repeatable)")
-    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                   help="notebooks run in parallel, one warm sandbox each, 1 CPU thread each (default: %(default)s, "
-                        "the number of CPU cores; each sandbox needs about 1 GB of RAM)")
+    p.add_argument("--student", "-s", action="append", dest="students", metavar="ID", help="grade only this student (repeatable)")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="notebooks run in parallel, one warm sandbox each, 1 CPU thread each (default: %(default)s, "
+        "the number of CPU cores; each sandbox needs about 1 GB of RAM)",
+    )
     p.add_argument("--force", action="store_true", help="regrade everything, even submissions already graded")
-    p.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
-                   help="wall time per cell before it is interrupted (default: nbgrader's "
-                        "ExecutePreprocessor.timeout in grader/nbgrader_config.py)")
-    p.add_argument("--notebook-timeout", type=float, default=900.0, metavar="SECONDS",
-                   help="wall time per notebook (default: %(default)s)")
-    p.add_argument("--memory", type=int, default=3072, metavar="MB",
-                   help="memory a notebook may allocate beyond the preloaded libraries (default: %(default)s)")
-    p.add_argument("--processes", type=int, default=128, metavar="N",
-                   help="processes and threads per sandbox (default: %(default)s)")
-    p.add_argument("--unsafe-no-sandbox", action="store_true",
-                   help="grade without a sandbox where bubblewrap is unavailable (macOS, Windows): student code then "
-                        "runs as you and can read the gradebook and solutions; only for notebooks you trust")
+    p.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wall time per cell before it is interrupted (default: nbgrader's "
+        "ExecutePreprocessor.timeout in grader/nbgrader_config.py)",
+    )
+    p.add_argument(
+        "--notebook-timeout", type=float, default=900.0, metavar="SECONDS", help="wall time per notebook (default: %(default)s)"
+    )
+    p.add_argument(
+        "--memory",
+        type=int,
+        default=3072,
+        metavar="MB",
+        help="memory a notebook may allocate beyond the preloaded libraries (default: %(default)s)",
+    )
+    p.add_argument(
+        "--processes", type=int, default=128, metavar="N", help="processes and threads per sandbox (default: %(default)s)"
+    )
+    p.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without a sandbox where bubblewrap is unavailable (macOS, Windows): student code then "
+        "runs as you and can read the gradebook and solutions; only for notebooks you trust",
+    )
     p.add_argument("--course-dir", help=COURSE_HELP)
 
-    p = sub.add_parser("status", help="what is graded and what needs attention", formatter_class=raw,
-                       description="For each assignment: how many submissions, how many graded, which are waiting "
-                                   "(new, changed since grading, or the solution changed), which need your attention "
-                                   "and why (crash, timeout, renamed or unreadable notebook, cells matched by content, "
-                                   "...), and which wait for manual grading of written answers.")
+    p = sub.add_parser(
+        "status",
+        help="what is graded and what needs attention",
+        formatter_class=raw,
+        description="For each assignment: how many submissions, how many graded, which are waiting "
+        "(new, changed since grading, or the solution changed), which need your attention "
+        "and why (crash, timeout, renamed or unreadable notebook, cells matched by content, "
+        "...), and which wait for manual grading of written answers.",
+    )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--student", "-s", action="append", dest="students", metavar="ID", help="only this student")
     p.add_argument("--verbose", "-v", action="store_true", help="list every graded student with their score")
     p.add_argument("--course-dir", help=COURSE_HELP)
 
-    p = sub.add_parser("feedback", help="write feedback HTML for graded submissions", formatter_class=raw,
-                       description="Run nbgrader's generate_feedback for every graded submission: "
-                                   "feedback/<student>/<assignment>/<notebook>.html shows the student's notebook with "
-                                   "each test cell's verdict, the autograder's notes, scores and comments.")
+    p = sub.add_parser(
+        "feedback",
+        help="write feedback HTML for graded submissions",
+        formatter_class=raw,
+        description="Run nbgrader's generate_feedback for every graded submission: "
+        "feedback/<student>/<assignment>/<notebook>.html shows the student's notebook with "
+        "each test cell's verdict, the autograder's notes, scores and comments.",
+    )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--student", "-s", action="append", dest="students", metavar="ID", help="only this student")
-    p.add_argument("--show-hidden-tests", action="store_true",
-                   help="include the hidden tests' code in the feedback (default: removed; their verdicts stay, "
-                        "without the values they computed)")
-    p.add_argument("--hide-hidden-tests", action="store_true",
-                   help="the default (kept so older scripts keep working)")
+    p.add_argument(
+        "--show-hidden-tests",
+        action="store_true",
+        help="include the hidden tests' code in the feedback (default: removed; their verdicts stay, "
+        "without the values they computed)",
+    )
+    p.add_argument("--hide-hidden-tests", action="store_true", help="the default (kept so older scripts keep working)")
     p.add_argument("--course-dir", help=COURSE_HELP)
 
-    p = sub.add_parser("export", help="write grades as CSV", formatter_class=raw,
-                       description="Write a CSV with one row per student: the total of each assignment (after late "
-                                   "penalties) and the score of each graded cell (written answers once graded by "
-                                   "hand). A second CSV gives, per graded cell, how many submissions got full marks "
-                                   "(the pass rate) and the mean fraction of points.")
+    p = sub.add_parser(
+        "export",
+        help="write grades as CSV",
+        formatter_class=raw,
+        description="Write a CSV with one row per student: the total of each assignment (after late "
+        "penalties) and the score of each graded cell (written answers once graded by "
+        "hand). A second CSV gives, per graded cell, how many submissions got full marks "
+        "(the pass rate) and the mean fraction of points.",
+    )
     p.add_argument("--output", "-o", type=Path, default=Path("grades.csv"), help="default: %(default)s")
-    p.add_argument("--pass-rates", type=Path, default=None,
-                   help="per-cell pass rates CSV (default: next to --output, *_pass_rates.csv)")
+    p.add_argument(
+        "--pass-rates", type=Path, default=None, help="per-cell pass rates CSV (default: next to --output, *_pass_rates.csv)"
+    )
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
     p.add_argument("--course-dir", help=COURSE_HELP)
     return parser
@@ -179,8 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
         root = Path(args.course_dir).resolve() if args.course_dir else course.ROOT
         if not (root / "solutions").is_dir():
-            print(f"release: no solutions/ folder in {root} (give the course folder with --course-dir)",
-                  file=sys.stderr)
+            print(f"release: no solutions/ folder in {root} (give the course folder with --course-dir)", file=sys.stderr)
             return 2
         stale = course.release(check=args.check, root=root)
         for path in stale:
@@ -219,8 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         from grader import report
 
         course = _course(args)
-        results = report.feedback(course, args.assignments or course.assignments(), args.students,
-                                  show_hidden_tests=args.show_hidden_tests and not args.hide_hidden_tests)
+        results = report.feedback(
+            course,
+            args.assignments or course.assignments(),
+            args.students,
+            show_hidden_tests=args.show_hidden_tests and not args.hide_hidden_tests,
+        )
         failed = [r for r in results if not r[2]]
         print(f"feedback written for {len(results) - len(failed)} submission(s) in {course.feedback}")
         for assignment, student, _ok, message in failed:
@@ -245,27 +301,36 @@ def _autograde(args) -> int:
     sandboxed = True
     if reason is not None:
         if not args.unsafe_no_sandbox:
-            print(f"autograde: refusing to run student code without a sandbox: {reason}.\n"
-                  f"{sandbox.MISSING_WITHOUT_SANDBOX}\n"
-                  "Grade on Linux with bubblewrap, or pass --unsafe-no-sandbox for notebooks you trust.",
-                  file=sys.stderr)
+            print(
+                f"autograde: refusing to run student code without a sandbox: {reason}.\n"
+                f"{sandbox.MISSING_WITHOUT_SANDBOX}\n"
+                "Grade on Linux with bubblewrap, or pass --unsafe-no-sandbox for notebooks you trust.",
+                file=sys.stderr,
+            )
             return 2
         print(f"WARNING: grading WITHOUT a sandbox ({reason}). {sandbox.MISSING_WITHOUT_SANDBOX}", file=sys.stderr)
         sandboxed = False
     elif args.unsafe_no_sandbox:
         print("note: a sandbox is available here, so --unsafe-no-sandbox is ignored", file=sys.stderr)
-    limits = sandbox.Limits(cell_seconds=args.cell_timeout or _default_cell_timeout(),
-                            notebook_seconds=args.notebook_timeout, memory_mb=args.memory, processes=args.processes)
-    options = pipeline.RunOptions(jobs=max(1, args.jobs), limits=limits, sandboxed=sandboxed, force=args.force,
-                                  students=args.students)
+    limits = sandbox.Limits(
+        cell_seconds=args.cell_timeout or _default_cell_timeout(),
+        notebook_seconds=args.notebook_timeout,
+        memory_mb=args.memory,
+        processes=args.processes,
+    )
+    options = pipeline.RunOptions(
+        jobs=max(1, args.jobs), limits=limits, sandboxed=sandboxed, force=args.force, students=args.students
+    )
     try:
         summary = pipeline.autograde(course, args.assignments or None, options)
     except RuntimeError as err:
         print(f"autograde: {err}", file=sys.stderr)
         return 2
-    print(f"graded {len(summary.graded)} submission(s) ({summary.executed_notebooks} notebook runs), "
-          f"recorded {len(summary.recorded_only)} finished earlier, {len(summary.up_to_date)} already up to date, "
-          f"in {summary.seconds:.0f} s")
+    print(
+        f"graded {len(summary.graded)} submission(s) ({summary.executed_notebooks} notebook runs), "
+        f"recorded {len(summary.recorded_only)} finished earlier, {len(summary.up_to_date)} already up to date, "
+        f"in {summary.seconds:.0f} s"
+    )
     for name, reason in summary.refused.items():
         print(f"NOT GRADED {name}: {reason}", file=sys.stderr)
     print("run `python -m grader status` for what needs attention")

@@ -83,6 +83,7 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
 # ----------------------------------------------------------------------------- frames
 
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -121,6 +122,7 @@ def _next_cell(fd: int, token: str) -> dict | None:
 
 # ----------------------------------------------------------------------------- warm imports
 
+
 def _preload() -> list[str]:
     """Import what notebooks will import, so every forked child starts warm."""
     failed = []
@@ -149,6 +151,7 @@ def _preload() -> list[str]:
 
 
 # ----------------------------------------------------------------------------- values
+
 
 class _Budget:
     def __init__(self, limit: int):
@@ -199,8 +202,7 @@ def encode(value, budget: _Budget, depth: int = 0):
             t = t.float()
         arr = t.numpy()
         budget.take(arr.nbytes)
-        return {"tensor": dtype, "np": arr.dtype.str, "shape": list(arr.shape),
-                "b64": base64.b64encode(arr.tobytes()).decode()}
+        return {"tensor": dtype, "np": arr.dtype.str, "shape": list(arr.shape), "b64": base64.b64encode(arr.tobytes()).decode()}
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject or value.dtype.fields is not None:
             return {"opaque": f"numpy array of dtype {value.dtype}"}
@@ -311,6 +313,7 @@ class Recorder:
 
 # ----------------------------------------------------------------------------- the child: run cells
 
+
 class CellTimeout(BaseException):
     """Raised in the notebook when a cell runs longer than its limit (not an ``Exception``: a student's
     ``except Exception`` must not swallow it)."""
@@ -319,8 +322,17 @@ class CellTimeout(BaseException):
 class Outputs:
     """Collect one cell's outputs in order, with hard caps on text and images."""
 
-    KEEP_MIME = ("text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg",
-                 "image/svg+xml", "application/json", "application/vnd.jupyter.widget-view+json")
+    KEEP_MIME = (
+        "text/plain",
+        "text/html",
+        "text/markdown",
+        "text/latex",
+        "image/png",
+        "image/jpeg",
+        "image/svg+xml",
+        "application/json",
+        "application/vnd.jupyter.widget-view+json",
+    )
 
     def __init__(self, limits: dict, totals: dict):
         self.items: list[dict] = []
@@ -352,7 +364,11 @@ class Outputs:
             if mime not in self.KEEP_MIME:
                 continue
             if isinstance(value, bytes):
-                value = base64.b64encode(value).decode() if mime.startswith("image/") and mime != "image/svg+xml" else value.decode("utf-8", "replace")
+                value = (
+                    base64.b64encode(value).decode()
+                    if mime.startswith("image/") and mime != "image/svg+xml"
+                    else value.decode("utf-8", "replace")
+                )
             if mime.startswith("image/"):
                 image = True
             if isinstance(value, str) and len(value) > self.limits["bytes_per_output"]:
@@ -366,8 +382,7 @@ class Outputs:
         clean, image = self._clean_bundle(data)
         if image:
             size = sum(len(v) for k, v in clean.items() if k.startswith("image/") and isinstance(v, str))
-            if (self.totals["images"] >= self.limits["images"]
-                    or self.totals["image_bytes"] + size > self.limits["image_bytes"]):
+            if self.totals["images"] >= self.limits["images"] or self.totals["image_bytes"] + size > self.limits["image_bytes"]:
                 self.dropped_images += 1
                 return
             self.totals["images"] += 1
@@ -632,8 +647,14 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
         work = os.path.join(SCRATCH, "work", job.get("name", "notebook"))
         for path in (home, work, os.path.join(SCRATCH, "mpl"), os.path.join(SCRATCH, "ipython")):
             os.makedirs(path, exist_ok=True)
-        os.environ.update({"HOME": home, "MPLCONFIGDIR": os.path.join(SCRATCH, "mpl"),
-                           "IPYTHONDIR": os.path.join(SCRATCH, "ipython"), "TMPDIR": SCRATCH})
+        os.environ.update(
+            {
+                "HOME": home,
+                "MPLCONFIGDIR": os.path.join(SCRATCH, "mpl"),
+                "IPYTHONDIR": os.path.join(SCRATCH, "ipython"),
+                "TMPDIR": SCRATCH,
+            }
+        )
         os.chdir(work)
         sys.path[:0] = [work]
 
@@ -667,8 +688,9 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
 
         run_cell = InteractiveShell.run_cell
         manager = shell.input_transformer_manager
-        pristine = {name: list(getattr(manager, name)) for name in ("cleanup_transforms", "line_transforms",
-                                                                    "token_transformers")}
+        pristine = {
+            name: list(getattr(manager, name)) for name in ("cleanup_transforms", "line_transforms", "token_transformers")
+        }
 
         real_fork = os.fork
         timeout_message = f"this cell ran longer than the {limits['cell_seconds']} s limit and was stopped"
@@ -689,6 +711,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
 
         signal.signal(signal.SIGALRM, on_alarm)
         emit({"event": "started", "pid": os.getpid()})
+
         def tick() -> None:
             try:
                 os.write(PROGRESS_FD, b".")
@@ -727,8 +750,11 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
             except CellTimeout:
                 pass  # recorded through state["timed_out"]
             except BaseException as err:  # noqa: BLE001 - the shell normally catches everything itself
-                shell.last_error = {"ename": type(err).__name__, "evalue": str(err)[:2000],
-                                    "traceback": traceback.format_exception_only(type(err), err)}
+                shell.last_error = {
+                    "ename": type(err).__name__,
+                    "evalue": str(err)[:2000],
+                    "traceback": traceback.format_exception_only(type(err), err),
+                }
             for _ in range(10):  # an alarm racing the end of the cell raises here: just do it again
                 try:
                     state["in_cell"] = False
@@ -752,8 +778,17 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
             tick()
             if not _worker_alive():
                 os._exit(74)
-            emit({"event": "end", "cell": index, "seconds": round(time.monotonic() - started, 3), "stopped": stopped,
-                  "outputs": items, "error": error, "records": recorder.records if cell.get("test") else []})
+            emit(
+                {
+                    "event": "end",
+                    "cell": index,
+                    "seconds": round(time.monotonic() - started, 3),
+                    "stopped": stopped,
+                    "outputs": items,
+                    "error": error,
+                    "records": recorder.records if cell.get("test") else [],
+                }
+            )
         emit({"event": "finish"})
         os._exit(0)
     except BaseException as err:  # noqa: BLE001
@@ -762,6 +797,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
 
 
 # ----------------------------------------------------------------------------- the zygote
+
 
 def _kill_everything_else() -> None:
     """Inside our own pid namespace: SIGKILL every process except ourselves and the namespace's init."""
@@ -778,8 +814,9 @@ def _kill_everything_else() -> None:
                     break
                 if pid == 0:
                     break
-            others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())
-                      and (_stat(p) or ["Z"])[0] != "Z"]
+            others = [
+                p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid()) and (_stat(p) or ["Z"])[0] != "Z"
+            ]
             if not others:
                 return
             time.sleep(0.1)
@@ -913,9 +950,19 @@ def main() -> int:
     failed = _preload()
     _LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no ptrace or /proc/<pid>/mem access from student code
     os.makedirs(SCRATCH, exist_ok=True)
-    _frame(1, b"D", json.dumps({"ready": True, "pid": os.getpid(), "uid": os.getuid(),
-                                "preload_seconds": round(time.monotonic() - preload_start, 2),
-                                "preload_failed": failed}).encode())
+    _frame(
+        1,
+        b"D",
+        json.dumps(
+            {
+                "ready": True,
+                "pid": os.getpid(),
+                "uid": os.getuid(),
+                "preload_seconds": round(time.monotonic() - preload_start, 2),
+                "preload_failed": failed,
+            }
+        ).encode(),
+    )
     stdin = 0
     buffer = b""
     while True:

@@ -39,27 +39,54 @@ SUSPICIOUS = {
     "setprofile": "installs or removes a profile hook (the guard's call watcher)",
     "settrace": "installs or removes a trace hook",
     "_python_dispatch": "PyTorch dispatch-mode internals (the guard's operator watcher)",
-    "_pop_mode": "pops a PyTorch dispatch mode", "_push_mode": "pushes a PyTorch dispatch mode",
+    "_pop_mode": "pops a PyTorch dispatch mode",
+    "_push_mode": "pushes a PyTorch dispatch mode",
     "_pop_torch_dispatch_stack": "pops a PyTorch dispatch mode",
-    "_set_dispatch_mode": "sets PyTorch's dispatch mode", "_unset_dispatch_mode": "unsets PyTorch's dispatch mode",
-    "_DisableTorchDispatch": "disables PyTorch's Python dispatch", "TorchDispatchMode": "defines a dispatch mode",
+    "_set_dispatch_mode": "sets PyTorch's dispatch mode",
+    "_unset_dispatch_mode": "unsets PyTorch's dispatch mode",
+    "_DisableTorchDispatch": "disables PyTorch's Python dispatch",
+    "TorchDispatchMode": "defines a dispatch mode",
     "restrictions": "touches the exercise guard (course_utils.restrictions)",
     "call_without": "touches the exercise guard (call_without)",
-    "checks": "touches the self-check functions", "CheckFailed": "touches the self-check exception",
-    "exec": "runs code built at run time", "eval": "runs code built at run time",
-    "compile": "compiles code at run time", "__import__": "imports by a computed name",
-    "importlib": "imports by a computed name", "inspect": "reads source or frames at run time",
-    "getsource": "copies a library function's source", "_getframe": "reads the caller's frames",
-    "__code__": "reads or replaces a function's code", "__globals__": "reads another module's globals",
-    "globals": "reads or changes the notebook's globals", "__builtins__": "changes built-ins",
-    "builtins": "changes built-ins", "ctypes": "reaches into the interpreter", "gc": "walks the interpreter's objects",
+    "checks": "touches the self-check functions",
+    "CheckFailed": "touches the self-check exception",
+    "exec": "runs code built at run time",
+    "eval": "runs code built at run time",
+    "compile": "compiles code at run time",
+    "__import__": "imports by a computed name",
+    "importlib": "imports by a computed name",
+    "inspect": "reads source or frames at run time",
+    "getsource": "copies a library function's source",
+    "_getframe": "reads the caller's frames",
+    "__code__": "reads or replaces a function's code",
+    "__globals__": "reads another module's globals",
+    "globals": "reads or changes the notebook's globals",
+    "__builtins__": "changes built-ins",
+    "builtins": "changes built-ins",
+    "ctypes": "reaches into the interpreter",
+    "gc": "walks the interpreter's objects",
     "threading": "runs code in another thread (the guard watches the calling thread)",
-    "concurrent": "runs code in another thread or process", "multiprocessing": "runs code in another process",
+    "concurrent": "runs code in another thread or process",
+    "multiprocessing": "runs code in another process",
     "subprocess": "runs another program",
 }
 BUILTIN_ONLY = {"exec", "eval", "compile", "globals"}  # as attributes these are ordinary (model.eval(), torch.compile)
-LIBRARY_ROOTS = {"cu", "course_utils", "torch", "F", "nn", "TF", "torchvision", "np", "numpy", "sys", "time", "timm",
-                 "math", "sklearn"}
+LIBRARY_ROOTS = {
+    "cu",
+    "course_utils",
+    "torch",
+    "F",
+    "nn",
+    "TF",
+    "torchvision",
+    "np",
+    "numpy",
+    "sys",
+    "time",
+    "timm",
+    "math",
+    "sklearn",
+}
 
 
 @dataclass(frozen=True)
@@ -120,8 +147,7 @@ def scan_source(source: str, cell: str = "cell", forbidden: set[str] | frozenset
                     flag(node, f"imports {full}: {SUSPICIOUS.get(alias.name.split('.')[0]) or SUSPICIOUS[root]}")
                 if tuple(full.split(".")[-2:]) in tails:
                     flag(node, f"imports a forbidden route: {full}")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr",
-                                                                                                 "delattr"):
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr", "delattr"):
             on_library = bool(node.args) and _dotted(node.args[0]).split(".")[0] in LIBRARY_ROOTS
             literal = len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
             if on_library and not literal:
@@ -147,15 +173,21 @@ def forbidden_routes(notebook: dict) -> dict[str, set[str]]:
             tree = ast.parse("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
         except SyntaxError:
             continue
-        lists = {t.id: node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                 for t in node.targets if isinstance(t, ast.Name) and isinstance(node.value, ast.List)}
+        lists = {
+            t.id: node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name) and isinstance(node.value, ast.List)
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _dotted(node.func).endswith("call_without") and len(node.args) >= 2:
                 listed, fn = node.args[0], node.args[1]
                 listed = lists.get(listed.id, listed) if isinstance(listed, ast.Name) else listed
                 if isinstance(listed, ast.List) and isinstance(fn, ast.Name):
                     routes.setdefault(fn.id, set()).update(
-                        e.value for e in listed.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+                        e.value for e in listed.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                    )
     return routes
 
 

@@ -85,7 +85,7 @@ def _nbgrader_metadata(cell, where: str) -> dict | None:
     if kind not in NBGRADER_KINDS:
         raise BuildError(f"{where}: unknown kind {kind!r}; use one of {sorted(NBGRADER_KINDS)}")
     if not grade_id or not _ID.match(str(grade_id)):
-        raise BuildError(f"{where}: kind={kind!r} needs id=\"...\" (letters, digits, - and _)")
+        raise BuildError(f'{where}: kind={kind!r} needs id="..." (letters, digits, - and _)')
     expected_type = "markdown" if kind == "written" else "code"
     if cell.cell_type != expected_type:
         raise BuildError(f"{where}: kind={kind!r} must be a {expected_type} cell")

@@ -68,13 +68,16 @@ class CollectReport:
 
     def lines(self) -> list[str]:
         out = []
-        for title, items in (("collected", self.collected), ("replaced (previous copy kept)", self.replaced),
-                             ("unchanged", self.unchanged),
-                             ("NOT installed: older than the submission already collected (saved)", self.older),
-                             ("ignored: an older copy in this download", self.superseded),
-                             ("NOT collected: student not on the roster", self.unknown_students),
-                             ("NOT collected: file not recognised", self.unmatched_files),
-                             ("no submission in this download", self.no_submission)):
+        for title, items in (
+            ("collected", self.collected),
+            ("replaced (previous copy kept)", self.replaced),
+            ("unchanged", self.unchanged),
+            ("NOT installed: older than the submission already collected (saved)", self.older),
+            ("ignored: an older copy in this download", self.superseded),
+            ("NOT collected: student not on the roster", self.unknown_students),
+            ("NOT collected: file not recognised", self.unmatched_files),
+            ("no submission in this download", self.no_submission),
+        ):
             if items:
                 out.append(f"{title} ({len(items)}):")
                 out += [f"  {item}" for item in items]
@@ -108,8 +111,9 @@ def read_entries(path: Path) -> list[Entry]:
                 continue
             if file.stat().st_size > MAX_FILE_BYTES:
                 raise ValueError(f"{rel}: too large for a notebook")
-            entries.append(Entry(rel.as_posix(), file.read_bytes(),
-                                 datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc)))
+            entries.append(
+                Entry(rel.as_posix(), file.read_bytes(), datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc))
+            )
     else:
         raise ValueError(f"{path} is neither a zip file nor a folder")
     return entries
@@ -179,8 +183,15 @@ def _assignment_of(name: str, layout: str, assignment: str | None, by_notebook: 
 
 
 def _folder_sha(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()
-            if p.is_file() and p.name != "timestamp.txt"} if folder.is_dir() else {}
+    return (
+        {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.iterdir()
+            if p.is_file() and p.name != "timestamp.txt"
+        }
+        if folder.is_dir()
+        else {}
+    )
 
 
 def _read_timestamp(folder: Path) -> datetime | None:
@@ -197,8 +208,9 @@ def _read_timestamp(folder: Path) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def collect(root: Path, source: Path, assignment: str | None = None, roster: Path | None = None,
-            dry_run: bool = False) -> CollectReport:
+def collect(
+    root: Path, source: Path, assignment: str | None = None, roster: Path | None = None, dry_run: bool = False
+) -> CollectReport:
     """Collect ``source`` into ``root/submitted``; see the module docstring."""
     report = CollectReport()
     solutions = root / "solutions"
@@ -226,12 +238,12 @@ def collect(root: Path, source: Path, assignment: str | None = None, roster: Pat
         if not _valid_student(student):
             report.unmatched_files.append(f"{cand.entry.path}: {student!r} is not a usable student id")
             continue
-        target = _target_name(cand.original, notebooks_of.get(assignment, all_notebooks) if assignment
-                              else all_notebooks)
+        target = _target_name(cand.original, notebooks_of.get(assignment, all_notebooks) if assignment else all_notebooks)
         which = _assignment_of(target, cand.layout, assignment, by_notebook)
         if which is None:
-            report.unmatched_files.append(f"{cand.entry.path}: '{target}' is not a notebook of any assignment "
-                                          "(use --assignment to collect it anyway)")
+            report.unmatched_files.append(
+                f"{cand.entry.path}: '{target}' is not a notebook of any assignment (use --assignment to collect it anyway)"
+            )
             continue
         groups.setdefault((student, which, target), []).append(cand)
 
@@ -256,8 +268,10 @@ def collect(root: Path, source: Path, assignment: str | None = None, roster: Pat
             previous = _read_timestamp(folder)
             if previous is not None and previous >= when:
                 keep = root / "collected" / student / which / f"{when:%Y%m%dT%H%M%S}-older-not-used"
-                report.older.append(f"{label} (submitted {when:%Y-%m-%d %H:%M}, the collected one is from "
-                                    f"{previous:%Y-%m-%d %H:%M}; saved to {keep.relative_to(root)})")
+                report.older.append(
+                    f"{label} (submitted {when:%Y-%m-%d %H:%M}, the collected one is from "
+                    f"{previous:%Y-%m-%d %H:%M}; saved to {keep.relative_to(root)})"
+                )
                 if not dry_run:
                     _write(keep, files, when)
                 continue

@@ -105,8 +105,14 @@ def _judge(spec: CheckSpec, got, expected_rec) -> Verdict:
     if isinstance(value, Opaque) and spec.kind != "true":
         return _fail(spec, "plain data (a tensor, an array, a number or a string)", f"{value.type_name} {value!r}")
     if spec.kind == "close":
-        checks.check_close(value, decode(expected_rec), spec.name, atol=spec.options.get("atol", 1e-5),
-                           rtol=spec.options.get("rtol", 1e-4), hint=hint)
+        checks.check_close(
+            value,
+            decode(expected_rec),
+            spec.name,
+            atol=spec.options.get("atol", 1e-5),
+            rtol=spec.options.get("rtol", 1e-4),
+            hint=hint,
+        )
     elif spec.kind == "equal":
         checks.check_equal(value, decode(expected_rec), spec.name, hint=hint)
     elif spec.kind == "true":

@@ -116,7 +116,9 @@ def generate_release(dest: Path, names: list[str] | None = None, solutions: Path
             for name in names:
                 result = nbgrader.generate_assignment(name, force=True, create=True)
                 if not result["success"]:
-                    raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')}{result.get('error', '')}")
+                    raise RuntimeError(
+                        f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')}{result.get('error', '')}"
+                    )
         for name in names:
             target = dest / name
             target.mkdir(parents=True, exist_ok=True)
@@ -145,9 +147,7 @@ def release(check: bool = False, root: Path = ROOT) -> list[Path]:
         differ = sorted(
             rel
             for rel in fresh | current
-            if rel not in fresh
-            or rel not in current
-            or (fresh_root / rel).read_bytes() != (exercises / rel).read_bytes()
+            if rel not in fresh or rel not in current or (fresh_root / rel).read_bytes() != (exercises / rel).read_bytes()
         )
         if not check:
             for rel in differ:
@@ -202,7 +202,9 @@ def release_leaks(exercises: Path = EXERCISES, solutions: Path = SOLUTIONS) -> l
     problems = []
     for path in sorted(exercises.rglob("*")):
         if path.is_file() and path.suffix != ".ipynb":
-            problems.append(f"{path.relative_to(exercises)}: not a notebook (nbgrader copies every file; it must not be released)")
+            problems.append(
+                f"{path.relative_to(exercises)}: not a notebook (nbgrader copies every file; it must not be released)"
+            )
     for path in sorted(exercises.glob("*/*.ipynb")):
         released = json.loads(path.read_text(encoding="utf-8"))
         text = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in released["cells"])
@@ -257,7 +259,9 @@ def scores(root: Path, assignment: str) -> dict[str, dict[str, tuple[float, floa
     return out
 
 
-def autograde_local(assignment: str, submissions: dict[str, dict[str, dict]], workdir: Path) -> dict[str, dict[str, tuple[float, float]]]:
+def autograde_local(
+    assignment: str, submissions: dict[str, dict[str, dict]], workdir: Path
+) -> dict[str, dict[str, tuple[float, float]]]:
     """Autograde notebooks with plain nbgrader in a throwaway course (no sandbox: trusted notebooks only).
 
     Args:

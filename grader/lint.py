@@ -27,18 +27,55 @@ from pathlib import Path
 
 from grader import rewrite as rw
 
-TORCH_RANDOM = {"rand", "randn", "randint", "randperm", "normal", "rand_like", "randn_like", "randint_like",
-                "bernoulli", "multinomial", "poisson"}
-TENSOR_RANDOM_METHODS = {"uniform_", "normal_", "random_", "bernoulli_", "exponential_", "cauchy_", "geometric_",
-                         "log_normal_"}
-NUMPY_SEEDED = {"default_rng", "RandomState", "Generator", "SeedSequence", "PCG64", "MT19937", "Philox", "SFC64",
-                "BitGenerator"}
-PY_RANDOM = {"random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform", "gauss",
-             "normalvariate", "lognormvariate", "expovariate", "betavariate", "gammavariate", "triangular",
-             "getrandbits", "randbytes", "vonmisesvariate", "paretovariate", "weibullvariate"}
+TORCH_RANDOM = {
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "normal",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "bernoulli",
+    "multinomial",
+    "poisson",
+}
+TENSOR_RANDOM_METHODS = {"uniform_", "normal_", "random_", "bernoulli_", "exponential_", "cauchy_", "geometric_", "log_normal_"}
+NUMPY_SEEDED = {"default_rng", "RandomState", "Generator", "SeedSequence", "PCG64", "MT19937", "Philox", "SFC64", "BitGenerator"}
+PY_RANDOM = {
+    "random",
+    "randint",
+    "randrange",
+    "choice",
+    "choices",
+    "shuffle",
+    "sample",
+    "uniform",
+    "gauss",
+    "normalvariate",
+    "lognormvariate",
+    "expovariate",
+    "betavariate",
+    "gammavariate",
+    "triangular",
+    "getrandbits",
+    "randbytes",
+    "vonmisesvariate",
+    "paretovariate",
+    "weibullvariate",
+}
 #: Two-sided comparisons: inside check_true they compute the expected value in the student's process.
-COMPARISONS = {"allclose", "isclose", "equal", "array_equal", "array_equiv", "eq", "assert_close",
-               "assert_allclose", "assert_equal"}
+COMPARISONS = {
+    "allclose",
+    "isclose",
+    "equal",
+    "array_equal",
+    "array_equiv",
+    "eq",
+    "assert_close",
+    "assert_allclose",
+    "assert_equal",
+}
 
 
 @dataclass
@@ -75,16 +112,20 @@ def global_rng_calls(tree: ast.AST) -> list[tuple[int, str]]:
         name = _dotted(node.func)
         parts = name.split(".")
         if len(parts) == 2 and parts[0] == "torch" and parts[1] in TORCH_RANDOM and not _has_generator(node):
-            out.append((node.lineno, f"`{name}(...)` uses the global random state: pass "
-                                     "generator=torch.Generator().manual_seed(N)"))
-        elif isinstance(node.func, ast.Attribute) and node.func.attr in TENSOR_RANDOM_METHODS \
-                and not _has_generator(node):
+            out.append(
+                (node.lineno, f"`{name}(...)` uses the global random state: pass generator=torch.Generator().manual_seed(N)")
+            )
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in TENSOR_RANDOM_METHODS and not _has_generator(node):
             out.append((node.lineno, f"`.{node.func.attr}(...)` uses the global random state: pass generator=..."))
         elif len(parts) == 3 and parts[:2] in (["np", "random"], ["numpy", "random"]) and parts[2] not in NUMPY_SEEDED:
-            out.append((node.lineno, f"`{name}(...)` uses NumPy's global random state: use "
-                                     "np.random.default_rng(N)"))
-        elif (len(parts) == 3 and parts[:2] in (["np", "random"], ["numpy", "random"]) and parts[2] == "default_rng"
-              and not node.args and not node.keywords):
+            out.append((node.lineno, f"`{name}(...)` uses NumPy's global random state: use np.random.default_rng(N)"))
+        elif (
+            len(parts) == 3
+            and parts[:2] in (["np", "random"], ["numpy", "random"])
+            and parts[2] == "default_rng"
+            and not node.args
+            and not node.keywords
+        ):
             out.append((node.lineno, "`np.random.default_rng()` without a seed is not deterministic"))
         elif len(parts) == 2 and parts[0] == "random" and parts[1] in PY_RANDOM:
             out.append((node.lineno, f"`{name}(...)` uses Python's global random state: use random.Random(N)"))
@@ -103,10 +144,16 @@ def lint_test_cell(source: str) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         function = rw.check_function(node)
         if function is None:
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _dotted(node.func).startswith(
-                    "cu.checks.") and node.func.attr not in rw.KINDS and node.func.attr != "passed":
-                problems.append((node.lineno, f"`cu.checks.{node.func.attr}` is not a check the grader knows "
-                                              f"({', '.join(sorted(rw.KINDS))})"))
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and _dotted(node.func).startswith("cu.checks.")
+                and node.func.attr not in rw.KINDS
+                and node.func.attr != "passed"
+            ):
+                problems.append(
+                    (node.lineno, f"`cu.checks.{node.func.attr}` is not a check the grader knows ({', '.join(sorted(rw.KINDS))})")
+                )
             continue
         if not rw.is_canonical(node):
             problems.append((node.lineno, f"write `cu.checks.{function}(...)` (the grader looks for that spelling)"))
@@ -126,24 +173,30 @@ def lint_test_cell(source: str) -> list[tuple[int, str]]:
                 try:
                     ast.literal_eval(args[param])
                 except (ValueError, SyntaxError, TypeError):
-                    problems.append((node.lineno, f"`{param}=` must be a literal (the grader reads it from the "
-                                                  "source, outside the sandbox)"))
+                    problems.append(
+                        (node.lineno, f"`{param}=` must be a literal (the grader reads it from the source, outside the sandbox)")
+                    )
         if function == "check_true":
             value = args.get("value")
             if value is not None:
                 for sub in ast.walk(value):
                     if isinstance(sub, ast.Call) and (_dotted(sub.func).split(".")[-1] in COMPARISONS):
-                        problems.append((node.lineno, f"check_true({_dotted(sub.func)}(...)) is decided inside the "
-                                                      "student's process: use check_close/check_equal with the "
-                                                      "expected value inline"))
+                        problems.append(
+                            (
+                                node.lineno,
+                                f"check_true({_dotted(sub.func)}(...)) is decided inside the "
+                                "student's process: use check_close/check_equal with the "
+                                "expected value inline",
+                            )
+                        )
                         break
                 if isinstance(value, ast.Compare):
                     if len(value.ops) != 1:
-                        problems.append((node.lineno, "check_true(a < b < c): write one comparison per check, "
-                                                      "student's value on the left"))
+                        problems.append(
+                            (node.lineno, "check_true(a < b < c): write one comparison per check, student's value on the left")
+                        )
                     elif _is_literal(value.left) and not _is_literal(value.comparators[0]):
-                        problems.append((node.lineno, "check_true(literal <op> value): put the student's value on "
-                                                      "the left"))
+                        problems.append((node.lineno, "check_true(literal <op> value): put the student's value on the left"))
     if not calls:
         problems.append((1, "no cu.checks calls: nothing in this test cell can be graded"))
     try:
@@ -151,10 +204,15 @@ def lint_test_cell(source: str) -> list[tuple[int, str]]:
         expected_nodes = [e for _n, _s, _a, e in found if e is not None]
         for stmt in rw.expected_only_assignments(_tree, expected_nodes):
             names = ", ".join(t.id for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]))
-            problems.append((stmt.lineno, f"`{names}` is only used to compute an expected value: write that "
-                                          "computation inline in the check (e.g. rebuild a seeded model there "
-                                          "instead of keeping a copy); expected values never run in the "
-                                          "student's process"))
+            problems.append(
+                (
+                    stmt.lineno,
+                    f"`{names}` is only used to compute an expected value: write that "
+                    "computation inline in the check (e.g. rebuild a seeded model there "
+                    "instead of keeping a copy); expected values never run in the "
+                    "student's process",
+                )
+            )
     except rw.RewriteError:
         pass  # reported above
     problems += global_rng_calls(tree)

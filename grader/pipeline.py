@@ -60,6 +60,7 @@ class AssignmentError(RuntimeError):
 
 # ----------------------------------------------------------------------------- course layout
 
+
 @dataclass
 class Course:
     root: Path
@@ -100,8 +101,9 @@ class Course:
     def students(self, assignment: str) -> list[str]:
         if not self.submitted.is_dir():
             return []
-        return sorted(p.name for p in self.submitted.iterdir()
-                      if p.is_dir() and not p.name.startswith(".") and (p / assignment).is_dir())
+        return sorted(
+            p.name for p in self.submitted.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / assignment).is_dir()
+        )
 
     def api(self, **overrides):
         return nbcourse.api(self.root, **overrides)
@@ -152,6 +154,7 @@ def quiet_nbgrader():
 
 # ----------------------------------------------------------------------------- the plan of an assignment
 
+
 @dataclass
 class NotebookPlan:
     name: str  # file stem
@@ -193,8 +196,14 @@ def _cells(nb: dict) -> list[dict]:
     out = []
     for cell in nb["cells"]:
         source = cell.get("source", "")
-        out.append({"cell_type": cell["cell_type"], "id": cell.get("id"), "metadata": cell.get("metadata", {}),
-                    "source": "".join(source) if isinstance(source, list) else source})
+        out.append(
+            {
+                "cell_type": cell["cell_type"],
+                "id": cell.get("id"),
+                "metadata": cell.get("metadata", {}),
+                "source": "".join(source) if isinstance(source, list) else source,
+            }
+        )
     return out
 
 
@@ -224,8 +233,9 @@ def sync_gradebook(course: Course, assignment: str, sha: str) -> dict[str, dict]
                 api = nbcourse.api(tmp_root, CourseDirectory__db_url=course.db_url)
                 result = api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
-                raise AssignmentError(f"nbgrader generate_assignment {assignment} failed:\n"
-                                      f"{result.get('log', '')}{result.get('error', '')}")
+                raise AssignmentError(
+                    f"nbgrader generate_assignment {assignment} failed:\n{result.get('log', '')}{result.get('error', '')}"
+                )
             shutil.rmtree(release_dir, ignore_errors=True)
             release_dir.mkdir(parents=True)
             for path in (tmp_root / "exercises" / assignment).glob("*.ipynb"):
@@ -277,13 +287,22 @@ def build_plan(course: Course, assignment: str) -> Plan:
         if path.stem not in release:
             problems.append(f"{path.name}: nbgrader did not release it")
             continue
-        notebooks.append(NotebookPlan(name=path.stem, source=source, release=_cells(release[path.stem]),
-                                      metadata=nb.get("metadata", {}), tests=tests, points=points,
-                                      hidden=hidden))
+        notebooks.append(
+            NotebookPlan(
+                name=path.stem,
+                source=source,
+                release=_cells(release[path.stem]),
+                metadata=nb.get("metadata", {}),
+                tests=tests,
+                points=points,
+                hidden=hidden,
+            )
+        )
         preload |= {n for n in _imports(source) if n.split(".")[0] not in ("os", "sys", "subprocess", "importlib")}
     if problems:
-        raise AssignmentError(f"{assignment} cannot be autograded safely (run `python -m grader lint`):\n  "
-                              + "\n  ".join(problems))
+        raise AssignmentError(
+            f"{assignment} cannot be autograded safely (run `python -m grader lint`):\n  " + "\n  ".join(problems)
+        )
     return Plan(assignment=assignment, sha=sha, notebooks=notebooks, preload=sorted(preload))
 
 
@@ -295,8 +314,13 @@ def _job_cells(cells: list[dict], roles: list[tuple[str, str | None]], nb: Noteb
             continue
         if role == "test" and grade_id in nb.tests:
             rewritten = nb.tests[grade_id]
-            job.append({"source": rewritten.reference_source if reference else rewritten.student_source,
-                        "test": True, "grade_id": grade_id})
+            job.append(
+                {
+                    "source": rewritten.reference_source if reference else rewritten.student_source,
+                    "test": True,
+                    "grade_id": grade_id,
+                }
+            )
         else:
             job.append({"source": cell["source"], "test": False})
         where.append(i)
@@ -330,19 +354,24 @@ def compute_references(plan: Plan, worker: sb.Worker, log) -> None:
         for index, cell in enumerate(job):
             end = ends.get(index)
             if end is None:
-                failures.append(f"cell {index + 1} of the solution did not finish ({result.status}; "
-                                f"{'; '.join(result.problems) or 'no output'})")
+                failures.append(
+                    f"cell {index + 1} of the solution did not finish ({result.status}; "
+                    f"{'; '.join(result.problems) or 'no output'})"
+                )
                 break
             if not cell["test"]:
                 if end.get("error"):
-                    failures.append(f"a cell of the solution raised {end['error'].get('ename')}: "
-                                    f"{str(end['error'].get('evalue'))[:300]}")
+                    failures.append(
+                        f"a cell of the solution raised {end['error'].get('ename')}: {str(end['error'].get('evalue'))[:300]}"
+                    )
                 continue
             grade_id = cell["grade_id"]
             by_check = _records_by_check(end.get("records"))
             if end.get("error"):
-                failures.append(f"test cell {grade_id} raised {end['error'].get('ename')} on the solution: "
-                                f"{str(end['error'].get('evalue'))[:300]}")
+                failures.append(
+                    f"test cell {grade_id} raised {end['error'].get('ename')} on the solution: "
+                    f"{str(end['error'].get('evalue'))[:300]}"
+                )
             for spec in nb.tests[grade_id].checks:
                 recs = by_check.get(str(spec.index), [])
                 if not recs:
@@ -354,8 +383,10 @@ def compute_references(plan: Plan, worker: sb.Worker, log) -> None:
             nb.references[grade_id] = {k: [{"expected": r.get("expected")} for r in v] for k, v in by_check.items()}
         if failures:
             raise AssignmentError(f"{plan.assignment}/{nb.name}: the reference run failed:\n  " + "\n  ".join(failures))
-        log(f"  {plan.assignment}/{nb.name}: recorded the expected values of "
-            f"{sum(len(t.checks) for t in nb.tests.values())} checks in {result.seconds:.1f} s")
+        log(
+            f"  {plan.assignment}/{nb.name}: recorded the expected values of "
+            f"{sum(len(t.checks) for t in nb.tests.values())} checks in {result.seconds:.1f} s"
+        )
 
 
 def _reference_file(course: Course, plan: Plan) -> Path:
@@ -377,20 +408,22 @@ def load_references(course: Course, plan: Plan) -> bool | None:
 
 
 def save_references(course: Course, plan: Plan, verified: bool) -> None:
-    write_json(_reference_file(course, plan), {"sha": plan.sha, "verified": verified,
-                                               "notebooks": {nb.name: nb.references for nb in plan.notebooks}})
+    write_json(
+        _reference_file(course, plan),
+        {"sha": plan.sha, "verified": verified, "notebooks": {nb.name: nb.references for nb in plan.notebooks}},
+    )
 
 
 def perfect_cells(nb: NotebookPlan) -> list[dict]:
     """The released notebook with every answer filled in from the solution (what a perfect student hands in)."""
-    released = {"cells": [{**c, "outputs": [], "execution_count": None} if c["cell_type"] == "code" else c
-                          for c in nb.release]}
+    released = {"cells": [{**c, "outputs": [], "execution_count": None} if c["cell_type"] == "code" else c for c in nb.release]}
     source = {"cells": nb.source}
     filled = nbcourse.perfect_submission(released, source)
     return filled["cells"]
 
 
 # ----------------------------------------------------------------------------- grading one submission
+
 
 @dataclass
 class NotebookGrade:
@@ -473,8 +506,12 @@ def sanitize_outputs(outputs, limits: sb.Limits) -> list[dict]:
             size = len(text)
         elif kind == "error":
             tb = out.get("traceback") if isinstance(out.get("traceback"), list) else []
-            item = {"output_type": "error", "ename": str(out.get("ename", "Error"))[:200],
-                    "evalue": str(out.get("evalue", ""))[:5000], "traceback": [str(t)[:5000] for t in tb[:60]]}
+            item = {
+                "output_type": "error",
+                "ename": str(out.get("ename", "Error"))[:200],
+                "evalue": str(out.get("evalue", ""))[:5000],
+                "traceback": [str(t)[:5000] for t in tb[:60]],
+            }
             size = sum(len(t) for t in item["traceback"]) + len(item["evalue"])
         else:
             data = out.get("data") if isinstance(out.get("data"), dict) else {}
@@ -507,27 +544,49 @@ def _status_note(result: sb.JobResult, cell_label: str | None, limits: sb.Limits
             return None
         if detail.get("signal"):
             sig = detail["signal"]
-            name = {9: "SIGKILL", 11: "SIGSEGV (a segmentation fault)", 6: "SIGABRT", 24: "SIGXCPU (CPU time limit)",
-                    25: "SIGXFSZ (file size limit)"}.get(sig, f"signal {sig}")
-            return Note(f"the notebook's Python process crashed{where} ({name}); the cells after it did not run, "
-                        "answers checked before it keep their points", True)
-        return Note(f"the notebook's Python process exited{where} (for example `os._exit()`); the cells after it "
-                    "did not run, answers checked before it keep their points", True)
+            name = {
+                9: "SIGKILL",
+                11: "SIGSEGV (a segmentation fault)",
+                6: "SIGABRT",
+                24: "SIGXCPU (CPU time limit)",
+                25: "SIGXFSZ (file size limit)",
+            }.get(sig, f"signal {sig}")
+            return Note(
+                f"the notebook's Python process crashed{where} ({name}); the cells after it did not run, "
+                "answers checked before it keep their points",
+                True,
+            )
+        return Note(
+            f"the notebook's Python process exited{where} (for example `os._exit()`); the cells after it "
+            "did not run, answers checked before it keep their points",
+            True,
+        )
     if status == "cell_timeout":
-        return Note(f"a cell ran longer than the {limits.cell_seconds:g} s limit and could not be interrupted"
-                    f"{where}; the notebook was stopped there", True)
+        return Note(
+            f"a cell ran longer than the {limits.cell_seconds:g} s limit and could not be interrupted"
+            f"{where}; the notebook was stopped there",
+            True,
+        )
     if status == "notebook_timeout":
-        return Note(f"the notebook ran longer than the {limits.notebook_seconds:g} s limit for a whole notebook; "
-                    f"it was stopped{where}", True)
+        return Note(
+            f"the notebook ran longer than the {limits.notebook_seconds:g} s limit for a whole notebook; it was stopped{where}",
+            True,
+        )
     if status == "output_limit":
-        return Note(f"the notebook produced more output than the grader keeps ({limits.result_bytes // 2**20} MB); "
-                    f"it was stopped{where}", True)
-    return Note(f"the sandbox stopped unexpectedly{where} ({status}: {'; '.join(result.problems) or 'no detail'}); "
-                "the cells after it did not run", True)
+        return Note(
+            f"the notebook produced more output than the grader keeps ({limits.result_bytes // 2**20} MB); it was stopped{where}",
+            True,
+        )
+    return Note(
+        f"the sandbox stopped unexpectedly{where} ({status}: {'; '.join(result.problems) or 'no detail'}); "
+        "the cells after it did not run",
+        True,
+    )
 
 
-def grade_notebook(nb: NotebookPlan, normalized, result: sb.JobResult, job: list[dict], where: list[int],
-                   limits: sb.Limits) -> NotebookGrade:
+def grade_notebook(
+    nb: NotebookPlan, normalized, result: sb.JobResult, job: list[dict], where: list[int], limits: sb.Limits
+) -> NotebookGrade:
     """Turn one sandbox run into a graded notebook: outputs, verdicts and notes."""
     from grader.compare import judge
 
@@ -567,19 +626,31 @@ def grade_notebook(nb: NotebookPlan, normalized, result: sb.JobResult, job: list
                 ename = str(end["error"].get("ename"))
                 snippet = f"cell {where[index] + 1} (`{_short_source(cell['source'])}`)"
                 if ename == "CellTimeout":
-                    notes.append(dict(text=f"{snippet} ran longer than the {limits.cell_seconds:g} s limit and was "
-                                      "interrupted", attention=True))
+                    notes.append(
+                        dict(
+                            text=f"{snippet} ran longer than the {limits.cell_seconds:g} s limit and was interrupted",
+                            attention=True,
+                        )
+                    )
                 elif ename == "MemoryError" or "can't allocate memory" in str(end["error"].get("evalue")):
-                    notes.append(dict(text=f"{snippet} ran out of memory (limit {limits.memory_mb} MB)",
-                                      attention=True))
+                    notes.append(dict(text=f"{snippet} ran out of memory (limit {limits.memory_mb} MB)", attention=True))
                 elif "Read-only file system" in str(end["error"].get("evalue")):
-                    notes.append(dict(text=f"{snippet} tried to write outside its own folder (everything else, "
-                                      "including the dataset cache, is read-only while grading)", attention=True))
+                    notes.append(
+                        dict(
+                            text=f"{snippet} tried to write outside its own folder (everything else, "
+                            "including the dataset cache, is read-only while grading)",
+                            attention=True,
+                        )
+                    )
                 elif ename == "BlockingIOError" or "Resource temporarily unavailable" in str(end["error"].get("evalue")):
-                    notes.append(dict(text=f"{snippet} tried to start too many processes (limit "
-                                      f"{limits.processes})", attention=True))
-            if any("output truncated" in o.get("text", "") or "figure(s) were not kept" in o.get("text", "")
-                   for o in outputs if o["output_type"] == "stream"):
+                    notes.append(
+                        dict(text=f"{snippet} tried to start too many processes (limit {limits.processes})", attention=True)
+                    )
+            if any(
+                "output truncated" in o.get("text", "") or "figure(s) were not kept" in o.get("text", "")
+                for o in outputs
+                if o["output_type"] == "stream"
+            ):
                 notes.append(dict(text=f"the output of cell {where[index] + 1} was too long and was truncated"))
             continue
         grade_id = job_cell["grade_id"]
@@ -603,11 +674,13 @@ def grade_notebook(nb: NotebookPlan, normalized, result: sb.JobResult, job: list
                 for j, ref in enumerate(refs):
                     total_checks += 1
                     if j >= len(got):
-                        why = (f" (the test cell stopped earlier with {error.get('ename')}: "
-                               f"{str(error.get('evalue'))[:300]})") if error else ""
+                        why = (
+                            (f" (the test cell stopped earlier with {error.get('ename')}: {str(error.get('evalue'))[:300]})")
+                            if error
+                            else ""
+                        )
                         detailed.append(f"{spec.name}: this check did not run{why}.")
-                        messages.append(f"{spec.name} (hidden test): this check did not run." if secret
-                                        else detailed[-1])
+                        messages.append(f"{spec.name} (hidden test): this check did not run." if secret else detailed[-1])
                         continue
                     verdict = judge(spec, got[j], ref)
                     if verdict.passed:
@@ -626,27 +699,46 @@ def grade_notebook(nb: NotebookPlan, normalized, result: sb.JobResult, job: list
         visible = [o for o in outputs if o["output_type"] in ("stream", "display_data")]
         if grade_id in nb.hidden and visible:
             # Whatever student code printed or showed while the hidden tests ran could reveal their inputs.
-            visible = [{"output_type": "stream", "name": "stdout",
-                        "text": "(the output of this cell is not shown: it runs hidden tests)\n"}]
+            visible = [
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": "(the output of this cell is not shown: it runs hidden tests)\n",
+                }
+            ]
         for o in visible:
             if o["output_type"] == "stream":
                 o["name"] = "stdout"  # nbgrader scores any stderr in a test cell as a failure; the verdict decides
         if verdicts_ok:
             what = rewritten.passed_label or grade_id
-            visible.append({"output_type": "stream", "name": "stdout",
-                            "text": f"✓ {what} ({passed_checks} check{'s' if passed_checks != 1 else ''} passed)\n"})
+            visible.append(
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": f"✓ {what} ({passed_checks} check{'s' if passed_checks != 1 else ''} passed)\n",
+                }
+            )
         else:
             first = messages[0] if messages else "failed"
             failed_n = total_checks - passed_checks if total_checks else 1
-            header = (f"Autograder: {failed_n} of {total_checks} check(s) in this cell failed."
-                      if total_checks and end is not None else "Autograder: this test cell scores no points.")
-            visible.append({"output_type": "error", "ename": "CheckFailed" if end is not None else "NotRun",
-                            "evalue": first, "traceback": [header, *messages[:20]]})
+            header = (
+                f"Autograder: {failed_n} of {total_checks} check(s) in this cell failed."
+                if total_checks and end is not None
+                else "Autograder: this test cell scores no points."
+            )
+            visible.append(
+                {
+                    "output_type": "error",
+                    "ename": "CheckFailed" if end is not None else "NotRun",
+                    "evalue": first,
+                    "traceback": [header, *messages[:20]],
+                }
+            )
         cell["outputs"] = visible
-        tests[grade_id] = {"passed": verdicts_ok, "points": nb.points.get(grade_id, 0.0),
-                           "messages": (detailed or messages)[:20]}
-    return NotebookGrade(name=nb.name, file=None, cells=cells, tests=tests, notes=_dedupe(notes),
-                         seconds=result.seconds, status=result.status)
+        tests[grade_id] = {"passed": verdicts_ok, "points": nb.points.get(grade_id, 0.0), "messages": (detailed or messages)[:20]}
+    return NotebookGrade(
+        name=nb.name, file=None, cells=cells, tests=tests, notes=_dedupe(notes), seconds=result.seconds, status=result.status
+    )
 
 
 def _dedupe(notes: list[dict]) -> list[dict]:
@@ -663,16 +755,14 @@ EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 def submission_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()
-                  and ".ipynb_checkpoints" not in p.parts)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts)
 
 
 def submission_sha(folder: Path) -> str:
     h = hashlib.sha256()
     for path in submission_files(folder):
         h.update(str(path.relative_to(folder)).encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest() if path.stat().st_size < MAX_SUBMISSION_BYTES
-                 else b"too-large")
+        h.update(hashlib.sha256(path.read_bytes()).digest() if path.stat().st_size < MAX_SUBMISSION_BYTES else b"too-large")
     return h.hexdigest()
 
 
@@ -713,18 +803,22 @@ def map_notebooks(plan: Plan, folder: Path) -> tuple[dict[str, Path | None], lis
             chosen = Path(ranked[0][1])
             mapping[nb.name] = chosen
             left.remove(chosen)
-            notes.append(dict(text=f"no file was named {nb.name}.ipynb; '{chosen.relative_to(folder)}' was graded "
-                                   "as that notebook", attention=True))
+            notes.append(
+                dict(
+                    text=f"no file was named {nb.name}.ipynb; '{chosen.relative_to(folder)}' was graded as that notebook",
+                    attention=True,
+                )
+            )
         else:
             mapping[nb.name] = None
-            notes.append(dict(text=f"the notebook {nb.name}.ipynb is missing from the submission; it scores zero",
-                              attention=True))
+            notes.append(
+                dict(text=f"the notebook {nb.name}.ipynb is missing from the submission; it scores zero", attention=True)
+            )
     for path in left:
         notes.append(dict(text=f"the extra notebook '{path.relative_to(folder)}' was not graded"))
     if others:
         names = ", ".join(str(p.relative_to(folder)) for p in others[:5])
-        notes.append(dict(text=f"other files in the submission were ignored: {names}"
-                               + (" ..." if len(others) > 5 else "")))
+        notes.append(dict(text=f"other files in the submission were ignored: {names}" + (" ..." if len(others) > 5 else "")))
     return mapping, notes
 
 
@@ -754,8 +848,13 @@ def grade_submission(plan: Plan, folder: Path, worker: sb.Worker) -> dict:
             normalized = empty_submission(nb.release, nb.source)
             normalized.notes = list(read_notes)
             if path is not None:
-                normalized.notes.append(Note("it was graded as if no answers had been written; the original file is "
-                                             f"kept in submitted/ for manual review", True))
+                normalized.notes.append(
+                    Note(
+                        "it was graded as if no answers had been written; the original file is "
+                        f"kept in submitted/ for manual review",
+                        True,
+                    )
+                )
         else:
             normalized = normalize(student_cells, nb.release, nb.source)
             normalized.notes[:0] = read_notes
@@ -788,6 +887,7 @@ def grade_submission(plan: Plan, folder: Path, worker: sb.Worker) -> dict:
 
 # ----------------------------------------------------------------------------- nbgrader's bookkeeping
 
+
 def graded_notebook_json(nb: NotebookPlan, grade: dict, extra_notes: list[dict]) -> dict:
     """The nbformat notebook handed to nbgrader: outputs in place, notes on top."""
     cells = [dict(c) for c in grade["cells"]]
@@ -799,8 +899,12 @@ def graded_notebook_json(nb: NotebookPlan, grade: dict, extra_notes: list[dict])
     out = {"cells": [], "metadata": nb.metadata or {}, "nbformat": 4, "nbformat_minor": 5}
     sanitizer = None
     for cell in cells:
-        c = {"cell_type": cell["cell_type"], "id": cell.get("id") or "cell", "metadata": cell.get("metadata", {}),
-             "source": cell["source"]}
+        c = {
+            "cell_type": cell["cell_type"],
+            "id": cell.get("id") or "cell",
+            "metadata": cell.get("metadata", {}),
+            "source": cell["source"],
+        }
         locked = isinstance(c["metadata"], dict) and (c["metadata"].get("nbgrader") or {}).get("locked")
         if cell["cell_type"] != "code" and c["id"] != NOTES_CELL_ID and not locked:
             # The student's own Markdown (written answers, added cells): no raw HTML, which formgrader would
@@ -825,8 +929,16 @@ def graded_notebook_json(nb: NotebookPlan, grade: dict, extra_notes: list[dict])
 def record_with_nbgrader(course: Course, plan: Plan, student: str, result: dict, timestamp: str | None) -> dict:
     """nbgrader's autograde, minus execution, on the graded notebooks; returns the scores from the gradebook."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, DeduplicateIds, IgnorePattern,
-                                        LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        DeduplicateIds,
+        IgnorePattern,
+        LimitOutput,
+        OverwriteCells,
+        OverwriteKernelspec,
+        SaveAutoGrades,
+    )
 
     stage_root = course.grading / ".nbgrader-in"
     batch = stage_root / f"{os.getpid()}-{threading.get_ident()}"
@@ -838,7 +950,8 @@ def record_with_nbgrader(course: Course, plan: Plan, student: str, result: dict,
         for nb in plan.notebooks:
             grade = by_name[nb.name]
             (folder / f"{nb.name}.ipynb").write_text(
-                json.dumps(graded_notebook_json(nb, grade, result.get("notes", [])), indent=1), encoding="utf-8")
+                json.dumps(graded_notebook_json(nb, grade, result.get("notes", [])), indent=1), encoding="utf-8"
+            )
         if timestamp:
             (folder / "timestamp.txt").write_text(timestamp, encoding="utf-8")
         # nbgrader's exchange files its feedback under a key it wrote beside the submission.
@@ -848,15 +961,21 @@ def record_with_nbgrader(course: Course, plan: Plan, student: str, result: dict,
         with quiet_nbgrader():
             api = course.api(
                 CourseDirectory__submitted_directory=str(batch.relative_to(course.root)),
-                Autograde__sanitize_preprocessors=[DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-                                                   CheckCellMetadata],
-                Autograde__autograde_preprocessors=[IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                                    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata],
+                Autograde__sanitize_preprocessors=[DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata],
+                Autograde__autograde_preprocessors=[
+                    IgnorePattern,
+                    ClearMetadataPreprocessor,
+                    LimitOutput,
+                    SaveAutoGrades,
+                    AssignLatePenalties,
+                    CheckCellMetadata,
+                ],
             )
             out = api.autograde(plan.assignment, student, force=True, create=True)
         if not out["success"]:
-            raise RuntimeError(f"nbgrader could not record {plan.assignment}/{student}:\n"
-                               f"{out.get('log', '')[-3000:]}{out.get('error', '')}")
+            raise RuntimeError(
+                f"nbgrader could not record {plan.assignment}/{student}:\n{out.get('log', '')[-3000:]}{out.get('error', '')}"
+            )
     finally:
         shutil.rmtree(batch, ignore_errors=True)
     return student_scores(course, plan.assignment, student)
@@ -874,13 +993,19 @@ def student_scores(course: Course, assignment: str, student: str) -> dict:
         cells = {}
         for notebook in sub.notebooks:
             for grade in notebook.grades:
-                cells[grade.name] = {"score": grade.score, "max": grade.max_score, "auto": grade.auto_score,
-                                     "manual": grade.manual_score, "type": grade.cell.cell_type,
-                                     "needs_manual": bool(grade.needs_manual_grade)}
+                cells[grade.name] = {
+                    "score": grade.score,
+                    "max": grade.max_score,
+                    "auto": grade.auto_score,
+                    "manual": grade.manual_score,
+                    "type": grade.cell.cell_type,
+                    "needs_manual": bool(grade.needs_manual_grade),
+                }
         return {"total": sub.score, "max": sub.max_score, "late_penalty": sub.late_submission_penalty, "cells": cells}
 
 
 # ----------------------------------------------------------------------------- the run
+
 
 @dataclass
 class RunOptions:
@@ -945,8 +1070,11 @@ def autograde(course: Course, assignments: list[str] | None, options: RunOptions
                 folder = course.submitted / student / name
                 sha = submission_sha(folder)
                 state = read_json(course.grading / name / student / "state.json") or {}
-                done = (state.get("submission") == sha and state.get("reference") == plan.sha
-                        and (course.autograded / student / name).is_dir())
+                done = (
+                    state.get("submission") == sha
+                    and state.get("reference") == plan.sha
+                    and (course.autograded / student / name).is_dir()
+                )
                 if done and not options.force:
                     summary.up_to_date.append((name, student))
                     continue
@@ -965,8 +1093,7 @@ def autograde(course: Course, assignments: list[str] | None, options: RunOptions
             return summary
         preload = sorted(set().union(*(set(p.preload) for p in plans.values()))) if plans else list(sb.DEFAULT_PRELOAD)
         hide = [course.root, nbcourse.ROOT]
-        pool = (_start_workers(options, hide, preload, log, course.grading / ".work")
-                if any(run for *_x, run in todo) else None)
+        pool = _start_workers(options, hide, preload, log, course.grading / ".work") if any(run for *_x, run in todo) else None
         try:
             if stale_refs:
                 _record_references(course, stale_refs, options, hide, preload, summary, log)
@@ -982,12 +1109,19 @@ def autograde(course: Course, assignments: list[str] | None, options: RunOptions
     return summary
 
 
-def _record_references(course: Course, plans: list[Plan], options: RunOptions, hide, preload, summary: RunSummary,
-                       log) -> None:
+def _record_references(course: Course, plans: list[Plan], options: RunOptions, hide, preload, summary: RunSummary, log) -> None:
     """Run each solution in a trusted sandbox (it may fill the dataset cache), record and verify its values."""
     started = time.monotonic()
-    worker = sb.Worker(99, limits=options.limits, hide=hide, preload=preload, sandboxed=options.sandboxed,
-                       writable_cache=True, trusted=True, workdir=course.grading / ".work")
+    worker = sb.Worker(
+        99,
+        limits=options.limits,
+        hide=hide,
+        preload=preload,
+        sandboxed=options.sandboxed,
+        writable_cache=True,
+        trusted=True,
+        workdir=course.grading / ".work",
+    )
     log(f"recording reference values for {', '.join(p.assignment for p in plans)} ...")
     try:
         worker.start()
@@ -1021,7 +1155,8 @@ def verify_solution(plan: Plan, worker: sb.Worker) -> None:
             raise AssignmentError(
                 f"{plan.assignment}/{nb.name}: the solution loses points when graded like a student, so a test "
                 "cell depends on something the grader removes (a shared random generator or a variable used "
-                "only for an expected value?):\n  " + "\n  ".join(f"{g}: {m[:2]}" for g, m in failed.items()))
+                "only for an expected value?):\n  " + "\n  ".join(f"{g}: {m[:2]}" for g, m in failed.items())
+            )
 
 
 class _Pool:
@@ -1032,8 +1167,10 @@ class _Pool:
 
 
 def _start_workers(options: RunOptions, hide, preload, log, workdir: Path) -> _Pool:
-    workers = [sb.Worker(i, limits=options.limits, hide=hide, preload=preload, sandboxed=options.sandboxed,
-                         workdir=workdir) for i in range(max(1, options.jobs))]
+    workers = [
+        sb.Worker(i, limits=options.limits, hide=hide, preload=preload, sandboxed=options.sandboxed, workdir=workdir)
+        for i in range(max(1, options.jobs))
+    ]
     errors: list = []
 
     def boot(worker: sb.Worker) -> None:
@@ -1077,8 +1214,13 @@ def _run_all(course: Course, todo, pool: _Pool | None, summary: RunSummary, log,
         summary.time("wait for workers", time.monotonic() - waited)
         if pool.errors and len(pool.errors) == len(pool.workers):
             raise pool.errors[0]
-        _verify_all([plan for plan in unverified if any(p is plan and run for p, _s, _h, run in todo)],
-                    [w for w in pool.workers if w.alive()], course, summary, log)
+        _verify_all(
+            [plan for plan in unverified if any(p is plan and run for p, _s, _h, run in todo)],
+            [w for w in pool.workers if w.alive()],
+            course,
+            summary,
+            log,
+        )
         if any(p.assignment in summary.refused for p in unverified):
             keep = []
             for item in todo:
@@ -1102,8 +1244,7 @@ def _run_all(course: Course, todo, pool: _Pool | None, summary: RunSummary, log,
                     folder = course.submitted / student / plan.assignment
                     try:
                         result = grade_submission(plan, folder, worker)
-                        result.update(submission=sha, reference=plan.sha, graded_at=time.time(),
-                                      grader=GRADER_VERSION)
+                        result.update(submission=sha, reference=plan.sha, graded_at=time.time(), grader=GRADER_VERSION)
                         write_json(course.grading / plan.assignment / student / "result.json", result)
                         done.put((plan, student, sha, None))
                     except Exception as err:  # noqa: BLE001 - reported per student, never stops the others
@@ -1182,10 +1323,16 @@ def _record(course: Course, plan: Plan, student: str, sha: str, summary: RunSumm
     if executed:
         for grade in result["notebooks"]:
             summary.time("notebook run", grade.get("seconds", 0.0))
-    write_json(course.grading / plan.assignment / student / "state.json", {
-        "submission": sha, "reference": plan.sha, "recorded_at": time.time(), "scores": scores,
-        "notes": result.get("notes", []) + [n for g in result["notebooks"] for n in g["notes"]],
-        "tests": {g["name"]: g["tests"] for g in result["notebooks"]},
-        "files": {g["name"]: g["file"] for g in result["notebooks"]},
-    })
+    write_json(
+        course.grading / plan.assignment / student / "state.json",
+        {
+            "submission": sha,
+            "reference": plan.sha,
+            "recorded_at": time.time(),
+            "scores": scores,
+            "notes": result.get("notes", []) + [n for g in result["notebooks"] for n in g["notes"]],
+            "tests": {g["name"]: g["tests"] for g in result["notebooks"]},
+            "files": {g["name"]: g["file"] for g in result["notebooks"]},
+        },
+    )
     (summary.graded if executed else summary.recorded_only).append((plan.assignment, student))

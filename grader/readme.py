@@ -51,12 +51,18 @@ def update_record(measured: dict[str, float]) -> dict[str, int]:
 
     Entries that are not lessons (grading runs) are ignored; lessons not measured keep their value.
     """
-    record = json.loads(build.RUNTIMES.read_text(encoding="utf-8")) if build.RUNTIMES.exists() else {
-        "about": "Seconds for Run All of each lesson in JupyterLab on a 2-core CPU, and the kernel's peak memory "
-                 "(MB), measured by tests/test_browser.py. Written by `python -m grader.readme` from build/notebook-runtimes.json; "
-                 "read by `python -m grader build` into each lesson's header and by the README's course map. "
-                 "Do not edit by hand.",
-        "seconds": {}, "peak_mb": {}}
+    record = (
+        json.loads(build.RUNTIMES.read_text(encoding="utf-8"))
+        if build.RUNTIMES.exists()
+        else {
+            "about": "Seconds for Run All of each lesson in JupyterLab on a 2-core CPU, and the kernel's peak memory "
+            "(MB), measured by tests/test_browser.py. Written by `python -m grader.readme` from build/notebook-runtimes.json; "
+            "read by `python -m grader build` into each lesson's header and by the README's course map. "
+            "Do not edit by hand.",
+            "seconds": {},
+            "peak_mb": {},
+        }
+    )
     for name, value in measured.items():
         m = re.fullmatch(r"(memory/)?lessons/(\w+)\.ipynb", name)
         if m and (ROOT / name.removeprefix("memory/")).exists():

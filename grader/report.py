@@ -54,8 +54,7 @@ def assignment_status(course: Course, assignment: str, students: list[str] | Non
     return out
 
 
-def format_status(course: Course, assignments: list[str], students: list[str] | None = None,
-                  verbose: bool = False) -> str:
+def format_status(course: Course, assignments: list[str], students: list[str] | None = None, verbose: bool = False) -> str:
     lines = []
     for assignment in assignments:
         refused = read_json(course.grading / assignment / "refused.json")
@@ -64,19 +63,23 @@ def format_status(course: Course, assignments: list[str], students: list[str] | 
         pending = [r for r in rows if r.state != "graded"]
         attention = [r for r in graded if r.attention]
         manual = [r for r in graded if r.manual]
-        lines.append(f"{assignment}: {len(rows)} submitted · {len(graded)} graded · {len(pending)} to grade · "
-                     f"{len(attention)} need attention · {len(manual)} need manual grading")
+        lines.append(
+            f"{assignment}: {len(rows)} submitted · {len(graded)} graded · {len(pending)} to grade · "
+            f"{len(attention)} need attention · {len(manual)} need manual grading"
+        )
         if refused:
             lines.append(f"  NOT GRADABLE: {refused.get('reason', '')}")
         for r in attention:
             lines.append(f"  ! {r.student}  {_score(r)}")
             lines += [f"      - {text}" for text in r.attention]
         if pending:
-            lines.append("  to grade (run `python -m grader autograde`): "
-                         + ", ".join(f"{r.student} ({r.state})" for r in pending))
+            lines.append(
+                "  to grade (run `python -m grader autograde`): " + ", ".join(f"{r.student} ({r.state})" for r in pending)
+            )
         if manual:
-            lines.append("  manual grading waiting (nbgrader formgrader): "
-                         + ", ".join(f"{r.student} ({r.manual})" for r in manual))
+            lines.append(
+                "  manual grading waiting (nbgrader formgrader): " + ", ".join(f"{r.student} ({r.manual})" for r in manual)
+            )
         if verbose:
             for r in graded:
                 if not r.attention:
@@ -124,8 +127,7 @@ def export(course: Course, out: Path, rates: Path | None = None, assignments: li
                         pending = grade.needs_manual_grade and grade.manual_score is None
                         row[f"{assignment}:{key}"] = "" if pending else grade.score
                         if not pending:
-                            stats.setdefault((assignment, key), []).append(
-                                float(grade.score) / float(grade.max_score or 1))
+                            stats.setdefault((assignment, key), []).append(float(grade.score) / float(grade.max_score or 1))
         header = ["student_id"] + [a if c is None else f"{a}:{c}" for a, c, _m in columns]
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", newline="", encoding="utf-8") as fh:
@@ -143,8 +145,17 @@ def export(course: Course, out: Path, rates: Path | None = None, assignments: li
                         continue
                     values = stats.get((a, c), [])
                     full = sum(1 for v in values if v >= 1.0 - 1e-9)
-                    writer.writerow([a, c, m, len(values), full, f"{full / len(values):.3f}" if values else "",
-                                     f"{sum(values) / len(values):.3f}" if values else ""])
+                    writer.writerow(
+                        [
+                            a,
+                            c,
+                            m,
+                            len(values),
+                            full,
+                            f"{full / len(values):.3f}" if values else "",
+                            f"{sum(values) / len(values):.3f}" if values else "",
+                        ]
+                    )
         return len(table), len(header)
 
 
@@ -185,8 +196,9 @@ def _hide_hidden_tests_preprocessor():
     return HideHiddenTests
 
 
-def feedback(course: Course, assignments: list[str], students: list[str] | None = None,
-             show_hidden_tests: bool = False) -> list[tuple[str, str, bool, str]]:
+def feedback(
+    course: Course, assignments: list[str], students: list[str] | None = None, show_hidden_tests: bool = False
+) -> list[tuple[str, str, bool, str]]:
     """nbgrader's ``generate_feedback`` for every graded submission; returns (assignment, student, ok, message).
 
     Hidden tests are removed from the feedback unless ``show_hidden_tests``. Every HTML page is written to a
@@ -204,8 +216,11 @@ def feedback(course: Course, assignments: list[str], students: list[str] | None 
     preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]
     if not show_hidden_tests:
         preprocessors.insert(1, _hide_hidden_tests_preprocessor())
-    overrides = {"GenerateFeedback__preprocessors": preprocessors, "HTMLExporter__sanitize_html": True,
-                 "CourseDirectory__feedback_directory": str(staging_rel)}
+    overrides = {
+        "GenerateFeedback__preprocessors": preprocessors,
+        "HTMLExporter__sanitize_html": True,
+        "CourseDirectory__feedback_directory": str(staging_rel),
+    }
     try:
         with quiet_nbgrader():
             api = course.api(**overrides)

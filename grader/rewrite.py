@@ -33,8 +33,13 @@ KINDS = {
 #: Parameters of each check, from course_utils itself.
 SIGNATURES = {name: inspect.signature(getattr(_checks, name)) for name in KINDS}
 #: The parameter holding the expected value (``check_true`` has none).
-EXPECTED_PARAM = {"check_close": "expected", "check_equal": "expected", "check_shape": "shape",
-                  "check_dtype": "dtype", "check_raises": "exception"}
+EXPECTED_PARAM = {
+    "check_close": "expected",
+    "check_equal": "expected",
+    "check_shape": "shape",
+    "check_dtype": "dtype",
+    "check_raises": "exception",
+}
 OPTION_PARAMS = ("name", "atol", "rtol", "hint", "match")
 COMPARE_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
@@ -82,8 +87,13 @@ def check_function(node: ast.AST) -> str | None:
 def is_canonical(node: ast.Call) -> bool:
     """Spelled ``cu.checks.<function>`` as the rules ask."""
     func = node.func
-    return (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute) and func.value.attr == "checks"
-            and isinstance(func.value.value, ast.Name) and func.value.value.id == "cu")
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "checks"
+        and isinstance(func.value.value, ast.Name)
+        and func.value.value.id == "cu"
+    )
 
 
 def bind(function: str, node: ast.Call) -> dict[str, ast.AST]:
@@ -136,8 +146,12 @@ def analyse(source: str) -> tuple[ast.Module, list[tuple[ast.Call, CheckSpec, as
         op = None
         if function in EXPECTED_PARAM and expected is None:
             raise RewriteError(f"line {node.lineno}: {function} needs the expected value as its second argument")
-        if function == "check_true" and isinstance(actual, ast.Compare) and len(actual.ops) == 1 \
-                and type(actual.ops[0]) in COMPARE_OPS:
+        if (
+            function == "check_true"
+            and isinstance(actual, ast.Compare)
+            and len(actual.ops) == 1
+            and type(actual.ops[0]) in COMPARE_OPS
+        ):
             kind, op = "compare", COMPARE_OPS[type(actual.ops[0])]
             actual, expected = actual.left, actual.comparators[0]
         options = {}
@@ -155,9 +169,17 @@ def analyse(source: str) -> tuple[ast.Module, list[tuple[ast.Call, CheckSpec, as
                 name = ast.literal_eval(args["name"])
             except (ValueError, SyntaxError, TypeError):
                 name = ast.unparse(args["name"])
-        spec = CheckSpec(index=-1, function=function, kind=kind, line=node.lineno,
-                         name=str(name) if name is not None else "", options=options, op=op,
-                         actual_src=ast.unparse(actual), expected_src=ast.unparse(expected) if expected is not None else "")
+        spec = CheckSpec(
+            index=-1,
+            function=function,
+            kind=kind,
+            line=node.lineno,
+            name=str(name) if name is not None else "",
+            options=options,
+            op=op,
+            actual_src=ast.unparse(actual),
+            expected_src=ast.unparse(expected) if expected is not None else "",
+        )
         found.append((node, spec, actual, expected))
     found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
     for index, (_node, spec, _a, _e) in enumerate(found):
@@ -186,7 +208,9 @@ def expected_only_assignments(tree: ast.Module, expected_nodes: list[ast.AST]) -
                 continue
             used_elsewhere = any(
                 isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in names and id(n) not in skip
-                for other in tree.body if other is not stmt for n in ast.walk(other)
+                for other in tree.body
+                if other is not stmt
+                for n in ast.walk(other)
             )
             if not used_elsewhere:
                 removed.append(stmt)

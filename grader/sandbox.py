@@ -51,6 +51,7 @@ from pathlib import Path
 WORKER_SCRIPT = Path(__file__).resolve().parent / "_worker.py"
 RUN_DIR = "/run/p2l"
 
+
 #: Modules every worker imports before its first job (plus whatever the solution notebook imports).
 def _course_modules() -> tuple[str, ...]:
     import course_utils
@@ -112,6 +113,7 @@ class JobResult:
 
 # ----------------------------------------------------------------------------- environment
 
+
 def _under(path: Path, parent: Path) -> bool:
     try:
         path.relative_to(parent)
@@ -132,12 +134,31 @@ def python_paths() -> list[Path]:
 
 
 #: What of /etc the worker's libraries read (dynamic linker, fonts, time zone, user names, MIME types, ...).
-ETC_ALLOWED = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "timezone",
-               "passwd", "group", "nsswitch.conf", "host.conf", "hosts", "mime.types", "ssl", "ca-certificates",
-               "os-release", "debian_version", "locale.alias", "matplotlibrc", "python3", "xdg")
+ETC_ALLOWED = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "fonts",
+    "localtime",
+    "timezone",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "host.conf",
+    "hosts",
+    "mime.types",
+    "ssl",
+    "ca-certificates",
+    "os-release",
+    "debian_version",
+    "locale.alias",
+    "matplotlibrc",
+    "python3",
+    "xdg",
+)
 #: System folders bound read-only when they exist (as symlinks when they are symlinks, e.g. /bin -> usr/bin).
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys/devices/system/cpu",
-               "/var/cache/fontconfig")
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys/devices/system/cpu", "/var/cache/fontconfig")
 
 
 def python_view() -> list[Path]:
@@ -162,15 +183,29 @@ def python_view() -> list[Path]:
     return sorted({p.resolve() for p in found if p.exists()})
 
 
-def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_cache: bool,
-              tmpfs_mb: int = 1024) -> list[str]:
+def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_cache: bool, tmpfs_mb: int = 1024) -> list[str]:
     """bubblewrap arguments for an allow-list view: an empty root with only the system (``/usr`` and friends,
     some of ``/etc``), the Python installation and its packages, ``course_utils``, the dataset cache and
     private ``/tmp``, ``/dev/shm``, ``/dev``, ``/proc``. Nothing under a ``hide`` folder is bound unless it is
     one of those (a venv inside the course folder is fine, its ``solutions/`` is not visible)."""
-    args = ["--dev", "/dev", "--proc", "/proc",
-            "--perms", "1777", "--size", str(tmpfs_mb * 2**20), "--tmpfs", "/tmp",
-            "--perms", "1777", "--size", str(min(tmpfs_mb, 256) * 2**20), "--tmpfs", "/dev/shm"]
+    args = [
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--perms",
+        "1777",
+        "--size",
+        str(tmpfs_mb * 2**20),
+        "--tmpfs",
+        "/tmp",
+        "--perms",
+        "1777",
+        "--size",
+        str(min(tmpfs_mb, 256) * 2**20),
+        "--tmpfs",
+        "/dev/shm",
+    ]
     made: set[str] = {"/", "/tmp", "/dev", "/proc", "/dev/shm"}
 
     def parents(path: Path) -> None:
@@ -262,15 +297,31 @@ def check_sandbox() -> str | None:
     bwrap = bwrap_path()
     if not bwrap:
         return "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap)"
-    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net", "--unshare-pid",
-            "--die-with-parent", *(_privilege_args()), "--", "/bin/true"]
+    args = [
+        bwrap,
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--unshare-net",
+        "--unshare-pid",
+        "--die-with-parent",
+        *(_privilege_args()),
+        "--",
+        "/bin/true",
+    ]
     try:
         result = subprocess.run(args, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"bubblewrap failed to start: {err}"
     if result.returncode != 0:
-        return ("bubblewrap cannot create a sandbox here (unprivileged user namespaces may be disabled): "
-                + result.stderr.strip()[:300])
+        return (
+            "bubblewrap cannot create a sandbox here (unprivileged user namespaces may be disabled): "
+            + result.stderr.strip()[:300]
+        )
     return None
 
 
@@ -298,6 +349,7 @@ def sandbox_uid(index: int) -> int:
 
 
 # ----------------------------------------------------------------------------- frames
+
 
 def _read_exact(fd: int, n: int, deadline: float) -> bytes:
     chunks, got = [], 0
@@ -340,14 +392,14 @@ class StreamParser:
         self.buffer.extend(data)
         events, pos = [], 0
         while len(self.buffer) - pos >= 9:
-            if self.buffer[pos:pos + 1] != b"J":
+            if self.buffer[pos : pos + 1] != b"J":
                 self._fail("the notebook's result stream was corrupted")
                 break
-            length = struct.unpack(">Q", self.buffer[pos + 1:pos + 9])[0]
+            length = struct.unpack(">Q", self.buffer[pos + 1 : pos + 9])[0]
             if pos + 9 + length > len(self.buffer):
                 break
             try:
-                event = json.loads(bytes(self.buffer[pos + 9:pos + 9 + length]))
+                event = json.loads(bytes(self.buffer[pos + 9 : pos + 9 + length]))
             except (ValueError, RecursionError):
                 event = None
             if not isinstance(event, dict):
@@ -383,6 +435,7 @@ def parse_child_stream(data: bytes, max_events: int = 100_000) -> tuple[list[dic
 
 
 # ----------------------------------------------------------------------------- processes in a namespace
+
 
 def _pid_ns(pid: int) -> str | None:
     try:
@@ -428,12 +481,23 @@ def processes_in_ns(ns: str) -> list[int]:
 
 # ----------------------------------------------------------------------------- the worker
 
+
 class Worker:
     """One warm sandbox; ``run(job)`` executes a notebook's cells in a fresh child."""
 
-    def __init__(self, index: int, *, limits: Limits, hide: list[Path], preload: list[str],
-                 sandboxed: bool = True, extra_ro: list[Path] | None = None, writable_cache: bool = False,
-                 trusted: bool = False, workdir: Path | None = None):
+    def __init__(
+        self,
+        index: int,
+        *,
+        limits: Limits,
+        hide: list[Path],
+        preload: list[str],
+        sandboxed: bool = True,
+        extra_ro: list[Path] | None = None,
+        writable_cache: bool = False,
+        trusted: bool = False,
+        workdir: Path | None = None,
+    ):
         self.index = index
         self.limits = limits
         self.hide = [Path(p).resolve() for p in hide]
@@ -493,12 +557,26 @@ class Worker:
             return python
         lim = self.limits
         cache = data_cache(create=self.writable_cache)
-        args = [bwrap_path() or "bwrap",
-                *view_args(self.hide, list(self.extra_ro), cache, self.writable_cache, tmpfs_mb=lim.tmpfs_mb)]
+        args = [
+            bwrap_path() or "bwrap",
+            *view_args(self.hide, list(self.extra_ro), cache, self.writable_cache, tmpfs_mb=lim.tmpfs_mb),
+        ]
         args += ["--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py"]
-        args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                 "--hostname", "grader", "--die-with-parent", "--new-session", *_privilege_args(self.trusted),
-                 "--chdir", "/tmp", "--clearenv"]
+        args += [
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "grader",
+            "--die-with-parent",
+            "--new-session",
+            *_privilege_args(self.trusted),
+            "--chdir",
+            "/tmp",
+            "--clearenv",
+        ]
         for key, value in env.items():
             args += ["--setenv", key, value]
         return args + ["--", *python]
@@ -516,8 +594,9 @@ class Worker:
             self.workdir.mkdir(parents=True, exist_ok=True)
         self.jobdir = Path(tempfile.mkdtemp(prefix=f"p2l-job{self.index}-", dir=self.workdir))
         self.jobdir.chmod(0o755)
-        self.scratch = (Path(tempfile.mkdtemp(prefix=f"p2l-scratch{self.index}-", dir=self.workdir))
-                        if not self.sandboxed else None)
+        self.scratch = (
+            Path(tempfile.mkdtemp(prefix=f"p2l-scratch{self.index}-", dir=self.workdir)) if not self.sandboxed else None
+        )
         if self.scratch is not None:
             (self.scratch / "tmp").mkdir()
         self.log_path = self.jobdir.parent / f"{self.jobdir.name}.log"
@@ -536,8 +615,15 @@ class Worker:
             env = None
         else:
             argv = self._argv(env)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                     env=env, start_new_session=True, pass_fds=(result_w, cell_r))
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
+            start_new_session=True,
+            pass_fds=(result_w, cell_r),
+        )
         os.close(result_w)
         os.close(cell_r)
         log.close()
@@ -641,8 +727,9 @@ class Worker:
             self.start()
         token = secrets.token_hex(16)
         limits = self.limits.for_worker()
-        line = (f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()} "
-                f"{base64.b64encode(name.encode()).decode()}\n").encode()
+        line = (
+            f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()} {base64.b64encode(name.encode()).decode()}\n"
+        ).encode()
         started = time.monotonic()
         received = [0]  # bytes from the child so far
         parser = StreamParser()
@@ -727,14 +814,14 @@ class Worker:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
-                ready, writable, _ = select.select([out_fd, self.result_fd], [self.cell_fd] if outbox else [], [],
-                                                   min(left, 1.0))
+                ready, writable, _ = select.select([out_fd, self.result_fd], [self.cell_fd] if outbox else [], [], min(left, 1.0))
                 if writable:
                     flush()
                 if self.result_fd in ready and not drain():
                     status = "output_limit"
-                    problems.append(f"the notebook wrote more than {self.limits.result_bytes // 2**20} MB of "
-                                    "output; it was stopped")
+                    problems.append(
+                        f"the notebook wrote more than {self.limits.result_bytes // 2**20} MB of output; it was stopped"
+                    )
                     break
                 if out_fd in ready:
                     data = os.read(out_fd, 1 << 16)
@@ -746,7 +833,7 @@ class Worker:
                         if pending[:1] != b"D" or length > 1 << 20:
                             raise ValueError("corrupt frame from worker")
                         if len(pending) >= 9 + length:
-                            detail = json.loads(pending[9:9 + length])
+                            detail = json.loads(pending[9 : 9 + length])
                             if detail.get("token") != token:
                                 raise ValueError("status for another job")
                             status = str(detail.get("status"))
@@ -777,5 +864,6 @@ class Worker:
             self.kill()
         self.jobs_run += 1
         detail = {**detail, "ignored_events": state["ignored"]} if state["ignored"] else detail
-        return JobResult(status=status, events=events, detail=detail, problems=problems,
-                         seconds=round(time.monotonic() - started, 3))
+        return JobResult(
+            status=status, events=events, detail=detail, problems=problems, seconds=round(time.monotonic() - started, 3)
+        )

@@ -51,8 +51,13 @@ def read_notebook(data: bytes) -> tuple[list[dict] | None, list[Note]]:
     """Cells of a submitted file (nbformat 4 shape, sources as strings), or None and why not."""
     notes: list[Note] = []
     if len(data) > MAX_NOTEBOOK_BYTES:
-        return None, [Note(f"the file is {len(data) / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB "
-                           "a notebook may have; it was not graded", True)]
+        return None, [
+            Note(
+                f"the file is {len(data) / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB "
+                "a notebook may have; it was not graded",
+                True,
+            )
+        ]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -61,8 +66,13 @@ def read_notebook(data: bytes) -> tuple[list[dict] | None, list[Note]]:
         nb = json.loads(text)
     except (ValueError, RecursionError) as err:
         where = f" (line {err.lineno}, column {err.colno})" if hasattr(err, "lineno") else ""
-        return None, [Note(f"the file is not valid notebook JSON{where}: it may have been edited in a text editor "
-                           "or saved incompletely; it was not graded", True)]
+        return None, [
+            Note(
+                f"the file is not valid notebook JSON{where}: it may have been edited in a text editor "
+                "or saved incompletely; it was not graded",
+                True,
+            )
+        ]
     if not isinstance(nb, dict):
         return None, [Note("the file is JSON but not a notebook; it was not graded", True)]
     major = nb.get("nbformat")
@@ -93,8 +103,14 @@ def read_notebook(data: bytes) -> tuple[list[dict] | None, list[Note]]:
             dropped += 1
             continue
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-        out.append({"cell_type": cell["cell_type"], "source": source, "metadata": metadata,
-                    "id": cell.get("id") if isinstance(cell.get("id"), str) else None})
+        out.append(
+            {
+                "cell_type": cell["cell_type"],
+                "source": source,
+                "metadata": metadata,
+                "id": cell.get("id") if isinstance(cell.get("id"), str) else None,
+            }
+        )
     if dropped:
         notes.append(Note(f"{dropped} damaged cell(s) could not be read and were left out", True))
     return out, notes
@@ -149,8 +165,7 @@ def similarity(a: str, b: str) -> float:
 
 
 def _code_cell(cell_id: str, source: str, metadata: dict) -> dict:
-    return {"cell_type": "code", "id": cell_id, "metadata": metadata, "source": source, "outputs": [],
-            "execution_count": None}
+    return {"cell_type": "code", "id": cell_id, "metadata": metadata, "source": source, "outputs": [], "execution_count": None}
 
 
 def _markdown_cell(cell_id: str, source: str, metadata: dict, cell_type: str = "markdown") -> dict:
@@ -200,14 +215,23 @@ def normalize(student: list[dict], release: list[dict], source: list[dict]) -> N
             continue
         if role == "answer":
             names = defined_names(release[r]["source"]) - {"_"}
-            found = [s for s, c in enumerate(student) if free(s) and c["cell_type"] == "code" and names
-                     and names <= defined_names(c["source"])]
-            found = found or [s for s, c in enumerate(student) if free(s) and c["cell_type"] == "code" and names
-                              and names & defined_names(c["source"])]
+            found = [
+                s
+                for s, c in enumerate(student)
+                if free(s) and c["cell_type"] == "code" and names and names <= defined_names(c["source"])
+            ]
+            found = found or [
+                s
+                for s, c in enumerate(student)
+                if free(s) and c["cell_type"] == "code" and names and names & defined_names(c["source"])
+            ]
         else:
             target = source_by_id.get(gid[r], release[r])["source"]
-            scored = [(similarity(c["source"], release[r]["source"]) if c["cell_type"] == "code" else 0.0, s)
-                      for s, c in enumerate(student) if free(s)]
+            scored = [
+                (similarity(c["source"], release[r]["source"]) if c["cell_type"] == "code" else 0.0, s)
+                for s, c in enumerate(student)
+                if free(s)
+            ]
             scored += [(similarity(c["source"], target), s) for s, c in enumerate(student) if free(s)]
             found = [s for score, s in sorted(scored, key=lambda x: (-x[0], x[1])) if score >= 0.6][:1]
         if found:
@@ -220,9 +244,14 @@ def normalize(student: list[dict], release: list[dict], source: list[dict]) -> N
             continue
         want = release[r]
         for s, c in enumerate(student):
-            if free(s) and c["cell_type"] == want["cell_type"] and (
+            if (
+                free(s)
+                and c["cell_type"] == want["cell_type"]
+                and (
                     _squash(c["source"]) == _squash(want["source"])
-                    or (c["cell_type"] == "code" and similarity(c["source"], want["source"]) >= 0.6)):
+                    or (c["cell_type"] == "code" and similarity(c["source"], want["source"]) >= 0.6)
+                )
+            ):
                 match[r] = s
                 used.add(s)
                 break
@@ -231,8 +260,12 @@ def normalize(student: list[dict], release: list[dict], source: list[dict]) -> N
         if role != "written" or r in match or r == 0 or (r - 1) not in match:
             continue
         s = match[r - 1] + 1
-        if s < len(student) and free(s) and student[s]["cell_type"] in ("markdown", "raw") \
-                and _squash(student[s]["source"]) not in release_markdown:
+        if (
+            s < len(student)
+            and free(s)
+            and student[s]["cell_type"] in ("markdown", "raw")
+            and _squash(student[s]["source"]) not in release_markdown
+        ):
             match[r] = s
             used.add(s)
             by_content.append(gid[r])
@@ -283,11 +316,15 @@ def normalize(student: list[dict], release: list[dict], source: list[dict]) -> N
             else:
                 if mine["cell_type"] != cell["cell_type"]:
                     retyped.append(g)
-                elif _squash(mine["source"]) != _squash(cell["source"]) and \
-                        _squash(mine["source"]) != _squash(original["source"]):
+                elif _squash(mine["source"]) != _squash(cell["source"]) and _squash(mine["source"]) != _squash(
+                    original["source"]
+                ):
                     edited_tests.append(g)
-            cells.append(_code_cell(cid, original["source"], meta) if cell["cell_type"] == "code"
-                         else _markdown_cell(cid, original["source"], meta))
+            cells.append(
+                _code_cell(cid, original["source"], meta)
+                if cell["cell_type"] == "code"
+                else _markdown_cell(cid, original["source"], meta)
+            )
         elif role == "answer":
             if mine is None:
                 missing_answers.append(g)
@@ -305,8 +342,9 @@ def normalize(student: list[dict], release: list[dict], source: list[dict]) -> N
             if mine is None and cell["cell_type"] == "code" and cell["source"].strip():
                 restored_setup.append(cid)
             text = mine["source"] if mine is not None else cell["source"]
-            cells.append(_code_cell(cid, text, {}) if cell["cell_type"] == "code"
-                         else _markdown_cell(cid, text, {}, cell["cell_type"]))
+            cells.append(
+                _code_cell(cid, text, {}) if cell["cell_type"] == "code" else _markdown_cell(cid, text, {}, cell["cell_type"])
+            )
         out_roles.append((role, g))
         if s is not None:
             following = [match[q] for q in match if match[q] > s]
@@ -314,35 +352,45 @@ def normalize(student: list[dict], release: list[dict], source: list[dict]) -> N
     add_extras(None, None)  # anything left (e.g. before a moved cell)
 
     if not has_metadata and any(g for g in gid):
-        notes.append(Note("the notebook had none of nbgrader's cell metadata (it was probably copied into a new "
-                          "notebook); answers were matched by the functions they define"
-                          + (f" ({', '.join(sorted(set(by_content)))})" if by_content else "")
-                          + " — please check the matching", True))
+        notes.append(
+            Note(
+                "the notebook had none of nbgrader's cell metadata (it was probably copied into a new "
+                "notebook); answers were matched by the functions they define"
+                + (f" ({', '.join(sorted(set(by_content)))})" if by_content else "")
+                + " — please check the matching",
+                True,
+            )
+        )
     elif by_content:
-        notes.append(Note(f"cell(s) {', '.join(sorted(set(by_content)))} had lost their nbgrader metadata and were "
-                          "matched by content", True))
+        notes.append(
+            Note(
+                f"cell(s) {', '.join(sorted(set(by_content)))} had lost their nbgrader metadata and were matched by content", True
+            )
+        )
     if restored_tests:
-        notes.append(Note(f"test cell(s) {', '.join(restored_tests)} were missing (deleted?) and were put back from "
-                          "the assignment"))
+        notes.append(
+            Note(f"test cell(s) {', '.join(restored_tests)} were missing (deleted?) and were put back from the assignment")
+        )
     if edited_tests:
         notes.append(Note(f"test cell(s) {', '.join(edited_tests)} had been edited; the original tests were used"))
     if retyped:
-        notes.append(Note(f"cell(s) {', '.join(retyped)} had their type changed; they were graded as the "
-                          "assignment's cell type"))
+        notes.append(Note(f"cell(s) {', '.join(retyped)} had their type changed; they were graded as the assignment's cell type"))
     if duplicates:
-        notes.append(Note(f"cell(s) {', '.join(sorted(set(duplicates)))} appeared more than once; the first copy "
-                          "was graded and copies of test cells were removed"))
+        notes.append(
+            Note(
+                f"cell(s) {', '.join(sorted(set(duplicates)))} appeared more than once; the first copy "
+                "was graded and copies of test cells were removed"
+            )
+        )
     if missing_answers:
-        notes.append(Note(f"answer cell(s) {', '.join(missing_answers)} were missing; they were graded as "
-                          "unanswered", True))
+        notes.append(Note(f"answer cell(s) {', '.join(missing_answers)} were missing; they were graded as unanswered", True))
     if restored_setup:
         notes.append(Note("setup code cell(s) deleted from the notebook were put back from the assignment"))
     return Normalized(cells=cells, roles=out_roles, notes=notes)
 
 
 def _looks_like_test(source: str, tests: list[str]) -> bool:
-    return ("checks.check_" in source or "checks.passed(" in source) and any(
-        similarity(source, test) >= 0.6 for test in tests)
+    return ("checks.check_" in source or "checks.passed(" in source) and any(similarity(source, test) >= 0.6 for test in tests)
 
 
 def empty_submission(release: list[dict], source: list[dict]) -> Normalized:

@@ -98,9 +98,11 @@ def main(argv: list[str] | None = None) -> None:
                 with torch.no_grad():
                     x_test, y_test = test.tensors
                     acc = (model.module(x_test.to(device)).argmax(1).cpu() == y_test).float().mean().item()
-                print(f"epoch {epoch + 1}/{args.epochs}: {world} process(es), mean training loss "
-                      f"{(total[0] / total[1]).item():.4f}, test accuracy {acc:.1%}, {time.perf_counter() - start:.1f} s",
-                      flush=True)
+                print(
+                    f"epoch {epoch + 1}/{args.epochs}: {world} process(es), mean training loss "
+                    f"{(total[0] / total[1]).item():.4f}, test accuracy {acc:.1%}, {time.perf_counter() - start:.1f} s",
+                    flush=True,
+                )
         if rank == 0 and args.save:
             torch.save({k: v.cpu() for k, v in model.module.state_dict().items()}, args.save)
     finally:

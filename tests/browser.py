@@ -161,8 +161,9 @@ class JupyterLab:
         import urllib.request
 
         def call(method: str, path: str):
-            request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                             headers={"Authorization": f"token {self.token}"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+            )
             with urllib.request.urlopen(request, timeout=30) as response:
                 return json.loads(response.read() or b"null")
 
@@ -247,9 +248,7 @@ class LabPage:
         self.page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
         self.page.keyboard.press("Control+s")
         # The tab loses its "dirty" mark once the server has written the file.
-        self.page.wait_for_function(
-            "() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=30_000
-        )
+        self.page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=30_000)
         url = (
             f"http://127.0.0.1:{self.lab.port}/api/contents/{urllib.parse.quote(self.path)}"
             f"?content=1&type=notebook&token={self.lab.token}"

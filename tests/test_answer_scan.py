@@ -14,7 +14,9 @@ ASSIGNMENTS = course.assignments()
 
 
 def _wrong(assignment: str) -> dict:
-    spec = importlib.util.spec_from_file_location(f"scan_wrong_{assignment}", ROOT / "tests" / "wrong_answers" / f"{assignment}.py")
+    spec = importlib.util.spec_from_file_location(
+        f"scan_wrong_{assignment}", ROOT / "tests" / "wrong_answers" / f"{assignment}.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.STUDENTS
@@ -31,16 +33,21 @@ def test_the_routes_are_read_from_the_test_cells():
     nb = json.loads((ROOT / "solutions" / "ex05_training_fast" / "ex05_training_fast.ipynb").read_text(encoding="utf-8"))
     routes = answer_scan.forbidden_routes(nb)
     assert "course_utils.speed.random_translate" in routes["random_translate"]
-    nb = json.loads((ROOT / "solutions" / "ex06_imagenet_and_alexnet" / "ex06_imagenet_and_alexnet.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads(
+        (ROOT / "solutions" / "ex06_imagenet_and_alexnet" / "ex06_imagenet_and_alexnet.ipynb").read_text(encoding="utf-8")
+    )
     assert "torch.utils.flop_counter.FlopCounterMode" in answer_scan.forbidden_routes(nb)["model_cost"]
 
 
-@pytest.mark.parametrize(("assignment", "student", "cell", "reason"), [
-    ("ex05_training_fast", "calls_the_course_helper", "random_translate", "course_utils.speed.random_translate"),
-    ("ex06_imagenet_and_alexnet", "measured_not_computed", "model_cost", "course_utils.costs.measured_flops"),
-    ("ex06_imagenet_and_alexnet", "flop_counter_directly", "model_cost", "FlopCounterMode"),
-    ("ex03_convolution_and_pooling", "other_library_routes", "max_pool2d", "torch.ops"),
-])
+@pytest.mark.parametrize(
+    ("assignment", "student", "cell", "reason"),
+    [
+        ("ex05_training_fast", "calls_the_course_helper", "random_translate", "course_utils.speed.random_translate"),
+        ("ex06_imagenet_and_alexnet", "measured_not_computed", "model_cost", "course_utils.costs.measured_flops"),
+        ("ex06_imagenet_and_alexnet", "flop_counter_directly", "model_cost", "FlopCounterMode"),
+        ("ex03_convolution_and_pooling", "other_library_routes", "max_pool2d", "torch.ops"),
+    ],
+)
 def test_wrong_answers_that_call_the_library_are_flagged(assignment, student, cell, reason):
     nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8"))
     routes = answer_scan.forbidden_routes(nb)
@@ -50,30 +57,37 @@ def test_wrong_answers_that_call_the_library_are_flagged(assignment, student, ce
     assert any(reason in f.reason for f in flags), flags
 
 
-@pytest.mark.parametrize(("source", "reason"), [
-    ("import sys\ndef f(x):\n    sys.setprofile(None)\n    return x\n", "profile hook"),
-    ("def f(x):\n    from torch.utils import _python_dispatch\n    _python_dispatch._pop_mode()\n    return x\n", "dispatch"),
-    ("cu.restrictions.call_without = lambda forbidden, fn, *a, **k: fn(*a, **k)\n", "rebinds a library attribute"),
-    ("def f(x):\n    return getattr(F, 'con' + 'v2d')(x, x)\n", "computed attribute name"),
-    ("def f(x):\n    exec(open('x').read())\n", "run time"),
-    ("import importlib\ndef f(x):\n    return importlib.import_module('torch').conv2d\n", "computed name"),
-    ("def f(x):\n    return sys.modules['torch'].conv2d\n", "sys.modules"),
-    ("def f(:\n", "does not parse"),
-])
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("import sys\ndef f(x):\n    sys.setprofile(None)\n    return x\n", "profile hook"),
+        ("def f(x):\n    from torch.utils import _python_dispatch\n    _python_dispatch._pop_mode()\n    return x\n", "dispatch"),
+        ("cu.restrictions.call_without = lambda forbidden, fn, *a, **k: fn(*a, **k)\n", "rebinds a library attribute"),
+        ("def f(x):\n    return getattr(F, 'con' + 'v2d')(x, x)\n", "computed attribute name"),
+        ("def f(x):\n    exec(open('x').read())\n", "run time"),
+        ("import importlib\ndef f(x):\n    return importlib.import_module('torch').conv2d\n", "computed name"),
+        ("def f(x):\n    return sys.modules['torch'].conv2d\n", "sys.modules"),
+        ("def f(:\n", "does not parse"),
+    ],
+)
 def test_tampering_tools_are_flagged(source, reason):
     flags = answer_scan.scan_source(source, "cell")
     assert any(reason in f.reason for f in flags), flags
 
 
 def test_ordinary_code_is_not_flagged():
-    source = ("def f(model, x):\n    model.eval()\n    with torch.no_grad():\n        out = model(x)\n"
-              "    model.train(True)\n    return torch.compile(model) if False else out\n")
+    source = (
+        "def f(model, x):\n    model.eval()\n    with torch.no_grad():\n        out = model(x)\n"
+        "    model.train(True)\n    return torch.compile(model) if False else out\n"
+    )
     assert answer_scan.scan_source(source, "cell", {"course_utils.speed.random_translate"}) == []
 
 
 def test_a_forbidden_call_in_another_thread_is_flagged():
-    source = ("import threading\ndef conv2d(x, w):\n    out = []\n"
-              "    t = threading.Thread(target=lambda: out.append(F.conv2d(x, w)))\n    t.start(); t.join()\n    return out[0]\n")
+    source = (
+        "import threading\ndef conv2d(x, w):\n    out = []\n"
+        "    t = threading.Thread(target=lambda: out.append(F.conv2d(x, w)))\n    t.start(); t.join()\n    return out[0]\n"
+    )
     assert any("another thread" in f.reason for f in answer_scan.scan_source(source, "conv2d"))
 
 
@@ -81,8 +95,17 @@ def test_cells_the_student_added_are_scanned_too():
     path = ROOT / "solutions" / "ex03_convolution_and_pooling" / "ex03_convolution_and_pooling.ipynb"
     release = json.loads(path.read_text(encoding="utf-8"))
     submitted = json.loads(json.dumps(release))
-    submitted["cells"].insert(3, {"cell_type": "code", "metadata": {}, "id": "added", "outputs": [], "execution_count": None,
-                                  "source": "import sys\nsys.setprofile(None)\n"})
+    submitted["cells"].insert(
+        3,
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "id": "added",
+            "outputs": [],
+            "execution_count": None,
+            "source": "import sys\nsys.setprofile(None)\n",
+        },
+    )
     flags = answer_scan.scan_notebook(submitted, reference=release)
     assert [f.cell for f in flags] == ["cell added"] and "profile hook" in flags[0].reason
 
@@ -110,8 +133,10 @@ def test_autograde_turns_flags_into_review_notes_and_leaves_honest_answers_alone
                 cheat = json.loads(json.dumps(perfect))
                 for cell in cheat["cells"]:
                     if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "random_translate":
-                        cell["source"] = ("def random_translate(x, max_shift, generator=None):\n"
-                                          "    return cu.speed.random_translate(x, max_shift, generator=generator)\n")
+                        cell["source"] = (
+                            "def random_translate(x, max_shift, generator=None):\n"
+                            "    return cu.speed.random_translate(x, max_shift, generator=generator)\n"
+                        )
                 notes = pipeline.review_notes(cheat["cells"], source["cells"])
                 assert notes and all(n.attention and n.text.startswith("for review: random_translate") for n in notes)
                 flagged += 1

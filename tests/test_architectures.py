@@ -72,7 +72,8 @@ def test_gradient_norms_match_backward_and_leave_the_model_alone(start_training)
     mse = nn.Sequential(nn.Flatten(), nn.Linear(196, 3))
     target = torch.randn(6, 3, generator=_gen(6))
     assert arch.gradient_norms(mse, x, target, nn.functional.mse_loss) == pytest.approx(
-        _reference_norms(mse, x, target, nn.functional.mse_loss), rel=1e-5)
+        _reference_norms(mse, x, target, nn.functional.mse_loss), rel=1e-5
+    )
 
 
 def test_gradient_norms_needs_weight_layers():
@@ -91,8 +92,9 @@ def test_degradation_runs_train_every_pair_on_the_same_batches():
     assert again[0].losses == runs[0].losses  # seeded: the same run twice
     # Same seed, same batches: the plain and residual nets differ only by the shortcut of their one block.
     assert runs[0].losses[0] != runs[1].losses[0]
-    assert runs[0].running_loss(2)[:3] == pytest.approx([runs[0].losses[0], sum(runs[0].losses[:2]) / 2,
-                                                         sum(runs[0].losses[1:3]) / 2])
+    assert runs[0].running_loss(2)[:3] == pytest.approx(
+        [runs[0].losses[0], sum(runs[0].losses[:2]) / 2, sum(runs[0].losses[1:3]) / 2]
+    )
 
 
 # ----------------------------------------------------------------------------- seeded parameters, matched by role
@@ -113,8 +115,13 @@ class _ShortcutFirst(nn.Module):
     def __init__(self, c_in, c_out, stride):
         super().__init__()
         self.skip = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-        self.path = nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
-                                  nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out))
+        self.path = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
 
     def forward(self, x):
         return torch.relu(self.skip(x) + self.path(x))
@@ -123,8 +130,12 @@ class _ShortcutFirst(nn.Module):
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_copy_by_role_matches_layers_whatever_their_names_and_order(mode):
     x = torch.randn(3, 6, 9, 9, generator=_gen(9))
-    ref = arch.seeded(torchvision.models.resnet.BasicBlock(
-        6, 12, 2, downsample=nn.Sequential(nn.Conv2d(6, 12, 1, 2, bias=False), nn.BatchNorm2d(12))), 10)
+    ref = arch.seeded(
+        torchvision.models.resnet.BasicBlock(
+            6, 12, 2, downsample=nn.Sequential(nn.Conv2d(6, 12, 1, 2, bias=False), nn.BatchNorm2d(12))
+        ),
+        10,
+    )
     mine = arch.copy_by_role(ref, _ShortcutFirst(6, 12, 2), x[:2])
     getattr(ref, mode)(), getattr(mine, mode)()
     torch.testing.assert_close(mine(x), ref(x))
@@ -133,8 +144,14 @@ def test_copy_by_role_matches_layers_whatever_their_names_and_order(mode):
 def test_copy_by_role_gives_a_wrong_design_its_own_values():
     x = torch.randn(3, 8, 6, 6, generator=_gen(11))
     ref = arch.seeded(arch.separable_block(8, 16), 12)
-    full = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.Conv2d(8, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())  # no groups
+    full = nn.Sequential(
+        nn.Conv2d(8, 8, 3, padding=1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 16, 1, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+    )  # no groups
     arch.copy_by_role(ref, full, x[:2])
     assert torch.equal(full[3].weight, ref[1][0].weight)  # the pointwise layer matches
     assert not torch.allclose(full.eval()(x), ref.eval()(x))
@@ -150,8 +167,10 @@ def test_basic_block_is_torchvisions_resnet_block():
 def test_separable_block_has_the_mobilenet_layers():
     block = arch.separable_block(32, 64, 2)
     convs = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
-    assert [(c.groups, c.kernel_size, c.stride, c.bias is None) for c in convs] == [(32, (3, 3), (2, 2), True),
-                                                                                    (1, (1, 1), (1, 1), True)]
+    assert [(c.groups, c.kernel_size, c.stride, c.bias is None) for c in convs] == [
+        (32, (3, 3), (2, 2), True),
+        (1, (1, 1), (1, 1), True),
+    ]
     assert cu.models.count_params(block) == 32 * 9 + 2 * 32 + 32 * 64 + 2 * 64
 
 
@@ -162,8 +181,10 @@ def test_separable_block_has_the_mobilenet_layers():
 def test_separable_macs_match_flop_counter(c_in, c_out, k, hw):
     standard = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
     pair = nn.Sequential(nn.Conv2d(c_in, c_in, k, padding=k // 2, groups=c_in, bias=False), nn.Conv2d(c_in, c_out, 1, bias=False))
-    assert arch.separable_macs(c_in, c_out, k, hw, hw) == (cu.costs.measured_flops(standard, (c_in, hw, hw)) // 2,
-                                                           cu.costs.measured_flops(pair, (c_in, hw, hw)) // 2)
+    assert arch.separable_macs(c_in, c_out, k, hw, hw) == (
+        cu.costs.measured_flops(standard, (c_in, hw, hw)) // 2,
+        cu.costs.measured_flops(pair, (c_in, hw, hw)) // 2,
+    )
 
 
 def test_separable_pairs_of_efficientnet_lite0():
@@ -178,8 +199,15 @@ def test_separable_pairs_of_efficientnet_lite0():
     assert pairs[1].pointwise.endswith("conv_pwl")  # MBConv: the projection follows the depthwise layer
 
 
-@pytest.mark.parametrize("name,weights", [("resnet18", "ResNet18_Weights"), ("resnet50", "ResNet50_Weights"),
-                                          ("alexnet", "AlexNet_Weights"), ("vgg16", "VGG16_Weights")])
+@pytest.mark.parametrize(
+    "name,weights",
+    [
+        ("resnet18", "ResNet18_Weights"),
+        ("resnet50", "ResNet50_Weights"),
+        ("alexnet", "AlexNet_Weights"),
+        ("vgg16", "VGG16_Weights"),
+    ],
+)
 def test_measure_matches_torchvision_metadata(name, weights):
     meta = getattr(torchvision.models, weights).IMAGENET1K_V1.meta
     cost = arch.measure(name)
@@ -199,19 +227,27 @@ def test_measure_timm_efficientnets_at_their_own_resolution():
 
 def test_published_accuracies_come_from_their_sources():
     by_label = {p.label: p for p in arch.PUBLISHED}
-    assert by_label["ResNet-50"].top1 == torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    assert (
+        by_label["ResNet-50"].top1 == torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    )
     assert by_label["AlexNet"].top1 == 56.522
     for pub in arch.PUBLISHED:
         assert pub.source and 50 < pub.top1 < 90
-    assert {"AlexNet", "VGG-16", "ResNet-18", "ResNet-50", "EfficientNet-B0", "EfficientNet-Lite0", "DeiT-Ti (ViT)"} == set(by_label)
+    assert {"AlexNet", "VGG-16", "ResNet-18", "ResNet-50", "EfficientNet-B0", "EfficientNet-Lite0", "DeiT-Ti (ViT)"} == set(
+        by_label
+    )
 
 
 def test_figures_draw(monkeypatch):
     x, y = torch.rand(32, 1, 14, 14, generator=_gen(13)), torch.randint(0, 10, (32,), generator=_gen(14))
     runs = arch.degradation_runs(x, y, (4, 6), steps=2, batch_size=8, sample=16, progress=False)
-    for fig in (arch.figure_degradation(runs), arch.figure_degradation(runs, 6), arch.figure_depth_summary(runs),
-                arch.figure_family([arch.Cost("tf_efficientnet_b0", 5, 10, 224), arch.Cost("tf_efficientnet_b1", 7, 20, 240)]),
-                arch.figure_recipe([(arch.PUBLISHED[0], arch.Cost("alexnet", 61_000_000, 714_000_000, 224))])):
+    for fig in (
+        arch.figure_degradation(runs),
+        arch.figure_degradation(runs, 6),
+        arch.figure_depth_summary(runs),
+        arch.figure_family([arch.Cost("tf_efficientnet_b0", 5, 10, 224), arch.Cost("tf_efficientnet_b1", 7, 20, 240)]),
+        arch.figure_recipe([(arch.PUBLISHED[0], arch.Cost("alexnet", 61_000_000, 714_000_000, 224))]),
+    ):
         assert fig.axes
     with pytest.raises(ValueError, match="no run at depth 8"):
         arch.figure_degradation(runs, 8)

@@ -167,7 +167,8 @@ def test_a_student_does_an_exercise(exercise, lab, browser):
         page.run_all()
         first = _first_answer(ROOT / rel)  # its stub, or the self-check calling it, raises
         stub = page.cell_output_text(_cell_index(ROOT / rel, first)) + page.cell_output_text(
-            _cell_index(ROOT / rel, f"test_{first}"))
+            _cell_index(ROOT / rel, f"test_{first}")
+        )
         assert "NotImplementedError" in stub, f"the first stub ({first}) did not raise: {stub[:400]}"
 
         page.set_cell_source(answer, wrong)

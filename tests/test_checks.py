@@ -97,7 +97,9 @@ def test_large_tensors_are_summarised_not_printed():
 def test_check_true_says_what_was_checked_and_what_came_back():
     with pytest.raises(CheckFailed, match=r"speed is at most 500: expected this to hold \(True\), got False: it does not hold"):
         checks.check_true(False, "speed is at most 500")
-    with pytest.raises(CheckFailed, match=r"returns a float: expected this to hold \(True\), got NoneType None, which is not a bool"):
+    with pytest.raises(
+        CheckFailed, match=r"returns a float: expected this to hold \(True\), got NoneType None, which is not a bool"
+    ):
         checks.check_true(None, "returns a float")
     with pytest.raises(CheckFailed, match="a single true/false value"):
         checks.check_true(torch.tensor([True, False]), "all equal")

@@ -96,8 +96,14 @@ def colab_python(tmp_path_factory) -> Path:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())
-    for name in sorted(_closure(COLAB_SET) | {"pip", "setuptools", "wheel"} & {_norm(d.metadata["Name"]) for d in md.distributions()}):
+    site = Path(
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
+    for name in sorted(
+        _closure(COLAB_SET) | {"pip", "setuptools", "wheel"} & {_norm(d.metadata["Name"]) for d in md.distributions()}
+    ):
         _hardlink_distribution(name, site)
     pip = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", COLAB_IPYWIDGETS],
                          capture_output=True, text=True)  # fmt: skip
@@ -156,7 +162,8 @@ def _exercise_as_a_student_finishes_it(assignment: str, target: Path) -> Path:
 
 WATCHED = ["torch", "torchvision", "numpy", "ipywidgets", "datasets", "timm"]
 NOTEBOOKS = [f"lessons/{p.stem}" for p in sorted((ROOT / "lessons").glob("*.ipynb"))] + [
-    f"exercises/{p.name}" for p in sorted((ROOT / "exercises").iterdir()) if p.is_dir()]
+    f"exercises/{p.name}" for p in sorted((ROOT / "exercises").iterdir()) if p.is_dir()
+]
 
 
 @pytest.fixture(scope="module")
@@ -172,15 +179,19 @@ def colab_runs(colab_python, tmp_path_factory) -> dict[str, object]:
     copies = {}
     for name in NOTEBOOKS:
         kind, stem = name.split("/")
-        copies[name] = (_pointed_at_this_repository(ROOT / "lessons" / f"{stem}.ipynb", root / name / f"{stem}.ipynb")
-                        if kind == "lessons" else _exercise_as_a_student_finishes_it(stem, root / name / f"{stem}.ipynb"))
+        copies[name] = (
+            _pointed_at_this_repository(ROOT / "lessons" / f"{stem}.ipynb", root / name / f"{stem}.ipynb")
+            if kind == "lessons"
+            else _exercise_as_a_student_finishes_it(stem, root / name / f"{stem}.ipynb")
+        )
     results: dict[str, object] = {}
 
     def run(name: str) -> None:
         audited = name.startswith("lessons/") and name.split("/")[1][:2] in AUDITED_LESSONS
         try:
-            executed, seconds = execute_notebook(copies[name], timeout=300,
-                                                 env={**env, "P2L_DEVICE_AUDIT": "1" if audited else "0"})
+            executed, seconds = execute_notebook(
+                copies[name], timeout=300, env={**env, "P2L_DEVICE_AUDIT": "1" if audited else "0"}
+            )
             record_runtime(f"colab-like/{name}", seconds)
             results[name] = executed
         except Exception as err:  # noqa: BLE001 - reported by that notebook's test
@@ -197,7 +208,9 @@ def colab_runs(colab_python, tmp_path_factory) -> dict[str, object]:
 
 def test_the_bootstrap_installs_the_course_once_and_leaves_colab_alone(colab_runs):
     before, installed, after = colab_runs["before"], colab_runs["installed"], colab_runs["after"]
-    assert before["pixels-to-labels"] is None and installed["pixels-to-labels"] is not None, "the bootstrap did not install the course"
+    assert before["pixels-to-labels"] is None and installed["pixels-to-labels"] is not None, (
+        "the bootstrap did not install the course"
+    )
     first = colab_runs[NOTEBOOKS[0]]
     if isinstance(first, Exception):
         raise first

@@ -47,8 +47,6 @@ def _run(code: str, *, audit: bool = True) -> subprocess.CompletedProcess:
                           timeout=120)  # fmt: skip
 
 
-
-
 def test_setup_hands_out_the_stand_in_and_tracks_where_tensors_are():
     result = _run("""
     assert device == torch.device("cpu", 0), device
@@ -115,12 +113,15 @@ def test_the_audit_catches_lesson_05_section_9_as_it_was():
 
 
 def test_without_the_variable_nothing_changes():
-    result = _run("""
+    result = _run(
+        """
     import course_utils.device_audit as da
     assert device != da.AUDIT_DEVICE and da._mode is None
     assert not torch.__future__.get_swap_module_params_on_conversion()
     print("ok")
-    """, audit=False)
+    """,
+        audit=False,
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -47,8 +47,9 @@ def _sleep_and_report_pid(path: str) -> None:
 
 def test_shards_match_distributed_sampler():
     shards = D.launch(D.shard_worker, 3, 10, True, 5)
-    assert [s["indices"] for s in shards] == [list(DistributedSampler(range(10), num_replicas=3, rank=r, shuffle=True, seed=5))
-                                               for r in range(3)]
+    assert [s["indices"] for s in shards] == [
+        list(DistributedSampler(range(10), num_replicas=3, rank=r, shuffle=True, seed=5)) for r in range(3)
+    ]
     assert [(s["rank"], s["world_size"], s["backend"], s["rank_sum"]) for s in shards] == [(r, 3, "gloo", 6.0) for r in range(3)]
 
 
@@ -156,9 +157,30 @@ def test_torchrun_script_on_two_local_processes(tmp_path):
     out = tmp_path / "weights.pt"
     env = {**os.environ, "GLOO_SOCKET_IFNAME": D.loopback_interface(), "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run"]
-    cmd = [*torchrun, "--nnodes", "1", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-           "--master-port", str(D.free_port()), str(ROOT / "scripts" / "train_ddp.py"), "--epochs", str(epochs),
-           "--batch-size", str(batch), "--limit", str(limit), "--seed", str(seed), "--lr", str(lr), "--save", str(out)]
+    cmd = [
+        *torchrun,
+        "--nnodes",
+        "1",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(D.free_port()),
+        str(ROOT / "scripts" / "train_ddp.py"),
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        str(batch),
+        "--limit",
+        str(limit),
+        "--seed",
+        str(seed),
+        "--lr",
+        str(lr),
+        "--save",
+        str(out),
+    ]
     run = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.count("epoch ") == epochs and "2 process(es)" in run.stdout, run.stdout

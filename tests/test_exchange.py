@@ -122,7 +122,9 @@ def test_release_fetch_submit_collect_grade_and_return_feedback_through_the_exch
     scores = nbcourse.scores(course, ASSIGNMENT)
     assert set(scores) == {"alice", "bob"}, out
     assert all(score == top for score, top in scores["alice"].values()), scores["alice"]
-    assert scores["bob"]["test_scale_pixels"][0] < scores["bob"]["test_scale_pixels"][1], "Bob's later (wrong) submission was not the one graded"
+    assert scores["bob"]["test_scale_pixels"][0] < scores["bob"]["test_scale_pixels"][1], (
+        "Bob's later (wrong) submission was not the one graded"
+    )
     _run([*grade, "feedback", "--course-dir", str(course)], ROOT)
     _nbgrader(course, "release_feedback", ASSIGNMENT)
 

@@ -38,8 +38,16 @@ if sandbox.check_sandbox() is not None and os.environ.get("CI"):
                 pytrace=False)  # fmt: skip
 pytestmark = pytest.mark.skipif(sandbox.check_sandbox() is not None, reason="needs bubblewrap (Linux)")
 
-LIMITS = sandbox.Limits(cell_seconds=8, notebook_seconds=90, grace_seconds=8, memory_mb=1024, processes=64,
-                        images=10, image_bytes=2_000_000, text_per_cell=20_000)
+LIMITS = sandbox.Limits(
+    cell_seconds=8,
+    notebook_seconds=90,
+    grace_seconds=8,
+    memory_mb=1024,
+    processes=64,
+    images=10,
+    image_bytes=2_000_000,
+    text_per_cell=20_000,
+)
 
 
 @dataclass
@@ -187,8 +195,9 @@ def test_planted_files_reach_no_one(run):
 
 def test_solutions_and_sources_untouched(run):
     assert json.loads((run.root / "solutions" / CORPUS / f"{CORPUS}.ipynb").read_text()) == corpus_source()
-    assert (run.root / "solutions" / EX00 / f"{EX00}.ipynb").read_bytes() == \
-        (ROOT / "solutions" / EX00 / f"{EX00}.ipynb").read_bytes()
+    assert (run.root / "solutions" / EX00 / f"{EX00}.ipynb").read_bytes() == (
+        ROOT / "solutions" / EX00 / f"{EX00}.ipynb"
+    ).read_bytes()
 
 
 def test_outputs_are_bounded(run):
@@ -253,9 +262,13 @@ def test_kill_9_midway_loses_nothing_and_grades_nothing_twice(run, tmp_path):
         nb = answered(ctx, CORPUS, {} if i % 2 == 0 else {"flip_h": "def flip_h(x):\n    return x\n"})
         submit(course, student, CORPUS, one(insert_after(nb, "flip_h", slow), CORPUS), "2030-01-02 10:00:00 UTC")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "grader", "autograde", CORPUS, "--course-dir", str(root),
-                             "--jobs", "2", "--cell-timeout", "8"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", "autograde", CORPUS, "--course-dir", str(root), "--jobs", "2", "--cell-timeout", "8"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         done = [s for s in late if (root / "grading" / CORPUS / s / "state.json").exists()]
@@ -265,10 +278,16 @@ def test_kill_9_midway_loses_nothing_and_grades_nothing_twice(run, tmp_path):
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    recorded = {s: (root / "grading" / CORPUS / s / "state.json").read_bytes() for s in late
-                if (root / "grading" / CORPUS / s / "state.json").exists()}
-    executed = {s: json.loads((root / "grading" / CORPUS / s / "result.json").read_text())["graded_at"] for s in late
-                if (root / "grading" / CORPUS / s / "result.json").exists()}
+    recorded = {
+        s: (root / "grading" / CORPUS / s / "state.json").read_bytes()
+        for s in late
+        if (root / "grading" / CORPUS / s / "state.json").exists()
+    }
+    executed = {
+        s: json.loads((root / "grading" / CORPUS / s / "result.json").read_text())["graded_at"]
+        for s in late
+        if (root / "grading" / CORPUS / s / "result.json").exists()
+    }
     assert 2 <= len(recorded) < len(late), "the kill did not land mid-run"
     for _ in range(100):  # --die-with-parent: the sandboxes go with the grader
         if not _sandbox_processes(root):
@@ -303,16 +322,21 @@ def test_without_sandbox_refuses_unless_told(run, tmp_path, monkeypatch, capsys)
     shutil.copytree(run.root, root)
     monkeypatch.setenv("P2L_BWRAP", "")  # as on a machine without bubblewrap
     before = sorted(p.name for p in (root / "autograded").iterdir())
-    ctx = Context(release={CORPUS: json.loads((root / "grading" / CORPUS / "release" / f"{CORPUS}.ipynb").read_text())},
-                  course_root=root, listener_port=1, marker_dir=tmp_path)
+    ctx = Context(
+        release={CORPUS: json.loads((root / "grading" / CORPUS / "release" / f"{CORPUS}.ipynb").read_text())},
+        course_root=root,
+        listener_port=1,
+        marker_dir=tmp_path,
+    )
     submit(pipeline.Course(root), "trusted", CORPUS, one(answered(ctx, CORPUS), CORPUS), "2030-01-03 10:00:00 UTC")
     assert main(["autograde", "--course-dir", str(root)]) == 2
     refused = capsys.readouterr().err
     assert "--unsafe-no-sandbox" in refused and "bubblewrap is not installed" in refused
     assert "read the gradebook" in refused
     assert sorted(p.name for p in (root / "autograded").iterdir()) == before
-    assert main(["autograde", CORPUS, "--course-dir", str(root), "--unsafe-no-sandbox", "--student", "trusted",
-                 "--jobs", "1"]) == 0
+    assert (
+        main(["autograde", CORPUS, "--course-dir", str(root), "--unsafe-no-sandbox", "--student", "trusted", "--jobs", "1"]) == 0
+    )
     assert "WITHOUT a sandbox" in capsys.readouterr().err
     assert nbcourse.scores(root, CORPUS)["trusted"]["test_scale_pixels"] == (2.0, 2.0)
 
@@ -392,12 +416,13 @@ def test_no_student_html_or_script_survives(run):
 def test_killing_the_supervisor_gives_one_grade_every_time():
     """A cell that kills the per-notebook supervisor: the cells after it never run, however fast the kill lands."""
     worker = sandbox.Worker(7, limits=LIMITS, hide=[ROOT], preload=["numpy"])
-    cells = [{"source": "x = 1", "test": False},
-             {"source": "def f():\n    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 2",
-              "test": False},
-             {"source": "y = f()\nprint('recorded', y)", "test": True},
-             {"source": "print('after')", "test": False},
-             {"source": "print('after again')", "test": True}]
+    cells = [
+        {"source": "x = 1", "test": False},
+        {"source": "def f():\n    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n    return 2", "test": False},
+        {"source": "y = f()\nprint('recorded', y)", "test": True},
+        {"source": "print('after')", "test": False},
+        {"source": "print('after again')", "test": True},
+    ]
     seen = set()
     try:
         for _ in range(4):  # each run restarts the sandbox (the kill took its supervisor)
@@ -411,7 +436,7 @@ def test_killing_the_supervisor_gives_one_grade_every_time():
 
 # ----------------------------------------------------------------------------- issue 16: an allow-list sandbox
 
-READ_PROBE = r'''
+READ_PROBE = r"""
 import json, os
 out = {}
 for path in __PATHS__:
@@ -420,19 +445,22 @@ for path in __PATHS__:
     except Exception as err:
         out[path] = type(err).__name__
 print("READ " + json.dumps(out))
-'''
+"""
 
 
 def _read_in_sandbox(paths: list[str], python: str = sys.executable) -> dict:
     """Run READ_PROBE in a fresh sandboxed worker started by ``python`` (whose environment the view is built from)."""
     code = READ_PROBE.replace("__PATHS__", repr(paths))
-    script = ("import json, sys\nfrom grader import sandbox\n"
-              f"w = sandbox.Worker(5, limits=sandbox.Limits(cell_seconds=30), hide=[], preload=['numpy'])\n"
-              f"r = w.run('probe', [{{'source': {code!r} + '\\nimport sys, torch, course_utils\\nprint(\"PREFIX\", sys.prefix)',"
-              " 'test': False}])\nw.stop()\n"
-              "print(json.dumps({'status': r.status, 'problems': r.problems, 'events': r.events}))\n")
-    proc = subprocess.run([python, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    script = (
+        "import json, sys\nfrom grader import sandbox\n"
+        f"w = sandbox.Worker(5, limits=sandbox.Limits(cell_seconds=30), hide=[], preload=['numpy'])\n"
+        f"r = w.run('probe', [{{'source': {code!r} + '\\nimport sys, torch, course_utils\\nprint(\"PREFIX\", sys.prefix)',"
+        " 'test': False}])\nw.stop()\n"
+        "print(json.dumps({'status': r.status, 'problems': r.problems, 'events': r.events}))\n"
+    )
+    proc = subprocess.run(
+        [python, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     end = next(e for e in result["events"] if e.get("event") == "end")
@@ -467,8 +495,26 @@ def test_a_checkout_elsewhere_on_disk_is_not_readable(tmp_path):
             if isinstance(read[top], list):
                 for name in read[top]:
                     assert any(sandbox._under(p, Path(top) / name) for p in allowed), (top, name)
-        assert set(read["/"]) <= {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys", "var",
-                                  "dev", "proc", "tmp", "run", "root", "home", "work", "opt"}, read["/"]
+        assert set(read["/"]) <= {
+            "usr",
+            "bin",
+            "sbin",
+            "lib",
+            "lib32",
+            "lib64",
+            "libx32",
+            "etc",
+            "sys",
+            "var",
+            "dev",
+            "proc",
+            "tmp",
+            "run",
+            "root",
+            "home",
+            "work",
+            "opt",
+        }, read["/"]
     finally:
         for folder in secrets:
             shutil.rmtree(folder, ignore_errors=True)
@@ -495,9 +541,11 @@ def test_feedback_page_runs_no_student_script_in_a_browser(run, tmp_path):
         pytest.skip(f"no Chromium at {CHROMIUM}")
     report.feedback(run.course, [CORPUS], ["html_banner"])
     control = tmp_path / "control.html"
-    control.write_text("<html><head><title>feedback</title></head><body>"
-                       + '<div class="alert alert-success" style="font-size:40px">Score: 10 / 10 (all tests passed)</div>'
-                       + '<script>document.title = "PWNED"</script><img src=x onerror="alert(1)"></body></html>')
+    control.write_text(
+        "<html><head><title>feedback</title></head><body>"
+        + '<div class="alert alert-success" style="font-size:40px">Score: 10 / 10 (all tests passed)</div>'
+        + '<script>document.title = "PWNED"</script><img src=x onerror="alert(1)"></body></html>'
+    )
 
     def visit(browser, path: Path) -> tuple[list[str], str, int]:
         page = browser.new_page()

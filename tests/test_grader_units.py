@@ -22,8 +22,15 @@ EX00 = "ex00_example"
 
 def _cells(path: Path) -> list[dict]:
     nb = json.loads(path.read_text(encoding="utf-8"))
-    return [{"cell_type": c["cell_type"], "id": c.get("id"), "metadata": c.get("metadata", {}),
-             "source": "".join(c["source"]) if isinstance(c["source"], list) else c["source"]} for c in nb["cells"]]
+    return [
+        {
+            "cell_type": c["cell_type"],
+            "id": c.get("id"),
+            "metadata": c.get("metadata", {}),
+            "source": "".join(c["source"]) if isinstance(c["source"], list) else c["source"],
+        }
+        for c in nb["cells"]
+    ]
 
 
 SOURCE = _cells(ROOT / "solutions" / EX00 / f"{EX00}.ipynb")
@@ -32,6 +39,7 @@ TEST_CELL = next(c["source"] for c in SOURCE if c["metadata"].get("nbgrader", {}
 
 
 # ----------------------------------------------------------------------------- rewriting
+
 
 def test_student_version_has_no_expected_values():
     r = rewrite.rewrite(TEST_CELL)
@@ -44,8 +52,9 @@ def test_student_version_has_no_expected_values():
 
 
 def test_variables_feeding_only_expected_values_are_removed():
-    r = rewrite.rewrite("x = torch.ones(3)\nscale = 2\nref = x * scale\n"
-                        "cu.checks.check_close(f(x), ref, 'f')\ncu.checks.passed('f')")
+    r = rewrite.rewrite(
+        "x = torch.ones(3)\nscale = 2\nref = x * scale\ncu.checks.check_close(f(x), ref, 'f')\ncu.checks.passed('f')"
+    )
     assert "ref" not in r.student_source and "scale" not in r.student_source and "x = torch.ones(3)" in r.student_source
     assert "ref = x * scale" in r.reference_source
 
@@ -59,17 +68,21 @@ def test_unjudgeable_cells_are_refused():
 
 # ----------------------------------------------------------------------------- values
 
-@pytest.mark.parametrize("value", [
-    torch.arange(6, dtype=torch.float32).reshape(2, 3) / 7,
-    torch.tensor([1.5, -2.25], dtype=torch.bfloat16),
-    torch.tensor([True, False]),
-    np.arange(5, dtype=np.int16),
-    (1, 2.5, "three", None, True, [torch.zeros(2)], {"k": 3}),
-    np.float32(0.25),
-    torch.float16,
-    10**40,
-    complex(1, -2),
-])
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        torch.arange(6, dtype=torch.float32).reshape(2, 3) / 7,
+        torch.tensor([1.5, -2.25], dtype=torch.bfloat16),
+        torch.tensor([True, False]),
+        np.arange(5, dtype=np.int16),
+        (1, 2.5, "three", None, True, [torch.zeros(2)], {"k": 3}),
+        np.float32(0.25),
+        torch.float16,
+        10**40,
+        complex(1, -2),
+    ],
+)
 def test_values_round_trip_through_plain_json(value):
     data = json.loads(json.dumps(_worker.encode(value, _worker._Budget(1 << 20))))
     back = values.decode(data)
@@ -87,16 +100,19 @@ def test_nan_survives():
     assert math.isnan(values.decode(json.loads(json.dumps(_worker.encode(float("nan"), _worker._Budget(99))))))
 
 
-@pytest.mark.parametrize("forged", [
-    {"tensor": "torch.float32", "np": "|O", "shape": [1], "b64": ""},
-    {"tensor": "torch.float32", "np": "<f4", "shape": [3], "b64": base64.b64encode(b"\0" * 8).decode()},
-    {"tensor": "torch.float32", "np": "<f4", "shape": [2**40], "b64": ""},
-    {"tensor": "os.system", "np": "<f4", "shape": [0], "b64": ""},
-    {"pickle": "gASV"},
-    {"int": "1" * 5000},
-    {"list": [{"list": [{"list": []}]}]} | {"x": 1},
-    "a bare string",
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"tensor": "torch.float32", "np": "|O", "shape": [1], "b64": ""},
+        {"tensor": "torch.float32", "np": "<f4", "shape": [3], "b64": base64.b64encode(b"\0" * 8).decode()},
+        {"tensor": "torch.float32", "np": "<f4", "shape": [2**40], "b64": ""},
+        {"tensor": "os.system", "np": "<f4", "shape": [0], "b64": ""},
+        {"pickle": "gASV"},
+        {"int": "1" * 5000},
+        {"list": [{"list": [{"list": []}]}]} | {"x": 1},
+        "a bare string",
+    ],
+)
 def test_forged_records_are_rejected(forged):
     with pytest.raises(values.DecodeError):
         values.decode(forged)
@@ -112,9 +128,11 @@ def test_deep_nesting_is_rejected():
 
 # ----------------------------------------------------------------------------- judging
 
+
 def _spec(kind, **options):
-    return rewrite.CheckSpec(index=0, function=f"check_{kind}", kind=kind, line=1, name="f(x)", options=options,
-                             op=options.pop("op", None))
+    return rewrite.CheckSpec(
+        index=0, function=f"check_{kind}", kind=kind, line=1, name="f(x)", options=options, op=options.pop("op", None)
+    )
 
 
 def _rec(value):
@@ -134,8 +152,9 @@ def test_close_uses_the_tolerance_from_the_source():
 
 def test_judging_failures():
     assert not compare.judge(_spec("equal"), _rec(3), _ref(3.0)).passed  # int vs float, like check_equal
-    assert not compare.judge(_spec("close"), {"check": 0, "actual_error": {"ename": "NameError", "evalue": "f"}},
-                             _ref(1.0)).passed
+    assert not compare.judge(
+        _spec("close"), {"check": 0, "actual_error": {"ename": "NameError", "evalue": "f"}}, _ref(1.0)
+    ).passed
     assert not compare.judge(_spec("close"), None, _ref(1.0)).passed
     assert not compare.judge(_spec("close"), _rec(object()), _ref(1.0)).passed
     assert compare.judge(_spec("compare", op=">"), _rec(torch.tensor(0.9)), _ref(0.5)).passed
@@ -150,14 +169,22 @@ def test_judging_failures():
 
 def test_raises_needs_the_expected_type_and_message():
     ref = {"expected": {"type": "builtins.ValueError", "name": "ValueError"}}
-    raised = {"check": 0, "actual": {"raised": True, "mro": ["builtins.ValueError", "builtins.Exception"],
-                                     "ename": "ValueError", "message": "needs a uint8 tensor"}}
+    raised = {
+        "check": 0,
+        "actual": {
+            "raised": True,
+            "mro": ["builtins.ValueError", "builtins.Exception"],
+            "ename": "ValueError",
+            "message": "needs a uint8 tensor",
+        },
+    }
     assert compare.judge(_spec("raises", match="uint8"), raised, ref).passed
     assert not compare.judge(_spec("raises", match="float"), raised, ref).passed
     assert not compare.judge(_spec("raises"), {"check": 0, "actual": {"raised": False}}, ref).passed
 
 
 # ----------------------------------------------------------------------------- notebooks
+
 
 def _roles(norm):
     return [(r, g) for r, g in norm.roles]
@@ -194,18 +221,22 @@ def test_normalize_matches_cells_without_metadata_by_content():
     assert "helper = 1" in [c["source"] for c in norm.cells]
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b'{"cells": [', "not valid notebook JSON"),
-    (b"\xff\xfe\x00", "not a text file"),
-    (b"[1, 2]", "not a notebook"),
-    (b'{"nbformat": 9}', "unknown notebook format"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b'{"cells": [', "not valid notebook JSON"),
+        (b"\xff\xfe\x00", "not a text file"),
+        (b"[1, 2]", "not a notebook"),
+        (b'{"nbformat": 9}', "unknown notebook format"),
+    ],
+)
 def test_unreadable_files_say_why(data, reason):
     cells, notes = submission.read_notebook(data)
     assert cells is None and reason in notes[0].text and notes[0].attention
 
 
 # ----------------------------------------------------------------------------- collect
+
 
 @pytest.fixture()
 def course(tmp_path):
@@ -223,13 +254,16 @@ def _zip(path: Path, files: dict[str, tuple[bytes, tuple]]) -> Path:
 
 
 def test_collect_canvas_keeps_the_latest_and_reports_the_rest(course, tmp_path):
-    download = _zip(tmp_path / "canvas.zip", {
-        f"doejane_1001_5001_{EX00}.ipynb": (b"first", (2030, 1, 1, 9, 0, 0)),
-        f"doejane_LATE_1001_5002_{EX00}-1.ipynb": (b"second", (2030, 1, 2, 9, 0, 0)),
-        f"roebob_1002_5003_{EX00}.ipynb": (b"bob", (2030, 1, 1, 9, 0, 0)),
-        "roebob_1002_5004_notes.txt": (b"?", (2030, 1, 1, 9, 0, 0)),
-        f"nobody_1999_5005_{EX00}.ipynb": (b"who", (2030, 1, 1, 9, 0, 0)),
-    })
+    download = _zip(
+        tmp_path / "canvas.zip",
+        {
+            f"doejane_1001_5001_{EX00}.ipynb": (b"first", (2030, 1, 1, 9, 0, 0)),
+            f"doejane_LATE_1001_5002_{EX00}-1.ipynb": (b"second", (2030, 1, 2, 9, 0, 0)),
+            f"roebob_1002_5003_{EX00}.ipynb": (b"bob", (2030, 1, 1, 9, 0, 0)),
+            "roebob_1002_5004_notes.txt": (b"?", (2030, 1, 1, 9, 0, 0)),
+            f"nobody_1999_5005_{EX00}.ipynb": (b"who", (2030, 1, 1, 9, 0, 0)),
+        },
+    )
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,canvas_id,name\njdoe,1001,Jane Doe\nbroe,1002,Bob Roe\ncsmith,1003,Cy Smith\n")
     report = collect.collect(course, download, roster=roster)
@@ -276,15 +310,19 @@ def test_collect_never_overwrites_silently(course, tmp_path):
 
 # ----------------------------------------------------------------------------- command line
 
-@pytest.mark.parametrize("command, words", [
-    ("collect", ["Canvas", "Moodle", "roster", "collected/", "--dry-run"]),
-    ("autograde", ["sandbox", "--jobs", "--unsafe-no-sandbox", "kill -9", "--cell-timeout", "--memory"]),
-    ("status", ["attention", "manual grading"]),
-    ("feedback", ["--show-hidden-tests", "feedback/"]),
-    ("release", ["--course-dir", "--check"]),
-    ("export", ["one row per student", "pass rate", "--output"]),
-    ("lint", ["CONTRIBUTING.md"]),
-])
+
+@pytest.mark.parametrize(
+    "command, words",
+    [
+        ("collect", ["Canvas", "Moodle", "roster", "collected/", "--dry-run"]),
+        ("autograde", ["sandbox", "--jobs", "--unsafe-no-sandbox", "kill -9", "--cell-timeout", "--memory"]),
+        ("status", ["attention", "manual grading"]),
+        ("feedback", ["--show-hidden-tests", "feedback/"]),
+        ("release", ["--course-dir", "--check"]),
+        ("export", ["one row per student", "pass rate", "--output"]),
+        ("lint", ["CONTRIBUTING.md"]),
+    ],
+)
 def test_every_command_explains_itself(command, words, capsys):
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
@@ -317,6 +355,7 @@ def test_release_takes_a_course_folder_anywhere(tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- issue 16: wire and output safety
 
+
 def test_hidden_line_numbers_and_unclosed_blocks():
     from grader.pipeline import hidden_line_numbers
 
@@ -329,13 +368,11 @@ def test_student_html_is_reduced_to_text():
     from grader.pipeline import safe_bundle, sanitize_outputs
     from grader.sandbox import Limits
 
-    banner = ('<div class="alert alert-success">Score: 10 / 10</div><script>alert(1)</script>'
-              '<img src=x onerror="alert(2)">')
+    banner = '<div class="alert alert-success">Score: 10 / 10</div><script>alert(1)</script><img src=x onerror="alert(2)">'
     assert safe_bundle({"text/html": banner, "text/plain": "<HTML object>"}) == {"text/plain": "<HTML object>"}
     assert safe_bundle({"text/html": banner}) == {"text/plain": "Score: 10 / 10"}
     assert safe_bundle({"image/svg+xml": "<svg onload=alert(1)/>", "application/javascript": "alert(1)"}) == {}
-    assert safe_bundle({"image/png": "iVBORw0KGgo=", "text/plain": "fig"}) == {"image/png": "iVBORw0KGgo=",
-                                                                                 "text/plain": "fig"}
+    assert safe_bundle({"image/png": "iVBORw0KGgo=", "text/plain": "fig"}) == {"image/png": "iVBORw0KGgo=", "text/plain": "fig"}
     assert safe_bundle({"image/png": "<script>"}) == {}
     outs = sanitize_outputs([{"output_type": "display_data", "data": {"text/html": banner}, "metadata": {}}], Limits())
     assert "<" not in json.dumps(outs) and "alert" not in json.dumps(outs)
@@ -354,7 +391,7 @@ def test_stream_parser_splits_frames_as_they_arrive():
     parser = StreamParser()
     got = []
     for i in range(len(stream)):  # one byte at a time
-        got += parser.feed(stream[i:i + 1])
+        got += parser.feed(stream[i : i + 1])
     assert got == [{"event": "start", "cell": 0}, {"event": "end", "cell": 0}] and parser.close() == []
     events, problems = parse_child_stream(stream + b"Jxx")
     assert len(events) == 2 and problems == ["the notebook's result stream ended mid-frame"]

@@ -42,9 +42,12 @@ def _wrong_students(assignment: str) -> dict:
 
 
 def _grade_ids(assignment: str) -> set[str]:
-    return {c["metadata"]["nbgrader"]["grade_id"]
-            for p in (ROOT / "exercises" / assignment).glob("*.ipynb")
-            for c in json.loads(p.read_text(encoding="utf-8"))["cells"] if c.get("metadata", {}).get("nbgrader")}
+    return {
+        c["metadata"]["nbgrader"]["grade_id"]
+        for p in (ROOT / "exercises" / assignment).glob("*.ipynb")
+        for c in json.loads(p.read_text(encoding="utf-8"))["cells"]
+        if c.get("metadata", {}).get("nbgrader")
+    }
 
 
 def _submissions(assignment: str) -> dict[str, dict[str, dict]]:

@@ -1,4 +1,4 @@
-"""House rules checked by machine: type hints (mypy) and lint (ruff), configured in pyproject.toml.
+"""House rules checked by machine: type hints (mypy), lint and format (ruff), configured in pyproject.toml.
 
 The modules listed in pyproject's strict ``[[tool.mypy.overrides]]`` must type-check with every
 function annotated; the rest of ``course_utils`` is checked with mypy's defaults and its remaining
@@ -100,3 +100,11 @@ def test_ruff_check():
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, f"ruff check . found problems (config in pyproject [tool.ruff]):\n{run.stdout}{run.stderr}"
+
+
+def test_ruff_format():
+    run = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "."],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, f"run `ruff format .` (the lesson sources in src/ are left as written):\n{run.stdout}{run.stderr}"

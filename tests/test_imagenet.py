@@ -48,7 +48,8 @@ def test_figure_ilsvrc_draws_every_winner_and_runner_up():
     n_bars = sum(r.role in ("winner", "runner-up") for r in results)
     assert len(ax.patches) == n_bars
     assert sorted(round(p.get_height(), 2) for p in ax.patches) == sorted(
-        r.top5_error for r in results if r.role in ("winner", "runner-up"))
+        r.top5_error for r in results if r.role in ("winner", "runner-up")
+    )
     assert ax.get_title() and ax.get_ylabel() and ax.get_xlabel()
 
 

@@ -41,8 +41,11 @@ def _visible(box):
 def _strength_data():
     strengths = [0.5, 0.9, 0.99]
     curves = {"standard test": [0.98, 0.96, 0.99], "worst group": [0.97, 0.4, 0.01]}
-    groups = [{"circle · tag A": 0.98, "circle · tag B": 0.97}, {"circle · tag A": 0.99, "circle · tag B": 0.4},
-              {"circle · tag A": 1.0, "circle · tag B": 0.01}]
+    groups = [
+        {"circle · tag A": 0.98, "circle · tag B": 0.97},
+        {"circle · tag A": 0.99, "circle · tag B": 0.4},
+        {"circle · tag A": 1.0, "circle · tag B": 0.01},
+    ]
     return strengths, curves, groups
 
 

@@ -85,32 +85,42 @@ def test_nothing_outside_the_solution_or_inside_an_error_message_is_mutated():
 
 
 def test_a_generator_returns_early_without_a_value_and_comprehension_filters_are_dropped():
-    cell = ("def g(xs):\n    ### BEGIN SOLUTION\n    for x in xs:\n        yield x\n"
-            "    return sum(v for v in xs if v.ok)\n    ### END SOLUTION")
+    cell = (
+        "def g(xs):\n    ### BEGIN SOLUTION\n    for x in xs:\n        yield x\n"
+        "    return sum(v for v in xs if v.ok)\n    ### END SOLUTION"
+    )
     found = changes(cell)
     assert ("return-early", "", "return") in found
     assert ("bool", "return sum(v for v in xs if v.ok)", "return sum(v for v in xs if True)") in found
 
 
 def test_the_library_replacement_swaps_the_whole_solution_for_the_forbidden_call():
-    cell = ("def stable_softmax(logits, dim=-1):\n    ### BEGIN SOLUTION\n    e = torch.exp(logits)\n"
-            "    return e / e.sum(dim=dim, keepdim=True)\n    ### END SOLUTION")
+    cell = (
+        "def stable_softmax(logits, dim=-1):\n    ### BEGIN SOLUTION\n    e = torch.exp(logits)\n"
+        "    return e / e.sum(dim=dim, keepdim=True)\n    ### END SOLUTION"
+    )
     library = [m for m in mt.mutants(region(cell, "stable_softmax")) if m.operator == "library"]
     assert len(library) == 1
     assert library[0].answer() == "def stable_softmax(logits, dim=-1):\n    return torch.softmax(logits, dim=dim)"
 
 
 def test_mutants_that_do_not_compile_or_do_not_change_the_code_are_invalid(monkeypatch):
-    monkeypatch.setattr(mt, "_mutations", lambda r: [
-        ("const", 4, CELL.replace("if x < 3:", "if x < 3")),  # syntax error
-        ("cmp", 4, CELL.replace("if x < 3:", "if (x < 3):")),  # same AST
-        ("cmp", 4, CELL.replace("if x < 3:", "if x <= 3:")),
-        ("cmp", 4, CELL.replace("if x < 3:", "if x <= 3:")),  # duplicate: dropped
-    ])
+    monkeypatch.setattr(
+        mt,
+        "_mutations",
+        lambda r: [
+            ("const", 4, CELL.replace("if x < 3:", "if x < 3")),  # syntax error
+            ("cmp", 4, CELL.replace("if x < 3:", "if (x < 3):")),  # same AST
+            ("cmp", 4, CELL.replace("if x < 3:", "if x <= 3:")),
+            ("cmp", 4, CELL.replace("if x < 3:", "if x <= 3:")),  # duplicate: dropped
+        ],
+    )
     found = mt.mutants(region())
     assert sorted((m.after, m.valid, m.why_invalid) for m in found) == [
-        ("if (x < 3):", False, "same code as the solution"), ("if x < 3", False, "does not compile"),
-        ("if x <= 3:", True, "")]
+        ("if (x < 3):", False, "same code as the solution"),
+        ("if x < 3", False, "does not compile"),
+        ("if x <= 3:", True, ""),
+    ]
 
 
 def test_the_solution_regions_of_the_course_are_found():
@@ -119,8 +129,7 @@ def test_the_solution_regions_of_the_course_are_found():
     assert {"scale_pixels", "conv2d", "train_one_epoch", "freeze", "train_without_shortcut"} <= ids
     scale = next(r for r in regions if r.grade_id == "scale_pixels")
     lines = scale.source.splitlines()
-    assert [lines[i - 1].strip() for a, b in scale.spans for i in range(a, b + 1)] == [
-        "return x.to(torch.float32) / 255"]
+    assert [lines[i - 1].strip() for a, b in scale.spans for i in range(a, b + 1)] == ["return x.to(torch.float32) / 255"]
     for r in regions:
         assert all(mt.BEGIN not in m.answer() and mt.END not in m.answer() for m in mt.mutants(r))
     assert set(mt.LIBRARY) <= ids, "a LIBRARY entry names no graded function"
@@ -130,12 +139,17 @@ def test_the_solution_regions_of_the_course_are_found():
 
 
 def test_find_regions_reads_answer_cells_only(tmp_path):
-    nb = {"cells": [
-        {"cell_type": "code", "source": CELL, "metadata": {"nbgrader": {"solution": True, "grade_id": "f"}}},
-        {"cell_type": "code", "source": "### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
-         "metadata": {"nbgrader": {"solution": False, "grade": True, "grade_id": "t"}}},
-        {"cell_type": "code", "source": "y = 2", "metadata": {"nbgrader": {"solution": True, "grade_id": "g"}}},
-    ]}
+    nb = {
+        "cells": [
+            {"cell_type": "code", "source": CELL, "metadata": {"nbgrader": {"solution": True, "grade_id": "f"}}},
+            {
+                "cell_type": "code",
+                "source": "### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
+                "metadata": {"nbgrader": {"solution": False, "grade": True, "grade_id": "t"}},
+            },
+            {"cell_type": "code", "source": "y = 2", "metadata": {"nbgrader": {"solution": True, "grade_id": "g"}}},
+        ]
+    }
     (tmp_path / "ex99_demo").mkdir()
     (tmp_path / "ex99_demo" / "ex99_demo.ipynb").write_text(json.dumps(nb))
     regions = mt.find_regions(tmp_path)
@@ -144,8 +158,10 @@ def test_find_regions_reads_answer_cells_only(tmp_path):
 
 
 def test_sampling_is_deterministic_and_keeps_the_library_replacement():
-    cell = ("def conv2d(x, weight, bias=None, stride=1, padding=0):\n    ### BEGIN SOLUTION\n"
-            "    a = x + 1 - 2 * 3\n    b = a < 4 or a > 5\n    return a * b\n    ### END SOLUTION")
+    cell = (
+        "def conv2d(x, weight, bias=None, stride=1, padding=0):\n    ### BEGIN SOLUTION\n"
+        "    a = x + 1 - 2 * 3\n    b = a < 4 or a > 5\n    return a * b\n    ### END SOLUTION"
+    )
     every = mt.mutants(region(cell, "conv2d"))
     assert len(every) > 8
     first = mt.sample(every, 5, seed=0)
@@ -158,7 +174,8 @@ def test_sampling_is_deterministic_and_keeps_the_library_replacement():
 
 def test_known_equivalent_mutants_match_by_function_and_changed_lines(tmp_path):
     path = tmp_path / "eq.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         - function: f
           operator: drop-method
           before: "z = x.to(device)   +  y * 2"
@@ -168,7 +185,8 @@ def test_known_equivalent_mutants_match_by_function_and_changed_lines(tmp_path):
           before: model.eval()
           after: pass
           reason: f has no dropout or batch norm
-        """))
+        """)
+    )
     entries = mt.load_equivalents(path)
     found = {m.operator: m for m in mt.mutants(region())}
     assert mt.equivalent_reason(found["drop-method"], entries) == "the tests run on the CPU only"

@@ -21,6 +21,7 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*/*.ipynb"))
 COMMITTED = LESSONS + SOLUTIONS + EXERCISES
 
+
 def _cells(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
 

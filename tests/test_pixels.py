@@ -113,4 +113,3 @@ def test_level_bins_hold_whole_quantisation_levels():
     edges = pixels._level_bins(values, per_bin=4)
     counts, _ = np.histogram(values, bins=edges)
     assert (counts[:-1] == 4).all()  # every bin but the last holds exactly four levels
-

@@ -76,8 +76,10 @@ def test_public_helper_is_introduced_where_the_course_first_uses_it(module, name
         assert first == early, f"{module}.{name}: first used in {_label(first)}, tagged as a black box in {_label(early)}"
         assert _order(early) < _order(introduced), f"{module}.{name}: a black-box use must come before the lesson that teaches it"
     else:
-        assert first == introduced, (f"{module}.{name}: says 'Introduced in {_label(introduced)}' but is first used in "
-                                     f"{_label(first)}; fix the tag, or say '(used in {_label(first)} as a black box)'")
+        assert first == introduced, (
+            f"{module}.{name}: says 'Introduced in {_label(introduced)}' but is first used in "
+            f"{_label(first)}; fix the tag, or say '(used in {_label(first)} as a black box)'"
+        )
 
 
 def test_what_lessons_call_is_public():

@@ -64,7 +64,9 @@ def test_a_new_measurement_updates_record_readme_and_headers_together(tmp_path, 
     readme.update_record({"lessons/04_cnn_classifier_end_to_end.ipynb": 37.6, "grading/ex04, plain nbgrader": 9.0})
     after = build.lesson_runtimes()
     assert after["04_cnn_classifier_end_to_end"] == 38
-    assert {k: v for k, v in after.items() if not k.startswith("04")} == {k: v for k, v in before.items() if not k.startswith("04")}
+    assert {k: v for k, v in after.items() if not k.startswith("04")} == {
+        k: v for k, v in before.items() if not k.startswith("04")
+    }
     assert "| 38 s |" in next(r for r in readme.course_map().splitlines() if "04_cnn" in r)
     nb = build.build_notebook(ROOT / "src" / "lessons" / "04_cnn_classifier_end_to_end.py")
     assert "**Runtime:** about 38 s" in "".join(nb.cells[0].source)

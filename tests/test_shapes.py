@@ -50,7 +50,9 @@ def test_circle_sdf_is_exact():
 
 def test_circle_area_matches_pi_r_squared():
     # A filled, noise-free circle's pixel coverage adds up to its area.
-    p = ShapeParams(classes=("circle", "square"), noise=0.0, rotation=0, scale_range=(0.3, 0.3), x_range=(0.5, 0.5), y_range=(0.5, 0.5))
+    p = ShapeParams(
+        classes=("circle", "square"), noise=0.0, rotation=0, scale_range=(0.3, 0.3), x_range=(0.5, 0.5), y_range=(0.5, 0.5)
+    )
     d = render_shapes(40, p, seed=1)
     circles = d["image"][d["label"] == 0].float() / 255
     background = circles[:, 0, 0, 0].view(-1, 1, 1, 1)

@@ -273,8 +273,7 @@ def test_fit_evaluate_predict_refuse_data_on_another_device_and_say_what_to_move
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     # an explicit device that disagrees with the data: the message says which device to name
     with pytest.raises(RuntimeError, match=r"pass device='meta' to fit, or move the data to cpu"):
-        cu.fit(nn.Linear(16, 3).to("meta"), (_on_meta(x), _on_meta(y)), device="cpu", epochs=1,
-               progress=False, verbose=False)
+        cu.fit(nn.Linear(16, 3).to("meta"), (_on_meta(x), _on_meta(y)), device="cpu", epochs=1, progress=False, verbose=False)
 
 
 def test_host_data_follow_the_model_and_cuda_names_match_cuda_zero():
@@ -288,8 +287,15 @@ def test_host_data_follow_the_model_and_cuda_names_match_cuda_zero():
 
 @pytest.mark.parametrize(
     "capability, expected",
-    [((7, 5), torch.float16), ((7, 0), torch.float16), ((6, 1), torch.float16),
-     ((8, 0), torch.bfloat16), ((8, 6), torch.bfloat16), ((9, 0), torch.bfloat16), ((12, 0), torch.bfloat16)],
+    [
+        ((7, 5), torch.float16),
+        ((7, 0), torch.float16),
+        ((6, 1), torch.float16),
+        ((8, 0), torch.bfloat16),
+        ((8, 6), torch.bfloat16),
+        ((9, 0), torch.bfloat16),
+        ((12, 0), torch.bfloat16),
+    ],
 )
 def test_autocast_dtype_follows_the_cuda_capability_not_is_bf16_supported(monkeypatch, capability, expected):
     """A T4 (7.5) says is_bf16_supported() (emulated): it must still get float16 (and fit's GradScaler)."""

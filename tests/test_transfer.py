@@ -202,8 +202,10 @@ def test_photo_features_read_a_hub_style_dataset():
     arrays = [g.integers(0, 256, (20 + 3 * i, 30, 3), dtype=np.uint8) for i in range(3)]
     features = datasets.Features({"image": datasets.Image(), "label": datasets.Value("int64")})
     split = datasets.Dataset.from_dict({"image": [Image.fromarray(a) for a in arrays], "label": [0, 1, 0]}, features=features)
-    torch.testing.assert_close(transfer.photo_features(model, transform, split, batch_size=2),
-                               transfer.photo_features(model, transform, arrays, batch_size=3))
+    torch.testing.assert_close(
+        transfer.photo_features(model, transform, split, batch_size=2),
+        transfer.photo_features(model, transform, arrays, batch_size=3),
+    )
 
 
 def test_results_table_prints_mean_and_std_in_percent():

@@ -30,8 +30,9 @@ def _walk(box, kinds):
 def _data():
     g = torch.Generator().manual_seed(0)
     photos = {name: torch.rand(3, 16, 16, generator=g) for name in ("cat", "coffee")}
-    stages = {name: {"stem": torch.rand(1, 6, 8, 8, generator=g), "block 3": torch.rand(1, 10, 2, 2, generator=g)}
-              for name in photos}
+    stages = {
+        name: {"stem": torch.rand(1, 6, 8, 8, generator=g), "block 3": torch.rand(1, 10, 2, 2, generator=g)} for name in photos
+    }
     return photos, stages
 
 

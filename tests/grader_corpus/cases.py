@@ -26,8 +26,13 @@ def corpus_source() -> dict:
     by_id = {c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in ex00["cells"]}
 
     def meta(grade_id, kind, points=None):
-        info = {"grade_id": grade_id, "schema_version": 3, "solution": kind in ("answer", "written"),
-                "grade": kind in ("test", "written"), "locked": kind == "test"}
+        info = {
+            "grade_id": grade_id,
+            "schema_version": 3,
+            "solution": kind in ("answer", "written"),
+            "grade": kind in ("test", "written"),
+            "locked": kind == "test",
+        }
         if points:
             info["points"] = points
         return {"nbgrader": info}
@@ -36,26 +41,33 @@ def corpus_source() -> dict:
         nbformat.v4.new_markdown_cell("# Corpus · two questions"),
         nbformat.v4.new_code_cell("import torch\n\nimport course_utils as cu"),
         nbformat.v4.new_code_cell("".join(by_id["scale_pixels"]["source"]), metadata=meta("scale_pixels", "answer")),
-        nbformat.v4.new_code_cell("".join(by_id["test_scale_pixels"]["source"]),
-                                  metadata=meta("test_scale_pixels", "test", 2)),
+        nbformat.v4.new_code_cell("".join(by_id["test_scale_pixels"]["source"]), metadata=meta("test_scale_pixels", "test", 2)),
         nbformat.v4.new_markdown_cell("## 2 · Flip\n\nWrite `flip_h(x)`: mirror the last dimension."),
-        nbformat.v4.new_code_cell('def flip_h(x):\n    """Mirror the last dimension."""\n    ### BEGIN SOLUTION\n'
-                                  "    return x.flip(-1)\n    ### END SOLUTION", metadata=meta("flip_h", "answer")),
+        nbformat.v4.new_code_cell(
+            'def flip_h(x):\n    """Mirror the last dimension."""\n    ### BEGIN SOLUTION\n'
+            "    return x.flip(-1)\n    ### END SOLUTION",
+            metadata=meta("flip_h", "answer"),
+        ),
         nbformat.v4.new_code_cell(
             'cu.checks.check_equal(flip_h(torch.tensor([1, 2, 3])), torch.tensor([3, 2, 1]), "flip_h([1, 2, 3])")\n'
             "### BEGIN HIDDEN TESTS\n"
             "img = torch.arange(12).reshape(3, 4)\n"
             'cu.checks.check_equal(flip_h(img), img[:, [3, 2, 1, 0]], "flip_h on a 3x4 image")\n'
             "### END HIDDEN TESTS\n"
-            'cu.checks.passed("flip_h")', metadata=meta("test_flip_h", "test", 1)),
-        nbformat.v4.new_markdown_cell("Mirroring is an augmentation that keeps the label.",
-                                      metadata=meta("q_note", "written", 1)),
+            'cu.checks.passed("flip_h")',
+            metadata=meta("test_flip_h", "test", 1),
+        ),
+        nbformat.v4.new_markdown_cell(
+            "Mirroring is an augmentation that keeps the label.", metadata=meta("q_note", "written", 1)
+        ),
     ]
     for i, cell in enumerate(cells):
         cell["id"] = cell["metadata"].get("nbgrader", {}).get("grade_id") or f"corpus-{i:03d}"
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-                   "language_info": {"name": "python"}}
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
     return json.loads(nbformat.writes(nb))
 
 
@@ -80,8 +92,13 @@ def gid(cell: dict) -> str | None:
 def answered(ctx: Context, assignment: str, answers: dict[str, str] | None = None) -> dict:
     """The released notebook with answers filled in (correct ones unless given)."""
     nb = copy.deepcopy(ctx.release[assignment])
-    answers = {"scale_pixels": SCALE_OK, "flip_h": FLIP_OK, "q_note": "Because a mirrored cat is still a cat.",
-               "q_why_scale": "Large inputs make gradients large.", **(answers or {})}
+    answers = {
+        "scale_pixels": SCALE_OK,
+        "flip_h": FLIP_OK,
+        "q_note": "Because a mirrored cat is still a cat.",
+        "q_why_scale": "Large inputs make gradients large.",
+        **(answers or {}),
+    }
     for cell in _cells(nb):
         if gid(cell) in answers:
             cell["source"] = answers[gid(cell)]
@@ -127,7 +144,7 @@ FIRST_ONLY = {"test_scale_pixels": 2.0, "test_flip_h": 0.0}
 
 # -- attack snippets ------------------------------------------------------------------------------------------
 
-PROBE = r'''
+PROBE = r"""
 import json, os, socket
 probe = {"uid": os.getuid(), "readable": [], "writable": [], "network": []}
 with open("/proc/self/status") as fh:
@@ -165,9 +182,9 @@ print("PROBE " + json.dumps(probe))
 if probe["readable"]:
     nb = json.load(open(root + "/solutions/ex99_corpus/ex99_corpus.ipynb"))
     exec("".join(c["source"] for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "scale_pixels"))
-'''
+"""
 
-PLANT = r'''
+PLANT = r"""
 import os, subprocess
 evil = "def scale_pixels(x):\n    return x * 0\nimport builtins\nbuiltins.PLANTED = True\n"
 targets = ["sitecustomize.py", "course_utils.py", "/tmp/sitecustomize.py", "/tmp/torch_evil.py",
@@ -187,9 +204,9 @@ for path in targets:
 subprocess.Popen(["/bin/sh", "-c", "while true; do echo 'x=1' > /tmp/late_plant.py; sleep 0.2; done"],
                  start_new_session=True)
 print("planted", planted)
-'''
+"""
 
-VICTIM_CHECK = r'''
+VICTIM_CHECK = r"""
 import builtins, glob, os
 seen = [p for p in ["sitecustomize.py", "course_utils.py", "/tmp/sitecustomize.py", "/tmp/late_plant.py",
                     "/dev/shm/evil", os.path.expanduser("~/.ipython/profile_default/startup/00-evil.py")]
@@ -199,15 +216,15 @@ if seen or getattr(builtins, "PLANTED", False):
     def scale_pixels(x):  # contaminated by an earlier notebook: lose the points
         return x * 0
 print("contamination:", seen)
-'''
+"""
 
-NEUTER_INPUT = r'''
+NEUTER_INPUT = r"""
 ip = get_ipython()
 ip.input_transformers_cleanup.append(lambda lines: ["pass\n"] if any("check" in l or "record" in l for l in lines) else lines)
 ip.input_transformers_post.append(lambda lines: ["pass\n"] if any("check" in l or "record" in l for l in lines) else lines)
-'''
+"""
 
-NEUTER_AST = r'''
+NEUTER_AST = r"""
 import ast
 class DropChecks(ast.NodeTransformer):
     def visit_Expr(self, node):
@@ -215,9 +232,9 @@ class DropChecks(ast.NodeTransformer):
     def visit_Assert(self, node):
         return None
 get_ipython().ast_transformers.append(DropChecks())
-'''
+"""
 
-MONKEYPATCH = r'''
+MONKEYPATCH = r"""
 import builtins, numpy as np, torch
 import course_utils as cu
 torch.allclose = lambda *a, **k: True
@@ -228,9 +245,9 @@ for name in ["check_close", "check_equal", "check_dtype", "check_shape", "check_
     setattr(cu.checks, name, lambda *a, **k: None)
 builtins.isinstance = lambda *a: True
 __p2l_record__ = lambda *a, **k: None
-'''
+"""
 
-WARN_AND_TQDM = r'''
+WARN_AND_TQDM = r"""
 import sys, warnings
 from tqdm import tqdm
 def scale_pixels(x):
@@ -239,16 +256,16 @@ def scale_pixels(x):
         pass
     print("progress", file=sys.stderr)
     return x.to(torch.float32) / 255
-'''
+"""
 
-FIGURES = r'''
+FIGURES = r"""
 import matplotlib.pyplot as plt
 for i in range(100):
     fig = plt.figure(figsize=(1, 1), dpi=20)
     plt.plot([0, i])
-'''
+"""
 
-PEEK = r'''
+PEEK = r"""
 import os
 found = []
 for top in ["/run/p2l", "/run", "/tmp"]:
@@ -259,32 +276,33 @@ for top in ["/run/p2l", "/run", "/tmp"]:
             except Exception:
                 pass
 print("PEEK", found)
-'''
+"""
 
 FLIP_PRINTS = """def flip_h(x):
     print("ARGUMENT", x.tolist())  # printed while the (hidden) tests run
     return x.flip(-1)
 """
 
-LEAK_IN_ERROR = r'''
+LEAK_IN_ERROR = r"""
 def flip_h(x):
     if x.dim() == 2:
         raise ValueError("LEAKED " + str(x.tolist()))
     return x.flip(-1)
-'''
+"""
 
-HTML_BANNER = r'''
+HTML_BANNER = r"""
 from IPython.display import HTML, display
 display(HTML('<div class="alert alert-success" style="font-size:40px">Score: 10 / 10 (all tests passed)</div>'
              '<script>document.title = "PWNED"; fetch("/api/contents")</script>'))
 display({"text/html": "<img src=x onerror=alert(1)>BANNER2", "image/svg+xml": "<svg onload=alert(2)></svg>"},
         raw=True)
-'''
+"""
 
 KILL_SUPERVISOR = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still here')"
 
 
 # -- case builders ---------------------------------------------------------------------------------------------
+
 
 def _perfect(ctx, a=CORPUS):
     return one(answered(ctx, a), a)
@@ -365,28 +383,33 @@ def _stripped(ctx):
     nb = answered(ctx, CORPUS)
     fresh = nbformat.v4.new_notebook()
     for c in nb["cells"]:
-        new = (nbformat.v4.new_code_cell(c["source"]) if c["cell_type"] == "code"
-               else nbformat.v4.new_markdown_cell(c["source"]))
+        new = nbformat.v4.new_code_cell(c["source"]) if c["cell_type"] == "code" else nbformat.v4.new_markdown_cell(c["source"])
         fresh.cells.append(new)
     return {f"{CORPUS}.ipynb": nbformat.writes(fresh).encode()}
 
 
 def _between(code: str, answers=None):
     """Correct first answer, ``code`` right after its test, then the second answer and test."""
+
     def build(ctx):
         return one(insert_after(answered(ctx, CORPUS, answers), "test_scale_pixels", code), CORPUS)
+
     return build
 
 
 def _before_tests(code: str, answers=None):
     def build(ctx):
         return one(insert_after(answered(ctx, CORPUS, answers), "scale_pixels", code), CORPUS)
+
     return build
 
 
 def _fill(code: str, ctx: Context) -> str:
-    return (code.replace("__ROOT__", repr(str(ctx.course_root))).replace("__MARKER__", repr(str(ctx.marker_dir)))
-            .replace("__PORT__", str(ctx.listener_port)))
+    return (
+        code.replace("__ROOT__", repr(str(ctx.course_root)))
+        .replace("__MARKER__", repr(str(ctx.marker_dir)))
+        .replace("__PORT__", str(ctx.listener_port))
+    )
 
 
 def _probe(ctx):
@@ -419,6 +442,7 @@ def _ex00(answers=None, extra=None):
         if extra:
             nb = insert_after(nb, "scale_pixels", extra)
         return one(nb, EX00)
+
     return build
 
 
@@ -442,49 +466,103 @@ CASES: list[Case] = [
     _c("stripped_metadata", CORPUS, _stripped, FULL, ["none of nbgrader's cell metadata"], True),
     # runaway code: answers before the failure keep their points
     _c("infinite_loop", CORPUS, _before_tests("while True:\n    pass"), FULL, ["was interrupted"], True),
-    _c("unstoppable_loop", CORPUS,
-       _between("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass"),
-       FIRST_ONLY, ["could not be interrupted"], True),
+    _c(
+        "unstoppable_loop",
+        CORPUS,
+        _between("import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass"),
+        FIRST_ONLY,
+        ["could not be interrupted"],
+        True,
+    ),
     _c("os_exit", CORPUS, _between("import os\nos._exit(3)"), FIRST_ONLY, ["exited", "os._exit"], True),
     _c("segfault", CORPUS, _between("import ctypes\nctypes.string_at(0)"), FIRST_ONLY, ["sigsegv"], True),
-    _c("memory_bomb", CORPUS, _between("hog = []\nwhile True:\n    hog.append(bytes(256 * 2**20))"), FULL,
-       ["out of memory"], True),
-    _c("fork_bomb", CORPUS, _between("import os\nwhile True:\n    os.fork()"), FULL,
-       ["too many processes|was interrupted"], True, why="on a slow machine the time limit comes first"),
+    _c(
+        "memory_bomb",
+        CORPUS,
+        _between("hog = []\nwhile True:\n    hog.append(bytes(256 * 2**20))"),
+        FULL,
+        ["out of memory"],
+        True,
+    ),
+    _c(
+        "fork_bomb",
+        CORPUS,
+        _between("import os\nwhile True:\n    os.fork()"),
+        FULL,
+        ["too many processes|was interrupted"],
+        True,
+        why="on a slow machine the time limit comes first",
+    ),
     _c("print_flood", CORPUS, _between("for i in range(200_000):\n    print(i)"), FULL, ["truncated"]),
-    _c("figures", CORPUS, _between(FIGURES), FULL, ["truncated|was interrupted"],
-       why="on a slow machine drawing 100 figures hits the time limit first"),
-    _c("kill_sandbox", CORPUS, lambda ctx: one(insert_after(answered(ctx, CORPUS), "test_flip_h",
-                                                            "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),
-                                               CORPUS), FULL, ["sandbox stopped"], True,
-       why="kills the grading worker after its last test: the next student gets a fresh one"),
+    _c(
+        "figures",
+        CORPUS,
+        _between(FIGURES),
+        FULL,
+        ["truncated|was interrupted"],
+        why="on a slow machine drawing 100 figures hits the time limit first",
+    ),
+    _c(
+        "kill_sandbox",
+        CORPUS,
+        lambda ctx: one(
+            insert_after(answered(ctx, CORPUS), "test_flip_h", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"), CORPUS
+        ),
+        FULL,
+        ["sandbox stopped"],
+        True,
+        why="kills the grading worker after its last test: the next student gets a fresh one",
+    ),
     # attacks on the grader
-    _c("probe_secrets", CORPUS, _probe, {"test_scale_pixels": 0.0, "test_flip_h": 1.0},
-       why="reads/writes the gradebook and solutions, the network; would copy the solution if it could"),
+    _c(
+        "probe_secrets",
+        CORPUS,
+        _probe,
+        {"test_scale_pixels": 0.0, "test_flip_h": 1.0},
+        why="reads/writes the gradebook and solutions, the network; would copy the solution if it could",
+    ),
     _c("a_planter", CORPUS, _plant, FULL, why="plants files and a background process for later notebooks"),
     _c("z_victim1", CORPUS, _victim, FULL, why="loses points if anything planted is visible"),
     _c("z_victim2", CORPUS, _victim, FULL),
     _c("z_victim3", CORPUS, _victim, FULL),
-    _c("neuter_input_transformer", CORPUS, _before_tests(NEUTER_INPUT, {"scale_pixels": SCALE_WRONG,
-                                                                         "flip_h": FLIP_WRONG}), ZERO),
-    _c("neuter_ast_transformer", CORPUS, _before_tests(NEUTER_AST, {"scale_pixels": SCALE_WRONG,
-                                                                     "flip_h": FLIP_WRONG}), ZERO),
-    _c("monkeypatch_comparisons", CORPUS, _before_tests(MONKEYPATCH, {"scale_pixels": SCALE_WRONG,
-                                                                       "flip_h": FLIP_WRONG}), ZERO),
-    _c("warnings_and_tqdm", CORPUS, lambda ctx: one(answered(ctx, CORPUS, {"scale_pixels": WARN_AND_TQDM}), CORPUS),
-       FULL, why="stderr output must not cost points"),
+    _c(
+        "neuter_input_transformer", CORPUS, _before_tests(NEUTER_INPUT, {"scale_pixels": SCALE_WRONG, "flip_h": FLIP_WRONG}), ZERO
+    ),
+    _c("neuter_ast_transformer", CORPUS, _before_tests(NEUTER_AST, {"scale_pixels": SCALE_WRONG, "flip_h": FLIP_WRONG}), ZERO),
+    _c("monkeypatch_comparisons", CORPUS, _before_tests(MONKEYPATCH, {"scale_pixels": SCALE_WRONG, "flip_h": FLIP_WRONG}), ZERO),
+    _c(
+        "warnings_and_tqdm",
+        CORPUS,
+        lambda ctx: one(answered(ctx, CORPUS, {"scale_pixels": WARN_AND_TQDM}), CORPUS),
+        FULL,
+        why="stderr output must not cost points",
+    ),
     # nothing hidden leaks, no student HTML runs (issue 16, parts 3 and 4)
-    _c("peek_hidden", CORPUS, _before_tests(PEEK, {"flip_h": FLIP_PRINTS}), FULL,
-       why="reads every file it can find before the tests and prints the hidden tests' inputs while they run"),
-    _c("leak_in_error", CORPUS, lambda ctx: one(answered(ctx, CORPUS, {"flip_h": LEAK_IN_ERROR}), CORPUS), FIRST_ONLY,
-       why="puts the hidden input in an exception message"),
+    _c(
+        "peek_hidden",
+        CORPUS,
+        _before_tests(PEEK, {"flip_h": FLIP_PRINTS}),
+        FULL,
+        why="reads every file it can find before the tests and prints the hidden tests' inputs while they run",
+    ),
+    _c(
+        "leak_in_error",
+        CORPUS,
+        lambda ctx: one(answered(ctx, CORPUS, {"flip_h": LEAK_IN_ERROR}), CORPUS),
+        FIRST_ONLY,
+        why="puts the hidden input in an exception message",
+    ),
     _c("marker_text", CORPUS, _marker_cells, FULL, why="the hidden-test marker in the student's own cells"),
     _c("html_banner", CORPUS, _between(HTML_BANNER), FULL, why="a <script> and a fake score banner"),
     # killing the per-notebook supervisor between two tests: the same grade every time (part 5)
     _c("kill_supervisor", CORPUS, _between(KILL_SUPERVISOR), FIRST_ONLY, ["sandbox stopped"], True),
     # ex00 itself
     _c("ex00_perfect", EX00, _ex00(), {"test_scale_pixels": 2.0}),
-    _c("ex00_in_place", EX00, _ex00({"scale_pixels": "def scale_pixels(x):\n    out = x.to(torch.float32).div_(255)"
-                                                     "\n    x.zero_()\n    return out\n"}), {"test_scale_pixels": 0.0}),
+    _c(
+        "ex00_in_place",
+        EX00,
+        _ex00({"scale_pixels": "def scale_pixels(x):\n    out = x.to(torch.float32).div_(255)\n    x.zero_()\n    return out\n"}),
+        {"test_scale_pixels": 0.0},
+    ),
     _c("ex00_monkeypatch", EX00, _ex00({"scale_pixels": SCALE_WRONG}, MONKEYPATCH), {"test_scale_pixels": 0.0}),
 ]

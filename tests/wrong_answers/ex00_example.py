@@ -10,8 +10,7 @@ STUDENTS = {
     "integer_division": {
         "answers": {
             "scale_pixels": (
-                "def scale_pixels(x):\n"
-                "    return (x // 255).float()  # integer division: everything but 255 becomes 0\n"
+                "def scale_pixels(x):\n    return (x // 255).float()  # integer division: everything but 255 becomes 0\n"
             ),
         },
         "loses": ["test_scale_pixels"],
@@ -19,12 +18,7 @@ STUDENTS = {
     "in_place": {
         "answers": {
             # Right values, but it overwrites the caller's tensor (a hidden test catches it).
-            "scale_pixels": (
-                "def scale_pixels(x):\n"
-                "    out = x.to(torch.float32).div_(255)\n"
-                "    x.zero_()\n"
-                "    return out\n"
-            ),
+            "scale_pixels": ("def scale_pixels(x):\n    out = x.to(torch.float32).div_(255)\n    x.zero_()\n    return out\n"),
         },
         "loses": ["test_scale_pixels"],
     },

@@ -47,8 +47,7 @@ STUDENTS = {
     "bias_always": {
         "answers": {
             "dense_params": (
-                "def dense_params(in_features, out_features, bias=True):\n"
-                "    return in_features * out_features + out_features\n"
+                "def dense_params(in_features, out_features, bias=True):\n    return in_features * out_features + out_features\n"
             ),
         },
         "loses": ["test_dense_params"],

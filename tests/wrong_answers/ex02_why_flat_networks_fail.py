@@ -9,10 +9,7 @@ STUDENTS = {
     # torch.roll moves the content but wraps it around instead of filling zeros.
     "roller": {
         "answers": {
-            "shift_image": (
-                "def shift_image(x, dx, dy):\n"
-                "    return torch.roll(x, shifts=(dy, dx), dims=(-2, -1))\n"
-            ),
+            "shift_image": ("def shift_image(x, dx, dy):\n    return torch.roll(x, shifts=(dy, dx), dims=(-2, -1))\n"),
         },
         "loses": ["test_shift_image"],
     },

@@ -52,10 +52,7 @@ STUDENTS = {
                 "        raise ValueError('kernel too large')\n"
                 "    return (size + 2 * padding - kernel_size) // stride\n"
             ),
-            "receptive_field": (
-                "def receptive_field(layers):\n"
-                "    return 1 + sum(k - 1 for k, s in layers)\n"
-            ),
+            "receptive_field": ("def receptive_field(layers):\n    return 1 + sum(k - 1 for k, s in layers)\n"),
         },
         "loses": ["test_conv_output_size", "test_receptive_field"],
     },

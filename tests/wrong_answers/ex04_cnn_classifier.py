@@ -10,9 +10,7 @@ STUDENTS = {
     "textbook_softmax": {
         "answers": {
             "stable_softmax": (
-                "def stable_softmax(logits, dim=-1):\n"
-                "    e = torch.exp(logits)\n"
-                "    return e / e.sum(dim=dim, keepdim=True)\n"
+                "def stable_softmax(logits, dim=-1):\n    e = torch.exp(logits)\n    return e / e.sum(dim=dim, keepdim=True)\n"
             ),
         },
         "loses": ["test_stable_softmax"],
@@ -83,10 +81,7 @@ STUDENTS = {
     # The library's softmax by another name: torch.special.softmax ends in the same ATen operator.
     "special_softmax": {
         "answers": {
-            "stable_softmax": (
-                "def stable_softmax(logits, dim=-1):\n"
-                "    return torch.special.softmax(logits, dim)\n"
-            ),
+            "stable_softmax": ("def stable_softmax(logits, dim=-1):\n    return torch.special.softmax(logits, dim)\n"),
         },
         "loses": ["test_stable_softmax"],
     },

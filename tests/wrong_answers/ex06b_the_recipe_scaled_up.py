@@ -102,8 +102,7 @@ STUDENTS = {
     "course_gradient_norms": {
         "answers": {
             "gradient_norms": (
-                "def gradient_norms(model, x, y, loss_fn):\n"
-                "    return cu.architectures.gradient_norms(model, x, y, loss_fn)\n"
+                "def gradient_norms(model, x, y, loss_fn):\n    return cu.architectures.gradient_norms(model, x, y, loss_fn)\n"
             ),
         },
         "loses": ["test_gradient_norms"],

@@ -35,10 +35,7 @@ STUDENTS = {
                 "    with torch.no_grad():\n"
                 "        return torch.cat([backbone(b).flatten(1) for b in images.split(batch_size)])\n"
             ),
-            "count_trainable": (
-                "def count_trainable(model):\n"
-                "    return sum(p.numel() for p in model.parameters())\n"
-            ),
+            "count_trainable": ("def count_trainable(model):\n    return sum(p.numel() for p in model.parameters())\n"),
         },
         "loses": ["test_extract_features", "test_count_trainable"],
     },
