@@ -118,3 +118,14 @@ def test_every_check_your_understanding_question_has_an_answer_to_reveal(path: P
     assert all(len(a.split()) >= 8 for a in answers), f"{path.name}: an answer is (nearly) empty"
     blocks = re.findall(r"^\d+\. .*?(?=^\d+\. |\Z)", section, flags=re.M | re.S)
     assert all(b.count("<details>") == 1 for b in blocks), f"{path.name}: each answer must follow its own question"
+
+
+def test_generated_files_are_marked_as_generated():
+    import subprocess
+
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: .gitattributes is read by git")
+    for path in [*LESSONS, *SOLUTIONS, *EXERCISES, ROOT / "lessons" / "runtimes.json"]:
+        out = subprocess.run(["git", "check-attr", "linguist-generated", "--", str(path.relative_to(ROOT))],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout  # fmt: skip
+        assert out.strip().endswith(": set") or out.strip().endswith(": true"), f"{path.name} is not marked as generated: {out}"
