@@ -1044,6 +1044,7 @@ def scaling_explorer(
                    alt=f"Predicted speed-up against the number of workers on log axes, with the ideal line, for "
                        f"{p / 1e6:.1f} million parameters, {b:g} GB/s links and {c * 1e3:g} ms of compute per step: "
                        f"{distributed.efficiency_summary(c, p, b, 8, latency_s=lat)}.")  # fmt: skip
+    return box
 
 
 # ----------------------------------------------------------------------------- lesson 06b: the recipe, scaled up

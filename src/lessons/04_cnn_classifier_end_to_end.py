@@ -236,7 +236,7 @@ cu.show(figure_cross_entropy(), alt="Curve of the loss −log p against p from 0
 
 # %%
 with torch.no_grad():
-    batch_logits = model(x_train[:8])
+    batch_logits = model(x_train[:8].to(device)).cpu()
 p_right = batch_logits.softmax(dim=1)[torch.arange(8), y_train[:8]]  # the probability of each image's true class
 by_hand = -p_right.log().mean()
 library = nn.functional.cross_entropy(batch_logits, y_train[:8])
