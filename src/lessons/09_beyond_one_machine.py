@@ -16,9 +16,8 @@
 # 4. see why a bigger batch needs a bigger learning rate (the linear scaling rule with warm-up), and when that breaks;
 # 5. contrast data parallelism with AlexNet's split over two GPUs, which was model parallelism.
 #
-# **Runtime:** about 65 s of CPU time on a 2-core laptop CPU, the notebook and
-# its worker processes together (four launches of worker processes, five small
-# trainings). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests), worker
+# processes included. No GPU, no internet.
 
 # %%
 import inspect
