@@ -306,7 +306,10 @@ for stage in cu.stages.run_stages(replayable, photo)[:6]:
     print(stage.describe())
 
 # %%
-replay = cu.widgets.replay_view(replayable, {"cat (untrained ResNet-18)": photo}, cu.models.imagenet_classes(), max_maps=16)
+coffee = T.Resize(224, antialias=True)(torch.from_numpy(cu.data.load_photo("coffee")).permute(2, 0, 1))
+coffee = T.CenterCrop(224)(coffee).float() / 255
+replay = cu.widgets.replay_view(replayable, {"cat (untrained ResNet-18)": photo, "coffee (untrained ResNet-18)": coffee},
+                                cu.models.imagenet_classes(), max_maps=16)
 
 # %% [markdown]
 # ## 4 · EfficientNet-Lite0, opened up
