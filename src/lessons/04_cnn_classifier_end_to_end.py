@@ -369,7 +369,7 @@ cu.expect(abs(gap) < 0.03, "the validation accuracy sits close to the training a
 
 # %%
 probe = copy.deepcopy(model)
-one, batch = x_val[:1], x_val[:256]
+one, batch = x_val[:1].to(device), x_val[:256].to(device)  # where the model's weights are
 stored = probe.bn1.running_mean.clone()
 probe.train()
 with torch.no_grad():
