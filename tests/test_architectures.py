@@ -315,15 +315,15 @@ def test_degradation_explorer_changes_with_each_control(shown):
     box = widgets.degradation_explorer(runs)
     assert {"p2l-widget", "p2l-degradation"} <= set(box._dom_classes)
     depth, smooth = _walk(box, (W.SelectionSlider, W.IntSlider))
-    assert depth.description == "depth" and smooth.description == "smoothing" and depth.value == 6
+    assert depth.description == "depth" and smooth.description == "smoothing" and depth.value == 4
     picture = _walk(box, (widgets.Picture,))[0]
     summary = next(w for w in _walk(box, (W.HTML,)) if not isinstance(w, widgets.Picture))
     first = (summary.value, picture.value)
-    assert f"plain loss {runs[2].train_loss:.2f}" in summary.value
-    depth.value = 4
+    assert f"plain loss {runs[0].train_loss:.2f}" in summary.value
+    depth.value = 6  # the slider starts at the shallowest and steps deeper
     assert summary.value != first[0] and picture.value != first[1]
     before = picture.value
     smooth.value = 2
     assert picture.value != before
     (data,), kwargs = shown[0]
-    assert "image/png" in data and "depth 6" in kwargs["metadata"]["image/png"]["alt"]
+    assert "image/png" in data and "depth 4" in kwargs["metadata"]["image/png"]["alt"]

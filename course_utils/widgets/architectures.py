@@ -17,7 +17,7 @@ def degradation_explorer(runs, *, start: int | None = None, window: int = 25) ->
 
     Args:
         runs: a list of `course_utils.architectures.DepthRun`.
-        start: the depth shown first (default: the deepest).
+        start: the depth shown first (default: the shallowest; the slider steps deeper).
         window: steps averaged in the running loss shown first.
 
     Returns:
@@ -30,7 +30,7 @@ def degradation_explorer(runs, *, start: int | None = None, window: int = 25) ->
     depths = sorted({r.depth for r in runs})
     if not depths:
         raise ValueError("runs is empty: train some networks with cu.architectures.degradation_runs first")
-    start = depths[-1] if start is None else start
+    start = depths[0] if start is None else start  # step right to go deeper
     depth = W.SelectionSlider(options=depths, value=start, description="depth", continuous_update=False)
     smooth = W.IntSlider(value=window, min=1, max=100, description="smoothing", continuous_update=False,
                          tooltip="steps averaged in the running loss")  # fmt: skip

@@ -236,7 +236,7 @@ cu.show(figure_cross_entropy(), alt="Curve of the loss −log p against p from 0
 
 # %%
 with torch.no_grad():
-    batch_logits = model(x_train[:8])
+    batch_logits = model(x_train[:8].to(device)).cpu()
 p_right = batch_logits.softmax(dim=1)[torch.arange(8), y_train[:8]]  # the probability of each image's true class
 by_hand = -p_right.log().mean()
 library = nn.functional.cross_entropy(batch_logits, y_train[:8])
@@ -369,7 +369,7 @@ cu.expect(abs(gap) < 0.03, "the validation accuracy sits close to the training a
 
 # %%
 probe = copy.deepcopy(model)
-one, batch = x_val[:1], x_val[:256]
+one, batch = x_val[:1].to(device), x_val[:256].to(device)  # where the model's weights are
 stored = probe.bn1.running_mean.clone()
 probe.train()
 with torch.no_grad():

@@ -16,8 +16,8 @@
 # 4. open the pretrained EfficientNet-Lite0, price its separable convolutions layer by layer,
 #    measure the B0…B7 family, and put a decade of ImageNet networks on one chart.
 #
-# **Runtime:** about 35 s on a 2-core laptop CPU: 30 s of computation measured cell by cell on one core, plus
-# starting the kernel (the training cell prints what it measured). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests). No GPU,
+# no internet.
 
 # %%
 from collections import OrderedDict
@@ -306,7 +306,10 @@ for stage in cu.stages.run_stages(replayable, photo)[:6]:
     print(stage.describe())
 
 # %%
-replay = cu.widgets.replay_view(replayable, {"cat (untrained ResNet-18)": photo}, cu.models.imagenet_classes(), max_maps=16)
+coffee = T.Resize(224, antialias=True)(torch.from_numpy(cu.data.load_photo("coffee")).permute(2, 0, 1))
+coffee = T.CenterCrop(224)(coffee).float() / 255
+replay = cu.widgets.replay_view(replayable, {"cat (untrained ResNet-18)": photo, "coffee (untrained ResNet-18)": coffee},
+                                cu.models.imagenet_classes(), max_maps=16)
 
 # %% [markdown]
 # ## 4 · EfficientNet-Lite0, opened up
@@ -502,13 +505,23 @@ cu.expect(abs(top1["DeiT-Ti (ViT)"] - top1["ResNet-18"]) < 3 and params["DeiT-Ti
 #
 # 1. The 56-layer plain network had a higher *training* loss than the 20-layer one. Why does that rule out
 #    overfitting as the explanation?
+#
+#    <details><summary>Answer</summary>Overfitting means fitting the training set well and new data badly. The deep plain network fits its own training set worse than the shallow one, so the problem is optimisation: training fails to find weights that the deeper network could represent.</details>
 # 2. A block maps 128 channels at 28×28 to 256 channels at 14×14. What does its shortcut have to be, and how
 #    many parameters does it add?
+#
+#    <details><summary>Answer</summary>The shapes differ, so the identity cannot be added: the shortcut is a projection, a 1×1 convolution with stride 2 from 128 to 256 channels and no bias, followed by batch norm: 128 × 256 = 32,768 weights plus 2 × 256 = 512 batch-norm parameters, 33,280 in all.</details>
 # 3. A depthwise separable pair goes from 96 to 24 channels with a 5×5 kernel. What fraction of a standard
 #    5×5 convolution's arithmetic does it do?
+#
+#    <details><summary>Answer</summary>(25 × 96 + 96 × 24) / (25 × 96 × 24) = 1/24 + 1/25, about 0.082: roughly a twelfth of the standard convolution's multiply-adds.</details>
 # 4. Why do we call `model.eval()` before predicting with a network that contains batch norm?
+#
+#    <details><summary>Answer</summary>In train mode batch norm normalises with the statistics of the current batch (and updates its running ones), so a prediction would depend on the other images in the batch. Eval mode uses the running statistics learned in training: the same image always gets the same answer.</details>
 # 5. EfficientNet-B0 does a tenth of ResNet-50's multiply-adds. Would you expect it to be ten times faster on
 #    this CPU? What would you measure?
+#
+#    <details><summary>Answer</summary>Not necessarily: depthwise convolutions do little arithmetic per byte they move, so memory traffic and per-layer overheads, not multiply-adds, limit them on a CPU. Measure images per second of both networks side by side on the same machine, after a warm-up, at the batch size you would use.</details>
 #
 # **Exercise:** [ex06b · The recipe, scaled up](../exercises/ex06b_the_recipe_scaled_up/ex06b_the_recipe_scaled_up.ipynb)
 # — build a residual block and a depthwise separable block, predict what separable convolutions save, and

@@ -571,7 +571,7 @@ cu.show(cu.corruptions.figure_corruption_grid(crops[0], KINDS, generator=torch.G
 mean, std = torch.tensor(pretrained.mean).view(1, 3, 1, 1), torch.tensor(pretrained.std).view(1, 3, 1, 1)
 normalised = (crops - mean) / std  # what the network reads
 with torch.no_grad():
-    clean_top = pretrained.model(normalised).argmax(1)
+    clean_top = pretrained.model(normalised.to(device)).argmax(1).cpu()
 real_maps = {"saliency": cu.saliency.saliency_map(pretrained.model, normalised, clean_top),
              "Grad-CAM (bn2, 7×7)": cu.saliency.grad_cam(pretrained.model, pretrained.model.bn2, normalised, clean_top)}
 real_titles = [f"{photo}: said {pretrained.classes[int(c)]}" for photo, c in zip(PHOTOS, clean_top)]

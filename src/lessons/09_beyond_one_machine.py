@@ -16,9 +16,8 @@
 # 4. see why a bigger batch needs a bigger learning rate (the linear scaling rule with warm-up), and when that breaks;
 # 5. contrast data parallelism with AlexNet's split over two GPUs, which was model parallelism.
 #
-# **Runtime:** about 65 s of CPU time on a 2-core laptop CPU, the notebook and
-# its worker processes together (four launches of worker processes, five small
-# trainings). No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests), worker
+# processes included. No GPU, no internet.
 
 # %%
 import inspect
@@ -413,10 +412,20 @@ display(Markdown(
 # ## Check your understanding
 #
 # 1. With 10 samples and 4 processes, which samples does rank 3 read, and which sample is read twice?
+#
+#    <details><summary>Answer</summary>The list is padded to 12 by repeating its start (samples 0 and 1), and rank r reads positions r, r + 4, r + 8: rank 3 reads samples 3, 7 and 1. Sample 1 is read twice (by rank 1 and rank 3), and so is sample 0 (ranks 0 and 2).</details>
 # 2. Why must every process take the same number of optimizer steps?
+#
+#    <details><summary>Answer</summary>Every step ends in an all-reduce that all processes must join. A process with one batch more waits for partners that never come (the job hangs), and copies that took different steps would no longer hold the same weights.</details>
 # 3. Eight GPUs all-reduce a 100-million-parameter model's float32 gradients over 25 GB/s links. How many bytes does each send per step, and how long does that take without latency?
+#
+#    <details><summary>Answer</summary>400 MB of gradients; a ring sends 2(N−1)/N of them per worker: 2 × 7/8 × 400 MB = 700 MB, which takes 700 MB / 25 GB/s = 28 ms per step.</details>
 # 4. DDP with batch norm but without `SyncBatchNorm`: which part of training differs from one process on the big batch?
+#
+#    <details><summary>Answer</summary>Batch norm: each process normalises with the mean and variance of its own small batch and keeps its own running statistics, where one process would use the whole batch. `SyncBatchNorm` all-reduces those statistics too.</details>
 # 5. Why did two processes not make training twice as fast here, and what would have to change for them to?
+#
+#    <details><summary>Answer</summary>Both processes share the same two cores that one process already kept busy, and every step adds an all-reduce over loopback whose latency is large next to this small model's compute. Separate devices, and compute per step large next to the communication (a bigger model or batch, communication overlapped with the backward pass), would have to come first.</details>
 #
 # **Exercise:** [ex09 · Beyond one machine](../exercises/ex09_beyond_one_machine/ex09_beyond_one_machine.ipynb)
 # — shards, a ring all-reduce simulated chunk by chunk, its cost, and the scaled learning rate.

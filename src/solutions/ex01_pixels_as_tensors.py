@@ -145,6 +145,12 @@ cu.checks.check_close(normalize(batch, torch.tensor([0.1, 0.2, 0.3]), torch.tens
                       TF.normalize(batch, [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]), "normalize with tensor mean and std")
 cu.checks.check_close(batch, torch.rand(2, 3, 6, 4, generator=torch.Generator().manual_seed(2)),
                       "the input after normalize", hint="do not modify x in place")
+cu.checks.check_raises(lambda: normalize(batch, [0.5], [0.5, 0.25, 2.0]), ValueError, "normalize of 3 channels with a mean of 1 value",
+                       hint="check the mean and the std separately: each needs one value per channel")
+cu.checks.check_raises(lambda: normalize(batch, [0.1, 0.2, 0.3], [0.5]), ValueError, "normalize of 3 channels with a std of 1 value",
+                       hint="check the mean and the std separately: each needs one value per channel")
+cu.checks.check_raises(lambda: normalize(batch, [0.1, 0.2, 0.3], [0.5, 0.25]), ValueError,
+                       "normalize of 3 channels with a std of 2 values")
 ### END HIDDEN TESTS
 cu.checks.passed("normalize")
 

@@ -92,7 +92,11 @@ cu.checks.check_equal([tuple(xb.shape) for xb, yb in batches], [(3, 3, 4, 5), (3
 cu.checks.check_equal(batches[2][0], images[6:], "the last batch of images", hint="keep the dtype and every axis after the first")
 cu.checks.check_equal([len(xb) for xb, yb in iterate_batches(x, y, 64)], [10], "a batch size larger than N gives one batch")
 cu.checks.check_equal([len(xb) for xb, yb in iterate_batches(x, y, 5)], [5, 5], "10 samples in batches of 5")
-cu.checks.check_raises(lambda: list(iterate_batches(x, y, 0)), ValueError, "iterate_batches with batch_size=0")
+cu.checks.check_equal([yb.tolist() for xb, yb in iterate_batches(x, y, 1, shuffle=False)], [[3 * i] for i in range(10)],
+                      "the label batches of 10 samples in batches of 1", hint="a batch size of 1 is allowed: only sizes below 1 are an error")
+cu.checks.check_raises(lambda: list(iterate_batches(x, y, 0)), ValueError, "iterate_batches with batch_size=0, and its message",
+                       match="batch_size", hint="check batch_size yourself and say in the message that batch_size must be at least 1")
+cu.checks.check_raises(lambda: list(iterate_batches(x, y, -2)), ValueError, "iterate_batches with batch_size=-2", match="batch_size")
 cu.checks.check_raises(lambda: list(iterate_batches(x, y[:9], 4)), ValueError, "iterate_batches with 10 images and 9 labels")
 ### END HIDDEN TESTS
 cu.checks.passed("iterate_batches")
@@ -186,6 +190,15 @@ shifted_bytes = random_translate(pixels, 1, generator=torch.Generator().manual_s
 cu.checks.check_dtype(shifted_bytes, torch.uint8, "random_translate of uint8 images", hint="keep x's dtype (torch.empty_like keeps it)")
 cu.checks.check_equal(sum(shift_of(a, b, 1) is not None for a, b in zip(pixels, shifted_bytes)), 16,
                       "how many of 16 uint8 colour images are shifted by at most 1 pixel, zeros filled in")
+small = torch.rand(200, 1, 4, 4, generator=torch.Generator().manual_seed(10)) + 0.1
+cu.checks.check_equal(len({shift_of(a, b, 1) for a, b in zip(small, random_translate(small, 1, torch.Generator().manual_seed(11)))}), 9,
+                      "the different shifts among 200 images moved with max_shift=1",
+                      hint="max_shift=1 draws dy and dx from -1, 0 and 1: only max_shift=0 leaves the images where they are")
+ones = torch.ones(3, 2, 4, 4)
+copy_of_ones = random_translate(ones, 0)
+copy_of_ones.zero_()
+cu.checks.check_equal(ones, torch.ones(3, 2, 4, 4), "x after zeroing the result of random_translate(x, 0) in place",
+                      hint="max_shift=0 returns a new tensor (a copy), not x itself")
 ### END HIDDEN TESTS
 cu.checks.passed("random_translate")
 

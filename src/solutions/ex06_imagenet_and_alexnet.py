@@ -56,7 +56,8 @@ cu.setup()
 #
 # Write `top_k_error(logits, labels, k=5)`:
 #
-# - `logits`: a tensor of shape (N, K), float or integer; `labels`: (N,) class indices.
+# - `logits`: a tensor of shape (N, K), float or integer; `labels`: (N,) class indices
+#   of any integer dtype (int64, int32, uint8, ...).
 # - Return the error as a Python `float` between 0 and 1.
 # - If `k` is smaller than 1 or larger than the number of classes K, raise a
 #   `ValueError` whose message mentions `k` and K.
@@ -67,7 +68,7 @@ def top_k_error(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> float
 
     Args:
         logits: (N, K) scores, float or integer.
-        labels: (N,) int64 class indices in [0, K).
+        labels: (N,) class indices in [0, K), int64 or any other integer dtype.
         k: how many guesses count, 1 <= k <= K.
 
     Returns:
@@ -123,6 +124,12 @@ cu.checks.check_close(top_k_error(rand_logits, rand_labels, k=5),
                       "top-5 error on 300 random examples (no ties)")
 cu.checks.check_close(top_k_error(rand_logits, rand_labels, k=1),
                       float((rand_logits.argmax(dim=1) != rand_labels).float().mean()), "top-1 error on 300 random examples")
+cu.checks.check_close(top_k_error(rand_logits, rand_labels.to(torch.int32), k=5),
+                      float((rand_logits.topk(5, dim=1).indices != rand_labels[:, None]).all(dim=1).float().mean()),
+                      "top-5 error on 300 random examples with int32 labels",
+                      hint="labels may come in any integer dtype: convert them with .long() before indexing or gathering with them")
+cu.checks.check_close(top_k_error(torch.tensor([[0.5, 2.0, 1.0], [3.0, 0.0, 1.0]]), torch.tensor([2, 0], dtype=torch.uint8), k=1), 0.5,
+                      "top-1 error with uint8 labels", hint="labels may come in any integer dtype")
 cu.checks.check_raises(lambda: top_k_error(rand_logits, rand_labels, k=0), ValueError, "top_k_error with k=0", match="k")
 cu.checks.check_raises(lambda: top_k_error(rand_logits, rand_labels, k=51), ValueError, "top_k_error with k=51 > 50",
                        match="k")
@@ -199,6 +206,9 @@ cu.checks.check_equal(conv2d_cost(96, 256, 5, 27, 27, groups=2), (307456, 223948
                       hint="with groups=g each filter reads in_channels // g channels")
 cu.checks.check_equal(conv2d_cost(32, 32, 3, 8, 8, groups=32), (32 * 9 + 32, 32 * 9 * 64),
                       "a depthwise convolution (groups = channels)")
+cu.checks.check_equal(conv2d_cost(3001, 5003, 11, 4999, 4999), (5003 * 3001 * 121 + 5003, 5003 * 3001 * 121 * 4999 * 4999),
+                      "conv2d_cost(3001, 5003, 11, 4999, 4999): exact counts above 2**53",
+                      hint="count with whole numbers (// not /): a float cannot hold every integer above 2**53, so the last digits go")
 cu.checks.check_raises(lambda: conv2d_cost(6, 8, 3, 4, 4, groups=4), ValueError, "conv2d_cost with groups=4, 6 channels")
 ### END HIDDEN TESTS
 cu.checks.passed("conv2d_cost")
@@ -257,7 +267,9 @@ cu.checks.passed("linear_cost")
 #   `fn(layer, inputs, output)` after the layer runs; remove the hooks
 #   afterwards). Read each layer's settings from its attributes:
 #   `in_channels`, `out_channels`, `kernel_size`, `groups`, `bias`,
-#   `in_features`, `out_features`.
+#   `in_features`, `out_features`. A `Linear` that receives more than a vector
+#   per input, (1, ..., in_features), works once for every position before the
+#   last axis, so its multiply-adds count that many times.
 
 # %% kind="solution" id="model_cost"
 def model_cost(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[int, int]:
@@ -342,6 +354,19 @@ cu.checks.check_equal(cu.restrictions.call_without(library_costs, model_cost, pr
 cu.checks.check_equal(model_cost(alexnet_seq, (3, 256, 256)),
                       (cu.models.count_params(alexnet_seq), cu.costs.measured_flops(alexnet_seq, (3, 256, 256)) // 2),
                       "model_cost(AlexNet, (3, 256, 256))", hint="the convolutions cost more on a larger image")
+wide = nn.Sequential(nn.Conv2d(3, 4, 3, padding=(0, 2)), nn.ReLU(), nn.Conv2d(4, 6, (2, 3), stride=(1, 2)))
+cu.checks.check_equal(model_cost(wide, (3, 11, 30)), (cu.models.count_params(wide), cu.costs.measured_flops(wide, (3, 11, 30)) // 2),
+                      "model_cost on a (3, 11, 30) input: feature maps taller than wide are not square",
+                      hint="a conv's output is (N, C, height, width): pass shape[-2] as the height and shape[-1] as the width")
+per_position = nn.Sequential(nn.Conv2d(2, 5, 3), nn.Linear(6, 4))
+cu.checks.check_equal(model_cost(per_position, (2, 9, 8)),
+                      (cu.models.count_params(per_position), cu.costs.measured_flops(per_position, (2, 9, 8)) // 2),
+                      "model_cost of a Linear applied to (1, 5, 7, 6) feature maps",
+                      hint="a Linear on (1, ..., in_features) runs once for every position before the last axis: 5 * 7 times here")
+hooked = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+hooked_cost = model_cost(hooked, (1, 6, 6))
+cu.checks.check_equal(sum(len(m._forward_hooks) for m in hooked.modules()), 0, "forward hooks left on the model after model_cost",
+                      hint="remove every hook you registered (handle.remove(), in a finally block) so the model is left as it was")
 ### END HIDDEN TESTS
 cu.checks.passed("model_cost")
 

@@ -121,6 +121,8 @@ cu.checks.check_shape(replace_head(make_resnet(0), 0)(x), (2, 512), "replace_hea
                       hint="num_classes=0 means no head: nn.Identity()")
 cu.checks.check_shape(replace_head(make_effnet(0), 0)(x), (2, 1280), "replace_head(effnet, 0)(x)",
                       hint="num_classes=0 means no head: nn.Identity()")
+cu.checks.check_shape(replace_head(make_resnet(0), 1)(x), (2, 1), "replace_head(resnet, 1)(x): one output, e.g. a single logit",
+                      hint="only num_classes=0 means no head; any positive num_classes gets an nn.Linear with that many outputs")
 ### END HIDDEN TESTS
 cu.checks.passed("replace_head")
 
@@ -251,6 +253,13 @@ cu.checks.check_equal(gradual.layer4[0].bn1.training, True, "a batch-norm layer 
                       hint="decide in the hook, each time it runs, whether the layer is frozen")
 cu.checks.check_true(gradual.layer4[0].bn1.running_mean.abs().sum().item() > 0, "an unfrozen batch-norm layer updates its statistics")
 cu.checks.check_close(gradual.layer3[0].bn1.running_mean, torch.zeros(256), "a batch-norm layer still frozen after the second call")
+dropped = freeze(nn.Sequential(nn.Linear(64, 64), nn.Dropout(0.5)), ("0",))
+dropped.train()
+cu.checks.check_close((dropped(torch.ones(100, 64)) == 0).float().mean(), 0.5, "the fraction of outputs zeroed by a dropout(0.5) layer "
+                      "in train mode after freeze", atol=0.05,
+                      hint="only frozen batch-norm layers are kept in eval mode; dropout and other layers keep model.train()")
+cu.checks.check_equal(dropped[1].training, True, "a dropout layer's .training after freeze, model.train() and forward passes",
+                      hint="put only batch-norm layers (nn.modules.batchnorm._BatchNorm) in eval mode")
 ### END HIDDEN TESTS
 cu.checks.passed("freeze")
 

@@ -109,6 +109,10 @@ cu.checks.check_close(torch.tensor([acc2.get(g, float("nan")) for g in (0, 2, 5)
                       "accuracy per group with unequal group sizes")
 acc3 = group_accuracy(torch.tensor([1, 1, 0, 0, 1]), torch.tensor([1, 0, 0, 1, 1]), ["b", "a", "b", "a", "c"])
 cu.checks.check_equal(acc3, {"a": 0.0, "b": 1.0, "c": 1.0}, "group_accuracy with string group ids")
+cu.checks.check_raises(lambda: group_accuracy(preds2, labels2, groups2[:150]), ValueError, "group_accuracy with 200 samples but 150 group ids",
+                       hint="check that groups has one id per sample too, not only preds against labels")
+cu.checks.check_raises(lambda: group_accuracy(preds2[:1], labels2, groups2), ValueError, "group_accuracy with 1 prediction for 200 samples",
+                       hint="check that preds has one entry per sample (one prediction would broadcast against all labels)")
 ### END HIDDEN TESTS
 cu.checks.passed("group_accuracy")
 
@@ -334,6 +338,21 @@ cu.checks.check_close(corrupt(wide.transpose(-1, -2), "gaussian_blur", 2),
 cu.checks.check_close(corrupt(x, "gaussian_noise", 5, torch.Generator().manual_seed(7)),
                       (x + 0.38 * torch.randn(x.shape, generator=torch.Generator().manual_seed(7))).clamp(0, 1),
                       "corrupt(x, 'gaussian_noise', 5, generator)")
+cu.checks.check_close(torch.stack([corrupt(x, "brightness", s) for s in range(1, 6)]),
+                      torch.stack([TF.adjust_brightness(x, f).clamp(0, 1) for f in (1.25, 1.5, 1.75, 2.0, 2.5)]),
+                      "corrupt(x, 'brightness', s) for every severity s = 1 … 5", hint="use the table's factor for each severity")
+cu.checks.check_close(torch.stack([corrupt(x, "contrast", s) for s in range(1, 6)]),
+                      torch.stack([TF.adjust_contrast(x, f) for f in (0.4, 0.3, 0.2, 0.1, 0.05)]),
+                      "corrupt(x, 'contrast', s) for every severity s = 1 … 5", hint="use the table's factor for each severity")
+cu.checks.check_close(torch.stack([corrupt(x, "gaussian_noise", s, torch.Generator().manual_seed(30 + s)) for s in range(1, 6)]),
+                      torch.stack([(x + sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(31 + i))).clamp(0, 1)
+                                   for i, sigma in enumerate((0.08, 0.12, 0.18, 0.26, 0.38))]),
+                      "corrupt(x, 'gaussian_noise', s, generator) for every severity s = 1 … 5", hint="use the table's sigma for each severity")
+tall = torch.rand(2, 3, 72, 40, generator=torch.Generator().manual_seed(9))  # H = 72, W = 40
+cu.checks.check_close(torch.stack([corrupt(tall, "gaussian_blur", s) for s in range(1, 6)]),
+                      torch.stack([TF.gaussian_blur(tall, [2 * math.ceil(3 * c * 40 / 224) + 1] * 2, [c * 40 / 224] * 2) for c in (1, 2, 3, 4, 6)]),
+                      "corrupt(a 72x40 image, 'gaussian_blur', s) for every severity s = 1 … 5",
+                      hint="c from the table for each severity; sigma = c * W / 224 with W = x.shape[-1], the width")
 cu.checks.check_close(corrupt(x, "gaussian_blur", 0), x, "corrupt(x, kind, 0) (clean)")
 cu.checks.check_equal(x, torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(4)), "x after corrupt",
                       hint="return a new tensor; don't modify x")

@@ -90,6 +90,12 @@ cu.checks.check_equal(shard_indices(12, 2, 4, shuffle=True, seed=0), torch.tenso
 cu.checks.check_raises(lambda: shard_indices(10, 3, 3), ValueError, "shard_indices(10, 3, 3): rank 3 of 3 processes",
                        hint="ranks run from 0 to world_size - 1")
 cu.checks.check_raises(lambda: shard_indices(10, 0, 0), ValueError, "shard_indices(10, 0, 0)", hint="world_size must be at least 1")
+cu.checks.check_raises(lambda: shard_indices(10, -1, 3), ValueError, "shard_indices(10, -1, 3): a negative rank",
+                       hint="a rank below 0 is no process either: check both ends of 0 <= rank < world_size")
+cu.checks.check_equal([shard_indices(0, r, 3).tolist() for r in range(3)],
+                      [list(DistributedSampler(range(0), num_replicas=3, rank=r, shuffle=False)) for r in range(3)],
+                      "the three shards of an empty dataset (n=0)",
+                      hint="with no samples there is nothing to pad (and nothing to repeat): every shard is empty")
 ### END HIDDEN TESTS
 cu.checks.passed("shard_indices")
 
@@ -225,6 +231,12 @@ cu.checks.check_close(allreduce_seconds(5_000_000, 3, 0.5), 4 * 5e6 * 4 / 3 / 0.
 cu.checks.check_equal(allreduce_seconds(25_000_000, 1, 10.0, latency_s=0.01), 0.0, "allreduce_seconds with world_size=1",
                       hint="one worker takes 2(1 - 1) = 0 steps")
 cu.checks.check_true(isinstance(allreduce_seconds(100, 2, 1.0), float), "allreduce_seconds returns a Python float")
+cu.checks.check_close(allreduce_seconds(7, 3, 2.0, bytes_per_param=2), 4 * (7 * 2 / 3) / 2e9,
+                      "allreduce_seconds(7, 3, 2.0, bytes_per_param=2): 14 bytes do not divide by 3 workers", atol=0.0, rtol=1e-9,
+                      hint="each worker sends num_params * bytes_per_param / N bytes per step, a fraction: do not round it down")
+cu.checks.check_close(allreduce_seconds(123_456_789, 4, 100.0), 6 * 123_456_789 * 4 / 4 / 100e9,
+                      "allreduce_seconds(123_456_789, 4, 100.0), to 12 significant digits", atol=0.0, rtol=1e-12,
+                      hint="one GB per second is exactly 1e9 bytes per second")
 cu.checks.check_raises(lambda: allreduce_seconds(100, 0, 1.0), ValueError, "allreduce_seconds(100, 0, 1.0)", hint="world_size must be at least 1")
 cu.checks.check_raises(lambda: allreduce_seconds(100, 2, 0.0), ValueError, "allreduce_seconds(100, 2, 0.0)", hint="a link needs a positive bandwidth")
 ### END HIDDEN TESTS
@@ -280,6 +292,13 @@ cu.checks.check_close(torch.tensor([scaled_learning_rate(0.5, 100, 300, k, 0) fo
 cu.checks.check_close(scaled_learning_rate(0.1, 256, 256, 3, 10), 0.1, "the recipe's own batch size", rtol=1e-9)
 cu.checks.check_raises(lambda: scaled_learning_rate(0.1, 256, 512, -1, 10), ValueError, "a negative step", hint="steps count from 0")
 cu.checks.check_raises(lambda: scaled_learning_rate(0.1, 0, 512, 1, 10), ValueError, "base_batch=0", hint="batch sizes are at least 1")
+cu.checks.check_close(scaled_learning_rate(0.01, 1, 4, 2, 4), 0.01 + (0.04 - 0.01) * 2 / 4, "a recipe tuned at batch size 1, mid warm-up",
+                      rtol=1e-9, hint="a batch size of 1 is allowed: only sizes below 1 are an error")
+cu.checks.check_close(scaled_learning_rate(0.1, 256, 1, 0, 0), 0.1 / 256, "batch=1 without warm-up", atol=0.0, rtol=1e-9,
+                      hint="a batch size of 1 is allowed: only sizes below 1 are an error")
+cu.checks.check_raises(lambda: scaled_learning_rate(0.1, 256, 512, 3, -1), ValueError, "warmup_steps=-1",
+                       hint="a negative number of warm-up steps is an error")
+cu.checks.check_raises(lambda: scaled_learning_rate(0.1, 256, 0, 3, 10), ValueError, "batch=0", hint="batch sizes are at least 1")
 ### END HIDDEN TESTS
 cu.checks.passed("scaled_learning_rate")
 
