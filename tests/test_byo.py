@@ -155,7 +155,10 @@ WRONG = {
 }
 #: Tries to fake the outside-judged cells: wrong answers, then redefines what the tests call and prints a pass.
 CHEAT = {
-    "set_a": "a = 2\nclass AssertionError(Exception):\n    pass\n",
+    "set_a": (
+        "class Liar:\n    def __eq__(self, other):\n        return True\n\n"
+        "a = Liar()\nclass AssertionError(Exception):\n    pass\n"
+    ),
     "normalize": (
         "def normalize(x):\n    return x\n"
         "np.allclose = lambda *args, **kwargs: True\n"
@@ -275,6 +278,13 @@ def test_which_cells_are_judged_where(graded):
 
     status = report.format_status(pipeline.Course(box_root), [ASSIGNMENT])
     assert byo.INSIDE_LABEL in status and "helper_in_test" in status and "partial_credit" in status
+    # The feedback says it on each such cell, and shows no hidden test's expected value or input.
+    results = report.feedback(pipeline.Course(box_root), [ASSIGNMENT], ["off_by_one"])
+    assert [ok for *_x, ok, _m in results] == [True], results
+    html = (box_root / "feedback" / "off_by_one" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text(encoding="utf-8")
+    assert html.count(byo.INSIDE_LABEL) == sum(1 for w in where.values() if w == "inside")
+    for secret in ("== 385", "squares(10)", "squares(11)", "range(1, 12)"):
+        assert secret not in html, secret
 
 
 @pytest.mark.grading
@@ -294,7 +304,7 @@ def test_a_cheat_cannot_fake_outside_judged_asserts(graded):
     plain, boxed, _root, _source = graded
     lost = {c for c, (score, top) in boxed["cheat"].items() if score < top}
     assert lost == CHEAT_LOSES, lost
-    # Plain nbgrader is fooled by the same notebook: the fake np.allclose/AssertionError pass there.
+    # Plain nbgrader is fooled by the same notebook: an object equal to anything, a fake np.allclose.
     fooled = {c for c in CHEAT_LOSES if plain["cheat"][c][0] == plain["cheat"][c][1]}
     assert fooled == CHEAT_LOSES, plain["cheat"]
 
