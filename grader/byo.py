@@ -269,6 +269,7 @@ class Context:
 
     aliases: dict[str, str]  # alias -> dotted module path (trusted modules), from cells nobody answers
     rebound: set[str]  # names (re)bound by cells other than imports of trusted modules
+    loaded: dict[str, int] = field(default_factory=dict)  # name -> how many code cells read it
 
     def resolve(self, node: ast.AST) -> str | None:
         """The real dotted name a function reference means (``np.allclose`` -> ``numpy.allclose``), or None."""
@@ -507,6 +508,7 @@ def _outside(source: str, ctx: Context) -> rw.RewrittenCell:
             and isinstance(stmt.targets[0], ast.Name)
             and stores.get(stmt.targets[0].id) == 1
             and stmt.targets[0].id not in ctx.aliases
+            and ctx.loaded.get(stmt.targets[0].id, 0) <= 1  # read by another cell: it must exist there
         ):
             candidates[stmt.targets[0].id] = stmt
     local = set(candidates)
@@ -824,7 +826,15 @@ def context(cells: list[dict]) -> Context:
     aliases = import_aliases(others)
     in_answers = bound_names(answers)
     rebound = in_answers | (bound_names(others) - set(aliases))
-    return Context(aliases={k: v for k, v in aliases.items() if k not in in_answers}, rebound=rebound)
+    loaded: dict[str, int] = {}
+    for c in code:
+        try:
+            tree = ast.parse(c["source"])
+        except SyntaxError:
+            continue
+        for name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}:
+            loaded[name] = loaded.get(name, 0) + 1
+    return Context(aliases={k: v for k, v in aliases.items() if k not in in_answers}, rebound=rebound, loaded=loaded)
 
 
 def note_output(reason: str) -> dict:

@@ -183,9 +183,10 @@ def _students(source: dict, release: dict) -> dict[str, dict]:
     return out
 
 
-def _write_course(root, source: dict, students: dict[str, dict] | None) -> None:
-    (root / "solutions" / ASSIGNMENT).mkdir(parents=True)
-    (root / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").write_text(json.dumps(source), encoding="utf-8")
+def _write_course(root, source: dict, students: dict[str, dict] | None, solutions: bool = True) -> None:
+    if solutions:
+        (root / "solutions" / ASSIGNMENT).mkdir(parents=True)
+        (root / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").write_text(json.dumps(source), encoding="utf-8")
     for student, nb in (students or {}).items():
         folder = root / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
@@ -198,25 +199,19 @@ def graded(tmp_path_factory):
     if sandbox.check_sandbox() is not None:
         pytest.fail(f"the sandboxed grader needs bubblewrap: {sandbox.check_sandbox()}")
     source = source_notebook()
-    # The release, as nbgrader makes it (the stub every student starts from).
-    rel_root = tmp_path_factory.mktemp("release")
-    _write_course(rel_root, source, None)
-    with course._environ(course.grading_environment()):
-        result = course.api(rel_root).generate_assignment(ASSIGNMENT, force=True, create=True)
-    assert result["success"], result.get("log")
-    release = json.loads((rel_root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text(encoding="utf-8")) if (
-        rel_root / "release" / ASSIGNMENT
-    ).is_dir() else json.loads((rel_root / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text(encoding="utf-8"))
-    students = _students(source, release)
-
     import time
 
     started = time.perf_counter()
     plain_root = tmp_path_factory.mktemp("plain")
-    _write_course(plain_root, source, students)
+    _write_course(plain_root, source, None)
     with course._environ(course.grading_environment()):
         api = course.api(plain_root)
-        assert api.generate_assignment(ASSIGNMENT, force=True, create=True)["success"]
+        result = api.generate_assignment(ASSIGNMENT, force=True, create=True)
+        assert result["success"], result.get("log")
+        # The release, as nbgrader makes it: the stub every student starts from.
+        release = json.loads((plain_root / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text(encoding="utf-8"))
+        students = _students(source, release)
+        _write_course(plain_root, source, students, solutions=False)
         for student in students:
             out = api.autograde(ASSIGNMENT, student, force=True, create=True)
             assert out["success"], out.get("log")
@@ -444,6 +439,20 @@ def test_trusted_values_are_only_deterministic_data():
     assert byo._is_trusted(ast.parse("[i ** 2 for i in range(3)]", mode="eval").body, ctx, set())
     # Drawn from the global random state: a value of the student's process (its state is the student's).
     assert _plan("assert np.all(np.random.rand(3) < f(3))").checks[0].students == ["np.random.rand(3)", "f(3)"]
+
+
+def test_a_test_variable_another_cell_reads_stays_in_the_student_version():
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": "import numpy as np"},
+        {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "grade_id": "t", "points": 1}}, "source": "expected = 5\nassert f(1) == expected"},
+        {"cell_type": "code", "metadata": {}, "source": "print(expected)"},
+    ]
+    ctx = byo.context(cells)
+    assert ctx.aliases == {"np": "numpy"}
+    cell = byo.plan_cell(cells[1]["source"], ctx)
+    assert "expected = 5" in cell.student_source and cell.checks[0].students == ["f(1)", "expected"]
+    alone = byo.plan_cell(cells[1]["source"], byo.context(cells[:2]))
+    assert "expected" not in alone.student_source
 
 
 def test_opaque_reference_values_move_a_cell_inside():
