@@ -40,8 +40,6 @@ import ast
 import builtins
 import copy
 import importlib
-import math
-import operator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -540,7 +538,9 @@ def _outside(source: str, ctx: Context) -> rw.RewrittenCell:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue
         if _has_assertions(stmt):
-            raise Inside(f"line {stmt.lineno}: an assertion the grader cannot record (`{ast.unparse(stmt).splitlines()[0][:60]}`)")
+            raise Inside(
+                f"line {stmt.lineno}: an assertion the grader cannot record (`{ast.unparse(stmt).splitlines()[0][:60]}`)"
+            )
         if tree.body.index(stmt) > first:
             raise Inside(f"line {stmt.lineno}: a statement after the first check (nbgrader stops at a failed assert)")
     specs = [spec for _stmt, _b, spec in checks]
@@ -843,6 +843,3 @@ def note_output(reason: str) -> dict:
         "name": "stdout",
         "text": f"Autograder: this cell is {INSIDE_LABEL} with nbgrader's own rule ({reason}).\n",
     }
-
-
-_ = (math, operator)  # the trusted expressions use only the functions listed in each check

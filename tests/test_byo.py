@@ -32,7 +32,14 @@ NOTEBOOK = "problem1"
 
 
 def _code(source: str, grade_id: str | None = None, *, grade: bool = False, solution: bool = False, points=None, locked=False):
-    cell = {"cell_type": "code", "execution_count": None, "id": grade_id or f"c{abs(hash(source)) % 10**8}", "metadata": {}, "outputs": [], "source": source}
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": grade_id or f"c{abs(hash(source)) % 10**8}",
+        "metadata": {},
+        "outputs": [],
+        "source": source,
+    }
     if grade_id:
         meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution, "task": False}
         if grade:
@@ -74,8 +81,8 @@ TESTS = {
     ),
     "squares_invalid_input": (
         '"""Check that squares raises an error for invalid inputs"""\n'
-        "try:\n    squares(0)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError(\"did not raise\")\n\n"
-        "try:\n    squares(-4)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError(\"did not raise\")\n",
+        'try:\n    squares(0)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError("did not raise")\n\n'
+        'try:\n    squares(-4)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError("did not raise")\n',
         1,
     ),
     "correct_sum_of_squares": (
@@ -86,7 +93,7 @@ TESTS = {
     "sum_of_squares_uses_squares": (
         '"""Check that sum_of_squares relies on squares."""\n'
         "orig_squares = squares\ndel squares\ntry:\n    sum_of_squares(1)\nexcept NameError:\n    pass\n"
-        "else:\n    raise AssertionError(\"sum_of_squares does not use squares\")\nfinally:\n    squares = orig_squares\n",
+        'else:\n    raise AssertionError("sum_of_squares does not use squares")\nfinally:\n    squares = orig_squares\n',
         0.5,
     ),
     "normalize_values": (
@@ -126,7 +133,10 @@ def source_notebook() -> dict:
             cells.append(_code(source, grade_id, grade=True, points=points, locked=True))
     return {
         "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}, "language_info": {"name": "python"}},
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -416,7 +426,10 @@ def test_a_fake_comparison_in_the_student_process_changes_nothing():
         ("assert f(1) is g(1)", "`is`"),
         ("assert [f(i) == i for i in range(3)] == [True] * 3", "compares inside"),
         ("x = f(1)\nassert any(x == y for y in [1, 2])", "compares inside"),
-        ("orig = f\ndel f\ntry:\n    g(1)\nexcept NameError:\n    pass\nelse:\n    raise AssertionError\nfinally:\n    f = orig", "cannot record"),
+        (
+            "orig = f\ndel f\ntry:\n    g(1)\nexcept NameError:\n    pass\nelse:\n    raise AssertionError\nfinally:\n    f = orig",
+            "cannot record",
+        ),
         ("print('Success!')", "no assertion"),
     ],
 )
@@ -444,7 +457,11 @@ def test_trusted_values_are_only_deterministic_data():
 def test_a_test_variable_another_cell_reads_stays_in_the_student_version():
     cells = [
         {"cell_type": "code", "metadata": {}, "source": "import numpy as np"},
-        {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "grade_id": "t", "points": 1}}, "source": "expected = 5\nassert f(1) == expected"},
+        {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"grade": True, "grade_id": "t", "points": 1}},
+            "source": "expected = 5\nassert f(1) == expected",
+        },
         {"cell_type": "code", "metadata": {}, "source": "print(expected)"},
     ]
     ctx = byo.context(cells)
@@ -468,7 +485,10 @@ def test_nbgrader_partial_credit_rule():
     assert byo.nbgrader_score([{"output_type": "stream", "name": "stderr", "text": "w"}], 2, "c", "") == 0
     assert byo.nbgrader_score([{"output_type": "stream", "name": "stdout", "text": "ok"}], 2, "c", "") == 2
     hidden = byo.inside_outputs(
-        [{"output_type": "stream", "name": "stdout", "text": "secret input 42"}, {"output_type": "error", "ename": "AssertionError", "evalue": "42 != 43", "traceback": ["42"]}],
+        [
+            {"output_type": "stream", "name": "stdout", "text": "secret input 42"},
+            {"output_type": "error", "ename": "AssertionError", "evalue": "42 != 43", "traceback": ["42"]},
+        ],
         hidden=True,
     )
     assert "42" not in json.dumps(hidden) and byo.nbgrader_score(hidden, 1, "c", "") == 0
