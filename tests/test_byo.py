@@ -85,6 +85,8 @@ TESTS = {
         'try:\n    squares(-4)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError("did not raise")\n',
         1,
     ),
+    # A value the sandbox cannot record as plain data (a set): moved inside after the reference run.
+    "squares_as_set": ("assert set(squares(3)) == {1, 4, 9}\n", 1),
     "correct_sum_of_squares": (
         "assert sum_of_squares(1) == 1\nassert sum_of_squares(2) == 5\n"
         "### BEGIN HIDDEN TESTS\nassert sum_of_squares(10) == 385\n### END HIDDEN TESTS\n",
@@ -121,7 +123,7 @@ def source_notebook() -> dict:
     ]
     order = [
         ("set_a", ["foo", "bar"]),
-        ("squares", ["correct_squares", "squares_invalid_input"]),
+        ("squares", ["correct_squares", "squares_invalid_input", "squares_as_set"]),
         ("sum_of_squares", ["correct_sum_of_squares", "sum_of_squares_uses_squares", "helper_in_test"]),
         ("normalize", ["normalize_values", "partial_credit"]),
     ]
@@ -147,7 +149,7 @@ def source_notebook() -> dict:
 WRONG = {
     "off_by_one": (
         {"squares": "def squares(n):\n    if n < 1:\n        raise ValueError('n')\n    return [i ** 2 for i in range(n)]\n"},
-        {"correct_squares", "correct_sum_of_squares", "helper_in_test", "partial_credit"},
+        {"correct_squares", "squares_as_set", "correct_sum_of_squares", "helper_in_test", "partial_credit"},
     ),
     "several": (
         {
@@ -283,6 +285,7 @@ def test_which_cells_are_judged_where(graded):
 
     status = report.format_status(pipeline.Course(box_root), [ASSIGNMENT])
     assert byo.INSIDE_LABEL in status and "helper_in_test" in status and "partial_credit" in status
+    assert "squares_as_set: judged inside the sandbox" in status and "not plain data" in status
     # The feedback says it on each such cell, and shows no hidden test's expected value or input.
     results = report.feedback(pipeline.Course(box_root), [ASSIGNMENT], ["off_by_one"])
     assert [ok for *_x, ok, _m in results] == [True], results
