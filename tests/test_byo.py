@@ -495,3 +495,11 @@ def test_nbgrader_partial_credit_rule():
         hidden=True,
     )
     assert "42" not in json.dumps(hidden) and byo.nbgrader_score(hidden, 1, "c", "") == 0
+
+
+def test_strict_is_an_autograde_option():
+    from grader.__main__ import _parser
+
+    assert _parser().parse_args(["autograde", "--strict"]).strict is True
+    assert _parser().parse_args(["autograde"]).strict is False
+    assert pipeline.RunOptions().strict is False
