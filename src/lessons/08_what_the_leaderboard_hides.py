@@ -580,7 +580,8 @@ cu.show(cu.corruptions.figure_corruption_grid(crops[GALLERY.index("cat")], KINDS
 CAM_PHOTOS = ["cat", "coffee", "rocket", "cameraman"]
 mean, std = torch.tensor(pretrained.mean).view(1, 3, 1, 1), torch.tensor(pretrained.std).view(1, 3, 1, 1)
 normalised = ((crops - mean) / std)[[GALLERY.index(name) for name in CAM_PHOTOS]]  # what the network reads
-with torch.no_grad(), cu.models.eval_mode(pretrained.model):
+pretrained.model.eval()  # already in eval mode; said here because batch norm must use its stored statistics
+with torch.no_grad():
     features = pretrained.model.forward_features(normalised.to(device))  # the output of bn2: (4, 1280, 7, 7)
     clean_top = pretrained.model.forward_head(features).argmax(1)
     weights = pretrained.model.classifier.weight[clean_top]  # (4, 1280): each photo's class row
