@@ -179,8 +179,14 @@ def classify_corrupted(bundle: Pretrained, crops: torch.Tensor, kinds: Sequence[
     quiet = not progress or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
 
     def classify(pixels: torch.Tensor) -> torch.Tensor:
-        """(P, 3, H, W) uint8 -> (P, classes) probabilities, as the model sees exactly these pixels."""
-        chunks = [bundle.model(((xb.float() / 255 - mean) / std).to(device)).softmax(-1).float().cpu()
+        """(P, 3, H, W) uint8 -> (P, classes) probabilities, as the model sees exactly these pixels.
+
+        The batch is laid out channels-last: on a CPU, convolutions (the depthwise
+        ones of EfficientNet above all) then run about a third faster, with the same
+        results up to rounding.
+        """
+        chunks = [bundle.model(((xb.float() / 255 - mean) / std).contiguous(memory_format=torch.channels_last)
+                               .to(device)).softmax(-1).float().cpu()
                   for xb in pixels.split(batch_size or len(pixels))]  # fmt: skip
         return torch.cat(chunks)
 
