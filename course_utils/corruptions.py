@@ -138,17 +138,21 @@ def photo_crops(bundle: Pretrained, photos: Sequence[np.ndarray]) -> torch.Tenso
     return (batch * std + mean).clamp(0, 1)
 
 
-@torch.no_grad()
 def classify_corrupted(bundle: Pretrained, crops: torch.Tensor, kinds: Sequence[str], *, seed: int = 0,
-                       batch_size: int = 32, progress: bool = True) -> dict[str, torch.Tensor]:  # fmt: skip
+                       batch_size: int | None = None, progress: bool = True) -> dict[str, torch.Tensor]:  # fmt: skip
     """Run the pretrained model on every photo x corruption x severity.
+
+    The photos are corrupted together and classified together: one forward
+    pass for the clean photos, then one per corruption and severity over all
+    photos (split into passes of ``batch_size`` only if it is smaller than the
+    number of photos), in eval mode and under ``torch.inference_mode()``.
 
     Args:
         bundle: a `course_utils.models.Pretrained`.
         crops: (P, 3, 224, 224) photos in [0, 1] (see `photo_crops`).
         kinds: corruption kinds to apply.
         seed: seeds the noise.
-        batch_size: images per forward pass.
+        batch_size: at most this many images per forward pass (default: all P photos at once).
         progress: show a progress bar.
 
     Returns:
@@ -162,28 +166,44 @@ def classify_corrupted(bundle: Pretrained, crops: torch.Tensor, kinds: Sequence[
 
     from tqdm.auto import tqdm
 
+    from course_utils.models import eval_mode
+
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be a positive number of images (or None for all photos); got {batch_size!r}")
     gen = torch.Generator().manual_seed(seed)
     p, k, s = len(crops), len(kinds), MAX_SEVERITY + 1
-    images = torch.empty(p, k, s, *crops.shape[1:], dtype=torch.uint8)
-    images[:, :, 0] = (crops * 255).round().to(torch.uint8)[:, None]  # severity 0: the clean photo, once per kind
-    for i, kind in enumerate(kinds):
-        for sev in range(1, s):
-            images[:, i, sev] = (corrupt(crops, kind, sev, gen) * 255).round().to(torch.uint8)
-    # Every distinct image once: the clean photos, then each kind at severities 1-5.
-    distinct = torch.cat([images[:, 0, 0], images[:, :, 1:].reshape(-1, *crops.shape[1:])])
     mean = torch.tensor(bundle.mean).view(1, 3, 1, 1)
     std = torch.tensor(bundle.std).view(1, 3, 1, 1)
     device = next(bundle.model.parameters()).device
+    images = torch.empty(p, k, s, *crops.shape[1:], dtype=torch.uint8)
     quiet = not progress or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
-    chunks = []
-    bar = tqdm(distinct.split(batch_size), desc="pretrained model on corrupted photos", disable=True if quiet else None,
-               leave=False)  # fmt: skip
-    for xb in bar:
-        xb = (xb.float() / 255 - mean) / std
-        chunks.append(bundle.model(xb.to(device)).softmax(-1).cpu())
-    out = torch.cat(chunks)
-    clean, corrupted = out[:p], out[p:].view(p, k, s - 1, -1)
-    probs = torch.cat([clean[:, None, None].expand(p, k, 1, -1), corrupted], dim=2)
+
+    def classify(pixels: torch.Tensor) -> torch.Tensor:
+        """(P, 3, H, W) uint8 -> (P, classes) probabilities, as the model sees exactly these pixels.
+
+        The batch is laid out channels-last: on a CPU, convolutions (the depthwise
+        ones of EfficientNet above all) then run about a third faster, with the same
+        results up to rounding.
+        """
+        chunks = [bundle.model(((xb.float() / 255 - mean) / std).contiguous(memory_format=torch.channels_last)
+                               .to(device)).softmax(-1).float().cpu()
+                  for xb in pixels.split(batch_size or len(pixels))]  # fmt: skip
+        return torch.cat(chunks)
+
+    results: dict[tuple[int, int], torch.Tensor] = {}
+    with eval_mode(bundle.model), torch.inference_mode():
+        clean = (crops * 255).round().to(torch.uint8)
+        images[:, :, 0] = clean[:, None]  # severity 0: the clean photo, once per kind
+        clean_probs = classify(clean)
+        steps = [(i, sev) for i in range(k) for sev in range(1, s)]
+        bar = tqdm(steps, desc="pretrained model on corrupted photos", disable=True if quiet else None, leave=False)
+        for i, sev in bar:
+            pixels = (corrupt(crops, kinds[i], sev, gen) * 255).round().to(torch.uint8)
+            images[:, i, sev] = pixels
+            results[i, sev] = classify(pixels)
+    # Built outside inference mode, so that the caller gets ordinary tensors.
+    probs = torch.stack([torch.stack([clean_probs] + [results[i, sev] for sev in range(1, s)], dim=1)
+                         for i in range(k)], dim=1)  # fmt: skip
     return {"probs": probs, "images": images}
 
 
@@ -256,7 +276,8 @@ def figure_severity_curves(curves: Mapping[str, Sequence[float]], *, title: str,
 
 
 def figure_corrupted_prediction(image: torch.Tensor, probs: torch.Tensor, class_names: Sequence[str], *, title: str,
-                                accepted: Sequence[str] = (), k: int = 5) -> Figure:  # fmt: skip
+                                accepted: Sequence[str] = (), k: int = 5,
+                                mark_label: str = "counts as right") -> Figure:  # fmt: skip
     """A (corrupted) photo next to the model's top-``k`` classes.
 
     Args:
@@ -267,12 +288,14 @@ def figure_corrupted_prediction(image: torch.Tensor, probs: torch.Tensor, class_
         accepted: class names that count as right for this photo; their bars
             are drawn in a second colour and marked with a check mark.
         k: how many classes to show.
+        mark_label: what the check mark means, shown in the panel title.
 
     Introduced in lesson 08.
     """
     from course_utils.viz import OKABE_ITO, _figure, _to_numpy_image
 
     probs = torch.as_tensor(probs).detach().float().flatten()
+    k = min(k, len(probs))
     top = probs.topk(k)
     fig = _figure(figsize=(8.2, 3.2))
     ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.35]})
@@ -286,7 +309,7 @@ def figure_corrupted_prediction(image: torch.Tensor, probs: torch.Tensor, class_
     bx.bar_label(bars, labels=[f"{100 * float(v):.0f}%" for v in top.values], fontsize=8, padding=2)
     bx.set_yticks(range(k), [("✓ " if good else "") + n for n, good in zip(names, ok)])
     bx.invert_yaxis()
-    bx.set(xlim=(0, 112), xlabel="probability (%)", title="top-5 classes (✓ = counts as right)")
+    bx.set(xlim=(0, 112), xlabel="probability (%)", title=f"top-{k} classes (✓ = {mark_label})")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -162,6 +162,12 @@ whose solution does not get full marks is refused with the reason.""",
         "--processes", type=int, default=128, metavar="N", help="processes and threads per sandbox (default: %(default)s)"
     )
     p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse assignments whose test cells use bare assert/raise/try (nbgrader's style) instead of "
+        "judging them (see INSTRUCTORS.md, 'Bring your own nbgrader assignment')",
+    )
+    p.add_argument(
         "--unsafe-no-sandbox",
         action="store_true",
         help="grade without a sandbox where bubblewrap is unavailable (macOS, Windows): student code then "
@@ -319,7 +325,12 @@ def _autograde(args) -> int:
         processes=args.processes,
     )
     options = pipeline.RunOptions(
-        jobs=max(1, args.jobs), limits=limits, sandboxed=sandboxed, force=args.force, students=args.students
+        jobs=max(1, args.jobs),
+        limits=limits,
+        sandboxed=sandboxed,
+        force=args.force,
+        students=args.students,
+        strict=args.strict,
     )
     try:
         summary = pipeline.autograde(course, args.assignments or None, options)

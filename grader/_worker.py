@@ -60,6 +60,7 @@ if os.environ.get("P2L_SANDBOXED") == "1":
 import base64  # noqa: E402
 import ctypes  # noqa: E402
 import json  # noqa: E402
+import linecache  # noqa: E402
 import math  # noqa: E402
 import resource  # noqa: E402
 import select  # noqa: E402
@@ -745,6 +746,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
             state["timed_out"] = False
             state["in_cell"] = True
             signal.setitimer(signal.ITIMER_REAL, float(limits["cell_seconds"]))
+            cached = set(linecache.cache)
             try:
                 run_cell(shell, cell["source"], store_history=not cell.get("test"))
             except CellTimeout:
@@ -765,6 +767,14 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
                     continue
             if os.getpid() != _NOTEBOOK_PID:  # a forked copy got back here: it must not run the next cells
                 os._exit(0)
+            if cell.get("test"):
+                # IPython keeps each cell's source for tracebacks, and the last error's frames: a later student
+                # cell must not read a (hidden) test's source from either.
+                for name in set(linecache.cache) - cached:
+                    linecache.cache.pop(name, None)
+                sys.last_type = sys.last_value = sys.last_traceback = None
+                if hasattr(sys, "last_exc"):
+                    sys.last_exc = None
             _close_figures(state["timed_out"], limits["images"])
             stopped = _stop_cell_processes(tick)
             state["outputs"] = None

@@ -52,6 +52,10 @@ def judge(spec: CheckSpec, actual: dict | None, reference: dict) -> Verdict:
     """Compare one recorded actual value with the reference record of the same check."""
     if actual is None:
         return Verdict(False, f"{spec.name}: this check did not run.")
+    if spec.kind == "assert":  # an nbgrader-style assert (grader.byo)
+        from grader import byo
+
+        return byo.judge(spec, actual, reference)
     if "actual_error" in actual:
         return Verdict(False, f"{spec.name}: computing the value raised {_error_text(actual['actual_error'])}")
     if "actual" not in actual:
@@ -160,6 +164,10 @@ def _describe(value) -> str:
 
 def check_reference(spec: CheckSpec, record: dict) -> Verdict:
     """Does the solution pass its own check (its actual against its expected)?"""
+    if spec.kind == "assert":
+        from grader import byo
+
+        return byo.check_reference(spec, record)
     if "expected_error" in record:
         return Verdict(False, f"{spec.name}: computing the expected value raised {_error_text(record['expected_error'])}")
     if "expected" not in record and spec.kind != "true":

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import answer_scan
+from grader import byo
 from grader import course as nbcourse
 from grader import rewrite as rw
 from grader import sandbox as sb
@@ -263,8 +264,10 @@ def _imports(cells: list[dict]) -> set[str]:
     return names
 
 
-def build_plan(course: Course, assignment: str) -> Plan:
-    """Read and rewrite an assignment (no execution): raises AssignmentError listing every broken test cell."""
+def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
+    """Read and rewrite an assignment (no execution): raises AssignmentError listing every broken test cell.
+
+    Test cells written nbgrader's way (bare ``assert``...) are planned by :mod:`grader.byo`, unless ``strict``."""
     sha = source_sha(course, assignment)
     release = sync_gradebook(course, assignment, sha)
     notebooks, problems, preload = [], [], set(sb.DEFAULT_PRELOAD)
@@ -272,16 +275,24 @@ def build_plan(course: Course, assignment: str) -> Plan:
         nb = json.loads(path.read_text(encoding="utf-8"))
         source = _cells(nb)
         tests, points, hidden = {}, {}, {}
+        ctx = byo.context(source)
         for cell in source:
             meta = cell["metadata"].get("nbgrader", {})
             if meta.get("grade"):
                 points[meta["grade_id"]] = float(meta.get("points", 0))
             if role_of(cell) == "test":
                 try:
-                    tests[meta["grade_id"]] = rw.rewrite(cell["source"])
+                    try:
+                        tests[meta["grade_id"]] = rw.rewrite(cell["source"])
+                    except rw.RewriteError:
+                        if strict or not byo.is_nbgrader_style(cell["source"]):
+                            raise
+                        tests[meta["grade_id"]] = byo.plan_cell(cell["source"], ctx)
                     lines = hidden_line_numbers(cell["source"])
                     if lines:
                         hidden[meta["grade_id"]] = {c.index for c in tests[meta["grade_id"]].checks if c.line in lines}
+                        if byo.judged_where(tests[meta["grade_id"]]) == "inside":
+                            hidden[meta["grade_id"]].add(-1)
                 except rw.RewriteError as err:
                     problems.append(f"{path.name}, test cell {meta['grade_id']}: {err}")
         if path.stem not in release:
@@ -367,6 +378,18 @@ def compute_references(plan: Plan, worker: sb.Worker, log) -> None:
                 continue
             grade_id = cell["grade_id"]
             by_check = _records_by_check(end.get("records"))
+            opaque = [
+                spec.statement
+                for spec in nb.tests[grade_id].checks
+                if spec.kind == byo.KIND and any(byo.opaque_in_reference(r) for r in by_check.get(str(spec.index), []))
+            ]
+            if opaque and not end.get("error"):
+                # The solution's values are not plain data: judge this cell inside, as written, rather than blind.
+                reason = f"the solution's values in `{opaque[0][:60]}` are not plain data"
+                nb.references[grade_id] = {byo.INSIDE_KEY: reason}
+                nb.tests[grade_id] = byo.inside_cell(_test_source(nb, grade_id), reason)
+                nb.hidden.get(grade_id, set()).add(-1)
+                continue
             if end.get("error"):
                 failures.append(
                     f"test cell {grade_id} raised {end['error'].get('ename')} on the solution: "
@@ -389,6 +412,10 @@ def compute_references(plan: Plan, worker: sb.Worker, log) -> None:
         )
 
 
+def _test_source(nb: NotebookPlan, grade_id: str) -> str:
+    return next(c["source"] for c in nb.source if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+
+
 def _reference_file(course: Course, plan: Plan) -> Path:
     return course.grading / plan.assignment / "reference.json"
 
@@ -404,6 +431,11 @@ def load_references(course: Course, plan: Plan) -> bool | None:
         if refs is None:
             return None
         nb.references = refs
+        for grade_id, ref in refs.items():
+            if isinstance(ref, dict) and byo.INSIDE_KEY in ref and grade_id in nb.tests:
+                nb.tests[grade_id] = byo.inside_cell(_test_source(nb, grade_id), str(ref[byo.INSIDE_KEY]))
+                if grade_id in nb.hidden:
+                    nb.hidden[grade_id].add(-1)
     return data.get("verified") is True
 
 
@@ -657,6 +689,9 @@ def grade_notebook(
         rewritten = nb.tests[grade_id]
         references = nb.references.get(grade_id, {})
         hidden = nb.hidden.get(grade_id, set())
+        if byo.judged_where(rewritten) == "inside":
+            tests[grade_id] = _grade_inside(nb, grade_id, cell, end, outputs, stop_reason, rewritten.inside_reason)
+            continue
         messages: list[str] = []  # for the notebook and the feedback: no value computed in a hidden test
         detailed: list[str] = []  # for the instructor (result.json, state.json)
         passed_checks = 0
@@ -695,6 +730,11 @@ def grade_notebook(
             if error and not messages:
                 detailed.append(f"The test cell raised {error.get('ename')}: {str(error.get('evalue'))[:500]}")
                 messages.append(f"The test cell raised {error.get('ename')}." if hidden else detailed[-1])
+            if byo.judged_where(rewritten) == "outside" and hasattr(rewritten, "judged") and not messages:
+                if any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in outputs):
+                    # nbgrader scores a test cell that wrote to stderr as failed; so does the outside judgement.
+                    detailed.append("The test cell wrote to stderr (nbgrader scores that as a failure).")
+                    messages.append(detailed[-1])
             verdicts_ok = not messages
         visible = [o for o in outputs if o["output_type"] in ("stream", "display_data")]
         if grade_id in nb.hidden and visible:
@@ -735,10 +775,51 @@ def grade_notebook(
                 }
             )
         cell["outputs"] = visible
-        tests[grade_id] = {"passed": verdicts_ok, "points": nb.points.get(grade_id, 0.0), "messages": (detailed or messages)[:20]}
+        tests[grade_id] = {
+            "passed": verdicts_ok,
+            "points": nb.points.get(grade_id, 0.0),
+            "messages": (detailed or messages)[:20],
+            "judged": "outside",
+        }
     return NotebookGrade(
         name=nb.name, file=None, cells=cells, tests=tests, notes=_dedupe(notes), seconds=result.seconds, status=result.status
     )
+
+
+def _grade_inside(nb: NotebookPlan, grade_id: str, cell: dict, end, outputs: list[dict], stop_reason: str, reason: str) -> dict:
+    """An nbgrader-style test cell judged inside the sandbox: its outputs as nbgrader scores them, labelled."""
+    points = nb.points.get(grade_id, 0.0)
+    secret = grade_id in nb.hidden
+    if end is None:
+        shown = [
+            {
+                "output_type": "error",
+                "ename": "NotRun",
+                "evalue": f"This test cell did not run: {stop_reason}.",
+                "traceback": ["Autograder: this test cell scores no points."],
+            }
+        ]
+    else:
+        shown = byo.inside_outputs(outputs, secret)
+    shown.insert(0, byo.note_output(reason))
+    cell["outputs"] = shown
+    score = byo.nbgrader_score(shown, points, grade_id, cell["source"])
+    messages = []
+    for o in shown:
+        if o["output_type"] == "error":
+            messages.append(f"{o['ename']}: {o['evalue']}"[:500] if o["ename"] != "NotRun" else o["evalue"])
+        elif o["output_type"] == "stream" and o["name"] == "stderr":
+            messages.append("the cell wrote to stderr (nbgrader scores that as a failure)")
+    if score < points and not messages:
+        messages.append(f"partial credit: {score:g} of {points:g}")
+    return {
+        "passed": score >= points,
+        "points": points,
+        "score": score,
+        "messages": messages[:20],
+        "judged": "inside",
+        "judged_reason": reason,
+    }
 
 
 def _dedupe(notes: list[dict]) -> list[dict]:
@@ -1015,6 +1096,7 @@ class RunOptions:
     force: bool = False
     students: list[str] | None = None
     log: object = None
+    strict: bool = False  # refuse nbgrader-style test cells (bare assert...) instead of judging them (grader.byo)
 
 
 @dataclass
@@ -1058,7 +1140,7 @@ def autograde(course: Course, assignments: list[str] | None, options: RunOptions
                 summary.refused[name] = f"no folder solutions/{name}"
                 continue
             try:
-                plans[name] = build_plan(course, name)
+                plans[name] = build_plan(course, name, strict=options.strict)
             except AssignmentError as err:
                 _refuse(course, summary, name, str(err), log)
         todo: list[tuple[Plan, str, str, bool]] = []  # plan, student, submission sha, needs execution

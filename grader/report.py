@@ -69,6 +69,8 @@ def format_status(course: Course, assignments: list[str], students: list[str] | 
         )
         if refused:
             lines.append(f"  NOT GRADABLE: {refused.get('reason', '')}")
+        for cell, reason in _judged_inside(course, assignment).items():
+            lines.append(f"  {cell}: judged inside the sandbox with nbgrader's own rule ({reason})")
         for r in attention:
             lines.append(f"  ! {r.student}  {_score(r)}")
             lines += [f"      - {text}" for text in r.attention]
@@ -85,6 +87,21 @@ def format_status(course: Course, assignments: list[str], students: list[str] | 
                 if not r.attention:
                     lines.append(f"    {r.student}  {_score(r)}" + (f"  ({'; '.join(r.notes)})" if r.notes else ""))
     return "\n".join(lines) if lines else "no assignments"
+
+
+def _judged_inside(course: Course, assignment: str) -> dict[str, str]:
+    """``{notebook/cell: why}`` for test cells judged inside the sandbox (nbgrader-style tests, grader.byo):
+    a student's code could fake their pass, so the instructor is told which ones they are."""
+    out: dict[str, str] = {}
+    for student in course.students(assignment):
+        state = read_json(course.grading / assignment / student / "state.json") or {}
+        for notebook, tests in (state.get("tests") or {}).items():
+            for grade_id, test in (tests or {}).items():
+                if isinstance(test, dict) and test.get("judged") == "inside":
+                    out.setdefault(f"{notebook}/{grade_id}", str(test.get("judged_reason", ""))[:200])
+        if out:
+            break  # every submission of an assignment is judged by the same plan
+    return out
 
 
 def _score(r: StudentStatus) -> str:

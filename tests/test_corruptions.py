@@ -144,3 +144,25 @@ def test_figure_corrupted_prediction_marks_accepted_classes():
                                         accepted=["c"])  # fmt: skip
     labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
     assert labels[:2] == ["b", "✓ c"]
+
+
+def test_classify_corrupted_batches_all_photos_in_eval_mode_and_returns_ordinary_tensors():
+    bundle = _FakeBundle()
+    bundle.model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Dropout(0.5),
+                                       torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 5))  # fmt: skip
+    bundle.model(torch.rand(8, 3, 16, 16))  # running statistics away from their defaults
+    bundle.model.train()
+    crops = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(2))
+    calls = []
+    bundle.model.register_forward_hook(lambda m, i, o: calls.append(len(i[0])))
+    out = C.classify_corrupted(bundle, crops, ["jpeg", "rotate"], progress=False)
+    assert calls == [3] * (1 + 2 * 5), "one forward pass over all photos for the clean ones and per corruption/severity"
+    assert bundle.model.training, "the model's mode must be restored"
+    assert not out["probs"].is_inference() and not out["images"].is_inference()
+    bundle.model.eval()
+    with torch.no_grad():
+        mean, std = torch.tensor(bundle.mean).view(1, 3, 1, 1), torch.tensor(bundle.std).view(1, 3, 1, 1)
+        expected = bundle.model((out["images"][:, 1, 4].float() / 255 - mean) / std).softmax(-1)
+    torch.testing.assert_close(out["probs"][:, 1, 4], expected)
+    with pytest.raises(ValueError, match="batch_size"):
+        C.classify_corrupted(bundle, crops, ["jpeg"], batch_size=0, progress=False)

@@ -357,6 +357,9 @@ def test_student_code_never_sees_or_returns_hidden_tests(run):
     assert "arange" not in peek and "BEGIN" not in peek, peek  # no job file with the test cells in the sandbox
     assert "ARGUMENT [1, 2, 3]" not in out and "ARGUMENT" not in out  # printed during a cell with hidden tests
     assert "not shown: it runs hidden tests" in out
+    lines = next(line for line in _outputs_text(_autograded(run, "peek_linecache")).splitlines() if line.startswith("LINES"))
+    assert "scale_pixels(" in lines, lines  # the probe sees the student's own cells, so it did read the cache
+    assert "randint" not in lines and "check_close" not in lines and "__p2l_record__" not in lines, lines
     leak = _autograded(run, "leak_in_error")
     flip = next(c for c in leak["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_flip_h")
     text = json.dumps(flip["outputs"])

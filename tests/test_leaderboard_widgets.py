@@ -93,3 +93,15 @@ def test_corruption_explorer_every_control_changes_the_output(shown):
     before = _visible(box)
     kind.value = 1 - kind.value
     assert _visible(box) != before
+
+
+def test_corruption_explorer_without_judgements_compares_with_the_clean_photo(shown):
+    images = torch.zeros(1, 1, 6, 3, 8, 8, dtype=torch.uint8)
+    probs = torch.zeros(1, 1, 6, 3)
+    probs[0, 0, :, 0] = 0.9  # class a on the clean photo and at severities 1-2
+    probs[0, 0, 3:] = torch.tensor([0.1, 0.8, 0.1])  # class b from severity 3
+    box = widgets.corruption_explorer(images, probs, ["cat"], ["jpeg"], ["a", "b", "c"], start=(0, 0, 2))
+    assert any("the same as on the clean photo" in str(v) for v in _visible(box))
+    severity = next(c for c in _controls(box) if isinstance(c, W.IntSlider))
+    severity.value = 3
+    assert any("changed from the clean photo" in str(v) for v in _visible(box))

@@ -122,3 +122,22 @@ def test_figure_explanations_has_one_row_per_method():
                                        ["a", "b", "c"], title="t")  # fmt: skip
     assert len(fig.axes) == 9
     assert fig.axes[3].get_ylabel() == "saliency"
+
+
+def test_grad_cam_of_the_pretrained_lite0_is_its_class_activation_map():
+    """A global-average-pool + linear head makes Grad-CAM the CAM of Zhou et al. (2016) divided by h*w."""
+    from course_utils import data
+    from course_utils import models as M
+
+    bundle = M.pretrained_backbone()
+    photos = [data.load_photo("cat"), data.load_photo("coffee")]
+    x = bundle.preprocess(photos)
+    target = torch.tensor([281, 967])  # 'tabby' and 'espresso'; any class works, not only the top-1
+    got = saliency.grad_cam(bundle.model, bundle.model.bn2, x, target)
+    with torch.no_grad():
+        features = bundle.model.forward_features(x)  # (2, 1280, 7, 7): bn2's output
+        cam = torch.einsum("nk,nkij->nij", bundle.model.classifier.weight[target], features) / 49
+        expected = nn.functional.interpolate(torch.relu(cam)[:, None], size=(224, 224), mode="bilinear")[:, 0]
+    assert got.shape == (2, 224, 224) and float(expected.max()) > 0
+    assert bundle.classes[281] == "tabby" and bundle.classes[967] == "espresso"
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4 * float(expected.max()))

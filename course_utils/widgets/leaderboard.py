@@ -87,7 +87,10 @@ def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accep
         images: (P, K, 6, 3, H, W) uint8 corrupted photos (severity 0 = clean).
         probs: (P, K, 6, C) class probabilities for each of them.
         photo_names: P names; kinds: K corruption kinds; class_names: C names.
-        accepted: ``{photo name: class names that count as right}``.
+        accepted: ``{photo name: class names that count as right}``. Without
+            it, each picture is compared with the clean photo instead: the
+            check mark and the summary say whether the top-1 class is still
+            the one the model chose on the clean photo.
         start: (photo, kind, severity) indices shown first.
 
     Returns:
@@ -97,6 +100,7 @@ def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accep
     """
     from course_utils import corruptions
 
+    judged = accepted is not None
     accepted = accepted or {}
     photo = W.Dropdown(options=[(n, i) for i, n in enumerate(photo_names)], value=start[0], description="photo")
     kind = W.Dropdown(options=[(k.replace("_", " "), i) for i, k in enumerate(kinds)], value=start[1],
@@ -106,24 +110,35 @@ def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accep
     picture = Picture("the photo at the chosen corruption and severity, with the model's top guesses")
     summary = W.HTML()
 
+    def marked(p: int, k: int) -> tuple[str, ...]:
+        """The classes that get a check mark: the accepted ones, or the clean photo's top-1."""
+        if judged:
+            return tuple(accepted.get(photo_names[p], ()))
+        return (class_names[int(probs[p, k, 0].argmax())],)
+
     def figure(p: int, k: int, s: int):
         label = "clean" if s == 0 else f"severity {s}"
         return corruptions.figure_corrupted_prediction(
             images[p, k, s],
             probs[p, k, s],
             class_names,
-            accepted=accepted.get(photo_names[p], ()),
+            accepted=marked(p, k),
+            mark_label="counts as right" if judged else "the clean photo's top-1",
             title=f"{photo_names[p]} · {kinds[k].replace('_', ' ')} · {label}",
         )
 
     def describe(p: int, k: int, s: int) -> str:
         pr = probs[p, k, s]
         top = int(pr.argmax())
-        good = class_names[top] in set(accepted.get(photo_names[p], ()))
+        good = class_names[top] in set(marked(p, k))
         clean_top = int(probs[p, k, 0].argmax())
+        if judged:
+            verdict = "counts as right" if good else "wrong"
+        else:
+            verdict = "the same as on the clean photo" if good else "changed from the clean photo's"
         return (
             f"top-1 <b>{class_names[top]}</b> ({100 * float(pr[top]):.0f}%), "
-            f"{'counts as right' if good else 'wrong'}; on the clean photo: {class_names[clean_top]} "
+            f"{verdict}; on the clean photo: {class_names[clean_top]} "
             f"({100 * float(probs[p, k, 0, clean_top]):.0f}%)"
         )
 

@@ -278,6 +278,20 @@ for top in ["/run/p2l", "/run", "/tmp"]:
 print("PEEK", found)
 """
 
+LINECACHE = r"""
+import linecache, sys
+lines = [line for name, entry in linecache.cache.items() if name.startswith("<") and len(entry) > 2 for line in entry[2]]
+print("LINES", lines, repr(getattr(sys, "last_value", None)))
+"""
+
+
+def _after_test(code: str, grade_id: str):
+    def build(ctx):
+        return one(insert_after(answered(ctx, CORPUS), grade_id, code), CORPUS)
+
+    return build
+
+
 FLIP_PRINTS = """def flip_h(x):
     print("ARGUMENT", x.tolist())  # printed while the (hidden) tests run
     return x.flip(-1)
@@ -538,6 +552,13 @@ CASES: list[Case] = [
         why="stderr output must not cost points",
     ),
     # nothing hidden leaks, no student HTML runs (issue 16, parts 3 and 4)
+    _c(
+        "peek_linecache",
+        CORPUS,
+        _after_test(LINECACHE, "test_scale_pixels"),
+        FULL,
+        why="after a test cell, reads the sources IPython keeps for tracebacks (the hidden tests' among them)",
+    ),
     _c(
         "peek_hidden",
         CORPUS,

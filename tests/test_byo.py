@@ -1,0 +1,505 @@
+"""Bring your own nbgrader assignment (grader.byo): test cells written the way nbgrader's documentation
+writes them are graded in the sandbox with the same scores as plain ``nbgrader autograde``.
+
+The assignment below is written for this test in the styles of nbgrader's documentation and of its own
+test notebooks (``nbgrader/tests/apps/files/*.ipynb`` in jupyter/nbgrader, read at commit
+207a8e544968092c93af807cce6f002552c628fa: ``assert a == 1`` after a solution cell, ``print("Success!")``
+as a test, hidden tests, ``try/except/else``, ``del``-and-restore to check that one function calls another),
+plus NumPy's assertions, a helper function in a test cell and partial credit. Nothing is copied from nbgrader.
+
+Every student is graded twice: by plain nbgrader (a kernel, no sandbox) and by ``python -m grader
+autograde``; the test prints the comparison table and asserts equality cell by cell for every honest
+student, and that a cheat who redefines ``np.allclose``/``AssertionError`` and prints a fake success loses
+the cells judged outside.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import numpy as np
+import pytest
+
+from grader import byo, compare, course, pipeline, rewrite, sandbox
+from grader.values import decode
+
+ASSIGNMENT = "ps1"
+NOTEBOOK = "problem1"
+
+
+# ----------------------------------------------------------------------------- the assignment
+
+
+def _code(source: str, grade_id: str | None = None, *, grade: bool = False, solution: bool = False, points=None, locked=False):
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": grade_id or f"c{abs(hash(source)) % 10**8}",
+        "metadata": {},
+        "outputs": [],
+        "source": source,
+    }
+    if grade_id:
+        meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution, "task": False}
+        if grade:
+            meta["points"] = points
+        cell["metadata"]["nbgrader"] = meta
+    return cell
+
+
+def _markdown(source: str):
+    return {"cell_type": "markdown", "id": f"m{abs(hash(source)) % 10**8}", "metadata": {}, "source": source}
+
+
+ANSWERS = {
+    "set_a": "a = 1\n",
+    "squares": (
+        "def squares(n):\n"
+        '    """The squares of 1..n; a ValueError for n < 1."""\n'
+        "    if n < 1:\n"
+        '        raise ValueError("n must be at least 1")\n'
+        "    return [i ** 2 for i in range(1, n + 1)]\n"
+    ),
+    "sum_of_squares": "def sum_of_squares(n):\n    return sum(squares(n))\n",
+    "normalize": "def normalize(x):\n    return x / np.linalg.norm(x)\n",
+}
+
+TESTS = {
+    # nbgrader's own test notebooks: a test that only prints, and a bare assert on a variable.
+    "foo": ('print("Success!")\n', 1),
+    "bar": ("assert a == 1\n", 1),
+    "correct_squares": (
+        '"""Check that squares returns the correct output for several inputs"""\n'
+        "assert squares(1) == [1]\n"
+        "assert squares(2) == [1, 4]\n"
+        "### BEGIN HIDDEN TESTS\n"
+        "assert squares(10) == [1, 4, 9, 16, 25, 36, 49, 64, 81, 100]\n"
+        "assert squares(11) == [i ** 2 for i in range(1, 12)]\n"
+        "### END HIDDEN TESTS\n",
+        1,
+    ),
+    "squares_invalid_input": (
+        '"""Check that squares raises an error for invalid inputs"""\n'
+        'try:\n    squares(0)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError("did not raise")\n\n'
+        'try:\n    squares(-4)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError("did not raise")\n',
+        1,
+    ),
+    # A value the sandbox cannot record as plain data (a set): moved inside after the reference run.
+    "squares_as_set": ("assert set(squares(3)) == {1, 4, 9}\n", 1),
+    "correct_sum_of_squares": (
+        "assert sum_of_squares(1) == 1\nassert sum_of_squares(2) == 5\n"
+        "### BEGIN HIDDEN TESTS\nassert sum_of_squares(10) == 385\n### END HIDDEN TESTS\n",
+        0.5,
+    ),
+    "sum_of_squares_uses_squares": (
+        '"""Check that sum_of_squares relies on squares."""\n'
+        "orig_squares = squares\ndel squares\ntry:\n    sum_of_squares(1)\nexcept NameError:\n    pass\n"
+        'else:\n    raise AssertionError("sum_of_squares does not use squares")\nfinally:\n    squares = orig_squares\n',
+        0.5,
+    ),
+    "normalize_values": (
+        "assert np.allclose(normalize(np.array([3.0, 4.0])), [0.6, 0.8])\n"
+        "assert isinstance(normalize(np.ones(3)), np.ndarray)\n"
+        "np.testing.assert_allclose(np.linalg.norm(normalize(np.arange(1.0, 6.0))), 1.0, rtol=1e-7)\n",
+        2,
+    ),
+    "helper_in_test": (
+        "def check(n):\n    assert sum_of_squares(n) == sum(i * i for i in range(1, n + 1)), n\n\n"
+        "for n in range(1, 8):\n    check(n)\n",
+        1,
+    ),
+    "partial_credit": (
+        "score = 0\nif squares(3) == [1, 4, 9]:\n    score += 1\nif sum_of_squares(3) == 14:\n    score += 1\nscore\n",
+        2,
+    ),
+}
+
+
+def source_notebook() -> dict:
+    cells = [
+        _markdown("# Problem set 1\nWrite the functions below; the cells after each one test it."),
+        _code("import numpy as np\n", "imports", locked=True),
+    ]
+    order = [
+        ("set_a", ["foo", "bar"]),
+        ("squares", ["correct_squares", "squares_invalid_input", "squares_as_set"]),
+        ("sum_of_squares", ["correct_sum_of_squares", "sum_of_squares_uses_squares", "helper_in_test"]),
+        ("normalize", ["normalize_values", "partial_credit"]),
+    ]
+    for answer, tests in order:
+        body = ANSWERS[answer]
+        cells.append(_code(f"### BEGIN SOLUTION\n{body}### END SOLUTION\n", answer, solution=True))
+        for grade_id in tests:
+            source, points = TESTS[grade_id]
+            cells.append(_code(source, grade_id, grade=True, points=points, locked=True))
+    return {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+#: Wrong answers (cell -> source) and the cells each one must lose. "several" makes four independent
+#: mistakes at once (each touches other cells), to keep the number of notebook runs small.
+WRONG = {
+    "off_by_one": (
+        {"squares": "def squares(n):\n    if n < 1:\n        raise ValueError('n')\n    return [i ** 2 for i in range(n)]\n"},
+        {"correct_squares", "squares_as_set", "correct_sum_of_squares", "helper_in_test", "partial_credit"},
+    ),
+    "several": (
+        {
+            "set_a": "import sys\na = 2\nprint('Success!', file=sys.stdout)\n",
+            "squares": "def squares(n):\n    return [i ** 2 for i in range(1, n + 1)]\n",
+            "sum_of_squares": "def sum_of_squares(n):\n    return sum(squares(n)) + 1\n",
+            "normalize": "def normalize(x):\n    return list(x / np.linalg.norm(x))\n",
+        },
+        {"bar", "squares_invalid_input", "correct_sum_of_squares", "helper_in_test", "partial_credit", "normalize_values"},
+    ),
+    "reimplements": (
+        {"sum_of_squares": "def sum_of_squares(n):\n    return sum(i * i for i in range(1, n + 1))\n"},
+        {"sum_of_squares_uses_squares"},
+    ),
+}
+#: Tries to fake the outside-judged cells: wrong answers, then redefines what the tests call and prints a pass.
+CHEAT = {
+    "set_a": (
+        "class Liar:\n    def __eq__(self, other):\n        return True\n\n"
+        "a = Liar()\nclass AssertionError(Exception):\n    pass\n"
+    ),
+    "normalize": (
+        "def normalize(x):\n    return x\n"
+        "np.allclose = lambda *args, **kwargs: True\n"
+        "np.testing.assert_allclose = lambda *args, **kwargs: None\n"
+        "isinstance = lambda *args: True\n"
+        "print('✓ normalize_values (3 checks passed)')\n"
+    ),
+}
+CHEAT_LOSES = {"bar", "normalize_values"}
+
+
+def _students(source: dict, release: dict) -> dict[str, dict]:
+    perfect = course.perfect_submission(release, source)
+    out = {"perfect": perfect, "stub": release}
+    for student, (answers, _loses) in {**WRONG, "cheat": (CHEAT, CHEAT_LOSES)}.items():
+        nb = json.loads(json.dumps(perfect))
+        for cell in nb["cells"]:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id in answers:
+                cell["source"] = answers[grade_id]
+        out[student] = nb
+    return out
+
+
+def _write_course(root, source: dict, students: dict[str, dict] | None, solutions: bool = True) -> None:
+    if solutions:
+        (root / "solutions" / ASSIGNMENT).mkdir(parents=True)
+        (root / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").write_text(json.dumps(source), encoding="utf-8")
+    for student, nb in (students or {}).items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / f"{NOTEBOOK}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Plain nbgrader and the sandboxed grader, on the same students."""
+    if sandbox.check_sandbox() is not None:
+        pytest.fail(f"the sandboxed grader needs bubblewrap: {sandbox.check_sandbox()}")
+    source = source_notebook()
+    import time
+
+    started = time.perf_counter()
+    plain_root = tmp_path_factory.mktemp("plain")
+    _write_course(plain_root, source, None)
+    with course._environ(course.grading_environment()):
+        api = course.api(plain_root)
+        result = api.generate_assignment(ASSIGNMENT, force=True, create=True)
+        assert result["success"], result.get("log")
+        # The release, as nbgrader makes it: the stub every student starts from.
+        release = json.loads((plain_root / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text(encoding="utf-8"))
+        students = _students(source, release)
+        _write_course(plain_root, source, students, solutions=False)
+        for student in students:
+            out = api.autograde(ASSIGNMENT, student, force=True, create=True)
+            assert out["success"], out.get("log")
+    plain = course.scores(plain_root, ASSIGNMENT)
+    print(f"\nplain nbgrader: {time.perf_counter() - started:.1f} s for {len(students)} students")
+    started = time.perf_counter()
+
+    box_root = tmp_path_factory.mktemp("sandboxed")
+    _write_course(box_root, source, students)
+    summary = pipeline.autograde(pipeline.Course(box_root), None, pipeline.RunOptions(jobs=2, log=lambda m: None))
+    assert not summary.refused, summary.refused
+    boxed = course.scores(box_root, ASSIGNMENT)
+    print(f"sandboxed grader: {time.perf_counter() - started:.1f} s for {len(students) - 1} students + the solution")
+    return plain, boxed, box_root, source
+
+
+def _where(box_root) -> dict[str, str]:
+    state = json.loads((box_root / "grading" / ASSIGNMENT / "stub" / "state.json").read_text(encoding="utf-8"))
+    return {g: t.get("judged", "outside") for g, t in state["tests"][NOTEBOOK].items()}
+
+
+@pytest.mark.grading
+def test_honest_scores_equal_plain_nbgrader_cell_by_cell(graded):
+    plain, boxed, box_root, _source = graded
+    where = _where(box_root)
+    honest = ["perfect", "stub", *WRONG]
+    rows = [f"{'student':16} {'cell':30} {'nbgrader':>9} {'sandboxed':>9}  judged"]
+    mismatches = []
+    for student in honest:
+        assert set(plain[student]) == set(boxed[student]) == set(TESTS), student
+        for cell in TESTS:
+            p, b = plain[student][cell][0], boxed[student][cell][0]
+            rows.append(f"{student:16} {cell:30} {p:9g} {b:9g}  {where[cell]}")
+            if p != b:
+                mismatches.append((student, cell, p, b))
+    print("\n" + "\n".join(rows))
+    assert not mismatches, mismatches
+    # The table covers both kinds of judgement, and the full and empty ends.
+    assert {"outside", "inside"} <= set(where.values())
+    assert all(boxed["perfect"][c][0] == TESTS[c][1] for c in TESTS)
+    # The stub (nbgrader's "raise NotImplementedError()") still passes the print-only cell, in both graders.
+    assert boxed["stub"]["foo"][0] == 1 and sum(s for s, _m in boxed["stub"].values()) == 1
+
+
+@pytest.mark.grading
+def test_which_cells_are_judged_where(graded):
+    _plain, _boxed, box_root, _source = graded
+    where = _where(box_root)
+    outside = {"bar", "correct_squares", "squares_invalid_input", "correct_sum_of_squares", "normalize_values"}
+    assert {c for c, w in where.items() if w == "outside"} == outside
+    assert {c for c, w in where.items() if w == "inside"} == set(TESTS) - outside
+    graded_nb = json.loads((box_root / "autograded" / "stub" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text(encoding="utf-8"))
+    for cell in graded_nb["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in TESTS:
+            text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []) if o["output_type"] == "stream")
+            assert (byo.INSIDE_LABEL in text) == (where[grade_id] == "inside"), grade_id
+    from grader import report
+
+    status = report.format_status(pipeline.Course(box_root), [ASSIGNMENT])
+    assert byo.INSIDE_LABEL in status and "helper_in_test" in status and "partial_credit" in status
+    assert "squares_as_set: judged inside the sandbox" in status and "not plain data" in status
+    # The feedback says it on each such cell, and shows no hidden test's expected value or input.
+    results = report.feedback(pipeline.Course(box_root), [ASSIGNMENT], ["off_by_one"])
+    assert [ok for *_x, ok, _m in results] == [True], results
+    html = (box_root / "feedback" / "off_by_one" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text(encoding="utf-8")
+    assert html.count(byo.INSIDE_LABEL) == sum(1 for w in where.values() if w == "inside")
+    for secret in ("== 385", "squares(10)", "squares(11)", "range(1, 12)"):
+        assert secret not in html, secret
+
+
+@pytest.mark.grading
+def test_wrong_answers_lose_exactly_their_cells(graded):
+    _plain, boxed, _root, _source = graded
+    for student, (_answers, loses) in WRONG.items():
+        lost = {c for c, (score, top) in boxed[student].items() if score < top}
+        assert lost == loses, (student, lost)
+    # Partial credit, as nbgrader gives it (the cell's result is the score).
+    assert boxed["off_by_one"]["partial_credit"][0] == 0
+    assert boxed["several"]["partial_credit"][0] == 1  # squares(3) right, sum_of_squares(3) wrong: 1 of 2
+    assert boxed["reimplements"]["partial_credit"][0] == 2
+
+
+@pytest.mark.grading
+def test_a_cheat_cannot_fake_outside_judged_asserts(graded):
+    plain, boxed, _root, _source = graded
+    lost = {c for c, (score, top) in boxed["cheat"].items() if score < top}
+    assert lost == CHEAT_LOSES, lost
+    # Plain nbgrader is fooled by the same notebook: an object equal to anything, a fake np.allclose.
+    fooled = {c for c in CHEAT_LOSES if plain["cheat"][c][0] == plain["cheat"][c][1]}
+    assert fooled == CHEAT_LOSES, plain["cheat"]
+
+
+@pytest.mark.grading
+def test_strict_refuses_nbgrader_style_tests(tmp_path):
+    _write_course(tmp_path, source_notebook(), None)
+    with pytest.raises(pipeline.AssignmentError, match="bare `assert`"):
+        pipeline.build_plan(pipeline.Course(tmp_path), ASSIGNMENT, strict=True)
+    plan = pipeline.build_plan(pipeline.Course(tmp_path), ASSIGNMENT)
+    assert {g for g, t in plan.notebooks[0].tests.items() if byo.judged_where(t) == "inside"} == {
+        "foo",
+        "sum_of_squares_uses_squares",
+        "helper_in_test",
+        "partial_credit",
+    }
+
+
+# ----------------------------------------------------------------------------- the transform (no sandbox)
+
+CTX = byo.Context(aliases={"np": "numpy", "math": "math", "torch": "torch"}, rebound={"f", "g", "a", "squares"})
+
+
+def _plan(source: str) -> rewrite.RewrittenCell:
+    return byo.plan_cell(source, CTX)
+
+
+def _run(cell: rewrite.RewrittenCell, namespace: dict, reference: bool) -> list[dict]:
+    """Run a rewritten cell with the worker's recorder (in this process) and JSON round-trip the records."""
+    from grader import _worker
+
+    recorder = _worker.Recorder(1 << 20)
+    import math
+
+    ns = {"np": np, "math": math, **namespace, "__p2l_record__": recorder}
+    exec(compile(cell.reference_source if reference else cell.student_source, "<cell>", "exec"), ns)  # noqa: S102
+    return json.loads(json.dumps(recorder.records))
+
+
+def _verdicts(source: str, student_ns: dict, solution_ns: dict) -> list[bool]:
+    cell = _plan(source)
+    assert byo.judged_where(cell) == "outside", cell.inside_reason
+    refs = {r["check"]: r for r in _run(cell, solution_ns, True)}
+    got = {r["check"]: r for r in _run(cell, student_ns, False)}
+    return [compare.judge(spec, got.get(spec.index), refs[spec.index]).passed for spec in cell.checks]
+
+
+def test_expected_values_never_reach_the_student_version():
+    cell = _plan("assert squares(10) == [1, 4, 9, 16, 25, 36, 49, 64, 81, 100]\nexpected = 385\nassert f(10) == expected\n")
+    assert "100" not in cell.student_source and "385" not in cell.student_source
+    assert "385" in cell.reference_source and [c.kind for c in cell.checks] == ["assert", "assert"]
+
+
+def test_assert_shapes_judged_like_python():
+    sol = {"f": lambda x: x * 2, "g": lambda: None, "squares": lambda n: [i * i for i in range(1, n + 1)]}
+    ok = _verdicts(
+        "assert f(2) == 4\nassert f(2) != 5\nassert 3 < f(2) <= 4\nassert g() is None\nassert 4 in [f(2)]\n"
+        "assert not f(0)\nassert f(1) == 2 and f(3) == 6\nassert np.allclose(f(np.arange(3.0)), [0, 2, 4])\n"
+        "assert isinstance(squares(2), list)\nassert math.isclose(f(0.1), 0.2)\nassert len(squares(4)) == 4\n"
+        "np.testing.assert_array_equal(f(np.arange(3)), np.arange(0, 6, 2))\n",
+        sol,
+        sol,
+    )
+    assert ok == [True] * 13
+    wrong = {"f": lambda x: x * 3, "g": lambda: 0, "squares": lambda n: tuple(range(n))}
+    got = _verdicts(
+        "assert f(2) == 4\nassert g() is None\nassert isinstance(squares(2), list)\nassert np.allclose(f(np.arange(3.0)), [0, 2, 4])\n",
+        wrong,
+        sol,
+    )
+    assert got == [False, False, False, False]
+    # A value that raises fails, as the assert would; an array compared with == fails as `assert` does.
+    raising = {"f": lambda x: 1 / 0, "g": lambda: np.arange(3)}
+    assert _verdicts("assert f(1) == 2\nassert g() == np.arange(3)\n", raising, {"f": lambda x: 2, "g": lambda: 1}) == [
+        False,
+        False,
+    ]
+
+
+def test_raises_form():
+    src = "try:\n    squares(0)\nexcept ValueError:\n    pass\nelse:\n    raise AssertionError('no')\n"
+
+    def raises_value(n):
+        raise ValueError("n")
+
+    def raises_type(n):
+        raise TypeError("n")
+
+    assert _verdicts(src, {"squares": raises_value}, {"squares": raises_value}) == [True]
+    assert _verdicts(src, {"squares": lambda n: []}, {"squares": raises_value}) == [False]
+    assert _verdicts(src, {"squares": raises_type}, {"squares": raises_value}) == [False]
+
+
+def test_a_fake_comparison_in_the_student_process_changes_nothing():
+    class Liar:
+        def __eq__(self, other):
+            return True
+
+        def __bool__(self):
+            return True
+
+    fake_np = type("np", (), {"allclose": staticmethod(lambda *a, **k: True)})
+    sol = {"f": lambda x: x * 2}
+    assert _verdicts("assert f(2) == 4\n", {"f": lambda x: Liar()}, sol) == [False]
+    assert _verdicts("assert np.allclose(f(2), 4)\n", {"f": lambda x: 5, "np": fake_np}, {**sol}) == [False]
+
+
+@pytest.mark.parametrize(
+    "source, reason",
+    [
+        ("assert f(1) == 1 or f(2) == 2", "`or`"),
+        ("for i in range(3):\n    assert f(i) == i", "cannot record"),
+        ("assert f(1) == 1\nprint('done')", "after the first check"),
+        ("assert f(1) is g(1)", "`is`"),
+        ("assert [f(i) == i for i in range(3)] == [True] * 3", "compares inside"),
+        ("x = f(1)\nassert any(x == y for y in [1, 2])", "compares inside"),
+        (
+            "orig = f\ndel f\ntry:\n    g(1)\nexcept NameError:\n    pass\nelse:\n    raise AssertionError\nfinally:\n    f = orig",
+            "cannot record",
+        ),
+        ("print('Success!')", "no assertion"),
+    ],
+)
+def test_cells_judged_inside_say_why(source, reason):
+    cell = _plan(source)
+    assert byo.judged_where(cell) == "inside" and reason in cell.inside_reason
+    assert cell.student_source == source and not cell.checks
+    with pytest.raises(rewrite.RewriteError, match="judged inside"):
+        byo.plan_cell(source, CTX, strict=True)
+
+
+def test_trusted_values_are_only_deterministic_data():
+    # An input the student's code also receives is computed in the student's process (it may be changed there).
+    cell = _plan("x = np.arange(3)\nassert np.allclose(f(x), x * 2)\n")
+    assert "x = np.arange(3)" in cell.student_source and cell.checks[0].students == ["f(x)", "x"]
+    # A random expected value is never trusted; builtins a notebook redefines are not either.
+    ctx = byo.Context(aliases={"np": "numpy"}, rebound={"len"})
+    assert not byo._is_trusted(ast.parse("np.random.rand(3)", mode="eval").body, ctx, set())
+    assert not byo._is_trusted(ast.parse("len([1])", mode="eval").body, ctx, set())
+    assert byo._is_trusted(ast.parse("[i ** 2 for i in range(3)]", mode="eval").body, ctx, set())
+    # Drawn from the global random state: a value of the student's process (its state is the student's).
+    assert _plan("assert np.all(np.random.rand(3) < f(3))").checks[0].students == ["np.random.rand(3)", "f(3)"]
+
+
+def test_a_test_variable_another_cell_reads_stays_in_the_student_version():
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": "import numpy as np"},
+        {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"grade": True, "grade_id": "t", "points": 1}},
+            "source": "expected = 5\nassert f(1) == expected",
+        },
+        {"cell_type": "code", "metadata": {}, "source": "print(expected)"},
+    ]
+    ctx = byo.context(cells)
+    assert ctx.aliases == {"np": "numpy"}
+    cell = byo.plan_cell(cells[1]["source"], ctx)
+    assert "expected = 5" in cell.student_source and cell.checks[0].students == ["f(1)", "expected"]
+    alone = byo.plan_cell(cells[1]["source"], byo.context(cells[:2]))
+    assert "expected" not in alone.student_source
+
+
+def test_opaque_reference_values_move_a_cell_inside():
+    record = {"check": 0, "actual": {"tuple": [{"opaque": "Model", "repr": "Model()"}]}, "expected": {"tuple": []}}
+    assert byo.opaque_in_reference(record)
+    assert not byo.opaque_in_reference({"check": 0, "actual": {"tuple": [1.0]}, "expected": {"tuple": []}})
+    assert decode({"tuple": [1.0]}) == (1.0,)
+
+
+def test_nbgrader_partial_credit_rule():
+    result = {"output_type": "execute_result", "execution_count": 1, "data": {"text/plain": "1"}, "metadata": {}}
+    assert byo.nbgrader_score([result], 2, "c", "") == 1
+    assert byo.nbgrader_score([{"output_type": "stream", "name": "stderr", "text": "w"}], 2, "c", "") == 0
+    assert byo.nbgrader_score([{"output_type": "stream", "name": "stdout", "text": "ok"}], 2, "c", "") == 2
+    hidden = byo.inside_outputs(
+        [
+            {"output_type": "stream", "name": "stdout", "text": "secret input 42"},
+            {"output_type": "error", "ename": "AssertionError", "evalue": "42 != 43", "traceback": ["42"]},
+        ],
+        hidden=True,
+    )
+    assert "42" not in json.dumps(hidden) and byo.nbgrader_score(hidden, 1, "c", "") == 0
+
+
+def test_strict_is_an_autograde_option():
+    from grader.__main__ import _parser
+
+    assert _parser().parse_args(["autograde", "--strict"]).strict is True
+    assert _parser().parse_args(["autograde"]).strict is False
+    assert pipeline.RunOptions().strict is False
