@@ -81,6 +81,20 @@ def gray(image: ImageLike) -> torch.Tensor:
     return torch.from_numpy(array @ np.asarray(BT601_LUMA, dtype=np.float32))
 
 
+def fit_within(gray: torch.Tensor, size: int) -> torch.Tensor:
+    """A (H, W) image shrunk (with antialiasing) so that its longer side is at most ``size`` pixels.
+
+    Lesson 03's kernel editor filters photos of this size, so that it redraws quickly.
+    """
+    import torchvision.transforms.v2.functional as TF
+
+    h, w = gray.shape
+    if max(h, w) <= size:
+        return gray
+    scale = size / max(h, w)
+    return TF.resize(gray[None], [round(h * scale), round(w * scale)], antialias=True)[0].clamp(0, 1)
+
+
 def filter_gray(image: torch.Tensor, weights: KernelLike) -> torch.Tensor:
     """Slide one kernel over a gray image (cross-correlation, like ``F.conv2d``), keeping the size.
 

@@ -19,6 +19,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.models import eval_mode
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["Stage", "drawing_to_image", "preset_drawing", "run_stages", "sequential_view"]
 
@@ -437,6 +441,37 @@ def figure_stages(
             ax.set_xticks([]), ax.set_yticks([])
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def figure_sketch_pad(cells: np.ndarray, image: torch.Tensor, probs: torch.Tensor, class_names: Sequence[str]) -> Figure:
+    """The sketch pad's first state as one figure: the drawing, the network's input, its probabilities.
+
+    Args:
+        cells: (grid, grid) array, 1 where a cell is switched on (`preset_drawing`).
+        image: (1, size, size) float image in [0, 1], what the network receives (`drawing_to_image`).
+        probs: (K,) class probabilities for ``image`` (from `course_utils.train.predict`).
+        class_names: one name per probability.
+
+    Returns:
+        A matplotlib ``Figure``.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 2.6))
+    ax_draw, ax_in, ax_p = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
+    ax_draw.imshow(cells, cmap="gray_r", vmin=0, vmax=1)
+    ax_draw.set_title("your drawing (cells)")
+    ax_in.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
+    ax_in.set_title("what the network sees")
+    for ax in (ax_draw, ax_in):
+        ax.set_xticks([]), ax.set_yticks([])
+    order = probs.argsort(descending=True)
+    ax_p.barh(range(len(probs)), probs[order].numpy() * 100, color="#0072B2")
+    ax_p.set_yticks(range(len(probs)), [class_names[i] for i in order])
+    ax_p.invert_yaxis()
+    ax_p.set(xlim=(0, 100), xlabel="probability (%)", title="prediction")
+    fig.tight_layout()
     return fig
 
 

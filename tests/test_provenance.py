@@ -20,7 +20,11 @@ from conftest import ROOT
 SOURCES = sorted((ROOT / "src" / "lessons").glob("*.py")) + sorted((ROOT / "src" / "solutions").glob("*.py"))
 #: Modules no lesson teaches, with the reason: their public names serve the tests, not students.
 NOT_FOR_LESSONS = {"device_audit": "the test suite's CPU stand-in for a GPU (P2L_DEVICE_AUDIT=1), used through cu.setup()"}
-MODULES = sorted(p for p in (ROOT / "course_utils").glob("*.py") if not p.name.startswith("_") and p.stem not in NOT_FOR_LESSONS)
+#: Flat modules (``course_utils/viz.py``) and packages (``course_utils/widgets/``, read through its ``__init__.py``).
+MODULES = sorted(
+    [p for p in (ROOT / "course_utils").glob("*.py") if not p.name.startswith("_") and p.stem not in NOT_FOR_LESSONS]
+    + [p.parent for p in (ROOT / "course_utils").glob("*/__init__.py")]
+)
 TAG = re.compile(
     r"Introduced in lesson (?P<n>\d\d[a-z]?)(?P<ex>'s exercise)?"
     r"(?: \(used in lesson (?P<early>\d\d[a-z]?)(?P<early_ex>'s exercise)? as a black box\))?"
@@ -38,13 +42,20 @@ def _order(place: tuple[str, bool]) -> tuple[str, bool]:
 
 
 def _public(module: Path) -> dict[str, ast.AST]:
-    tree = ast.parse(module.read_text(encoding="utf-8"))
+    """``__all__`` of a module file, or of a package directory (its names defined in any of its modules)."""
+    files = sorted(module.glob("*.py")) if module.is_dir() else [module]
+    trees = {f: ast.parse(f.read_text(encoding="utf-8")) for f in files}
     names: list[str] = []
-    for node in tree.body:
+    for node in trees[module / "__init__.py" if module.is_dir() else module].body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
             names = list(ast.literal_eval(node.value))
-    defined = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    defined = {n.name: n for tree in trees.values() for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     return {name: defined.get(name) for name in names}
+
+
+def _path(module: str) -> Path:
+    package = ROOT / "course_utils" / module
+    return package if package.is_dir() else package.with_suffix(".py")
 
 
 def _first_use(module: str, name: str) -> tuple[str, bool] | None:
@@ -62,7 +73,7 @@ def _label(place: tuple[str, bool]) -> str:
 
 @pytest.mark.parametrize(("module", "name"), CASES, ids=[f"{m}.{n}" for m, n in CASES])
 def test_public_helper_is_introduced_where_the_course_first_uses_it(module, name):
-    node = _public(ROOT / "course_utils" / f"{module}.py")[name]
+    node = _public(_path(module))[name]
     first = _first_use(module, name)
     if node is None or (isinstance(node, ast.ClassDef) and first is None):
         return  # a constant, or a class lessons only get back from a helper (documented with that helper)
