@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -46,9 +47,14 @@ def execute_notebook(path: Path, *, timeout: int = 120, env: dict | None = None)
 def record_runtime(name: str, seconds: float) -> None:
     """Keep measured notebook runtimes in build/notebook-runtimes.json (for the README's course map)."""
     RUNTIMES.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
-    data[name] = round(seconds, 1)
-    RUNTIMES.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")
+    # `make test` runs tests in two processes (pytest-xdist): one writer at a time, and never a half-written file.
+    with open(RUNTIMES.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
+        data[name] = round(seconds, 1)
+        partial = RUNTIMES.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")
+        partial.replace(RUNTIMES)
 
 
 @pytest.fixture(scope="session")
