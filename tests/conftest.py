@@ -18,6 +18,13 @@ os.environ.setdefault("P2L_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "agg")
+# `make test` runs the tests in two processes on two cores: one thread each, so that neither process's
+# OpenMP threads wait for a core the other one holds (oversubscribed, they can run ten times slower).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = os.environ["P2L_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 # One cache for the whole run (and across runs): the first notebook that needs a dataset builds it.
 os.environ.setdefault("P2L_CACHE", str(ROOT / "build" / "cache"))
 
