@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -17,6 +18,13 @@ os.environ.setdefault("P2L_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "agg")
+# `make test` runs the tests in two processes on two cores: one thread each, so that neither process's
+# OpenMP threads wait for a core the other one holds (oversubscribed, they can run ten times slower).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = os.environ["P2L_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 # One cache for the whole run (and across runs): the first notebook that needs a dataset builds it.
 os.environ.setdefault("P2L_CACHE", str(ROOT / "build" / "cache"))
 
@@ -46,9 +54,14 @@ def execute_notebook(path: Path, *, timeout: int = 120, env: dict | None = None)
 def record_runtime(name: str, seconds: float) -> None:
     """Keep measured notebook runtimes in build/notebook-runtimes.json (for the README's course map)."""
     RUNTIMES.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
-    data[name] = round(seconds, 1)
-    RUNTIMES.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")
+    # `make test` runs tests in two processes (pytest-xdist): one writer at a time, and never a half-written file.
+    with open(RUNTIMES.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
+        data[name] = round(seconds, 1)
+        partial = RUNTIMES.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")
+        partial.replace(RUNTIMES)
 
 
 @pytest.fixture(scope="session")
