@@ -75,3 +75,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"screenshots of every lesson and widget: {shots}")
     if RUNTIMES.exists():
         terminalreporter.write_line(f"measured notebook runtimes (s): {RUNTIMES}")
+
+
+def widgets_in(root, kinds: type | tuple[type, ...] = object) -> list:
+    """Every widget in ``root`` (itself included) that is one of ``kinds``, in document order (depth first)."""
+    found = [root] if isinstance(root, kinds) else []
+    for child in getattr(root, "children", ()):
+        found += widgets_in(child, kinds)
+    return found

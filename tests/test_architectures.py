@@ -12,6 +12,7 @@ import torchvision
 from torch import nn
 
 import course_utils as cu
+from conftest import widgets_in
 from course_utils import architectures as arch
 from course_utils import stages, widgets
 
@@ -298,26 +299,15 @@ def shown(monkeypatch):
     return calls
 
 
-def _walk(box, kinds):
-    out, stack = [], [box]
-    while stack:
-        w = stack.pop(0)
-        if isinstance(w, W.Box):
-            stack.extend(w.children)
-        elif isinstance(w, kinds):
-            out.append(w)
-    return out
-
-
 def test_degradation_explorer_changes_with_each_control(shown):
     x, y = torch.rand(32, 1, 14, 14, generator=_gen(16)), torch.randint(0, 10, (32,), generator=_gen(17))
     runs = arch.degradation_runs(x, y, (4, 6), steps=4, batch_size=8, sample=16, progress=False)
     box = widgets.degradation_explorer(runs)
     assert {"p2l-widget", "p2l-degradation"} <= set(box._dom_classes)
-    depth, smooth = _walk(box, (W.SelectionSlider, W.IntSlider))
+    depth, smooth = widgets_in(box, (W.SelectionSlider, W.IntSlider))
     assert depth.description == "depth" and smooth.description == "smoothing" and depth.value == 4
-    picture = _walk(box, (widgets.Picture,))[0]
-    summary = next(w for w in _walk(box, (W.HTML,)) if not isinstance(w, widgets.Picture))
+    picture = widgets_in(box, (widgets.Picture,))[0]
+    summary = next(w for w in widgets_in(box, (W.HTML,)) if not isinstance(w, widgets.Picture))
     first = (summary.value, picture.value)
     assert f"plain loss {runs[0].train_loss:.2f}" in summary.value
     depth.value = 6  # the slider starts at the shallowest and steps deeper

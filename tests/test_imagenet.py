@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import widgets_in
 from course_utils import costs, imagenet, models, widgets
 
 
@@ -101,21 +102,15 @@ def shown(monkeypatch):
     return calls
 
 
-def _walk(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _walk(child)
-
-
 def _visible(box):
-    return [w.value for w in _walk(box) if isinstance(w, (W.Image, W.HTML))]
+    return [w.value for w in widgets_in(box) if isinstance(w, (W.Image, W.HTML))]
 
 
 def _check_widget(box, css, shown):
     assert "p2l-widget" in box._dom_classes and css in box._dom_classes
     (data,), kwargs = shown[-1]
     assert data["image/png"] and kwargs["metadata"]["image/png"]["alt"].strip()
-    controls = [w for w in _walk(box) if isinstance(w, (W.Dropdown, W.IntSlider))]
+    controls = [w for w in widgets_in(box) if isinstance(w, (W.Dropdown, W.IntSlider))]
     assert controls and all(c.description for c in controls)
     for control in controls:
         before = _visible(box)

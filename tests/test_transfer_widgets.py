@@ -6,6 +6,7 @@ import ipywidgets as W
 import pytest
 import torch
 
+from conftest import widgets_in
 from course_utils import transfer, widgets
 
 
@@ -14,17 +15,6 @@ def shown(monkeypatch):
     calls = []
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: calls.append((a, k)))
     return calls
-
-
-def _walk(box, kinds):
-    out, stack = [], [box]
-    while stack:
-        w = stack.pop(0)
-        if isinstance(w, W.Box):
-            stack.extend(w.children)
-        elif isinstance(w, kinds):
-            out.append(w)
-    return out
 
 
 def _data():
@@ -40,10 +30,10 @@ def test_depth_explorer_changes_with_each_control(shown):
     photos, stages = _data()
     box = widgets.depth_explorer(photos, stages, k=4)
     assert {"p2l-widget", "p2l-depth-explorer"} <= set(box._dom_classes)
-    photo, depth = _walk(box, (W.Dropdown, W.SelectionSlider))
+    photo, depth = widgets_in(box, (W.Dropdown, W.SelectionSlider))
     assert photo.description == "photo" and depth.description == "depth"
-    picture = _walk(box, (widgets.Picture,))[0]
-    summary = next(w for w in _walk(box, (W.HTML,)) if not isinstance(w, widgets.Picture))
+    picture = widgets_in(box, (widgets.Picture,))[0]
+    summary = next(w for w in widgets_in(box, (W.HTML,)) if not isinstance(w, widgets.Picture))
     assert 'alt="the photo and the strongest feature maps' in picture.value
     first = (summary.value, picture.value)
     assert transfer.stage_summary("stem", stages["cat"]["stem"], 4) in summary.value

@@ -13,7 +13,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 import course_utils as cu
-from conftest import ROOT
+from conftest import ROOT, widgets_in
 from course_utils import convolution, stages, widgets
 from course_utils.widgets import _core
 
@@ -25,13 +25,6 @@ def shown(monkeypatch):
     calls = []
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: calls.append((a, k)))
     return calls
-
-
-def _walk(widget, kinds):
-    found = [widget] if isinstance(widget, kinds) else []
-    for child in getattr(widget, "children", ()):
-        found += _walk(child, kinds)
-    return found
 
 
 def test_package_exports_what_its_lesson_modules_export():
@@ -85,15 +78,15 @@ def test_replay_view_redraws_each_stage(shown):
     image = torch.rand(1, 32, 32, generator=torch.Generator().manual_seed(1))
     box = widgets.replay_view(model, {"noise": image, "dark": image * 0.2}, list("abcde"))
     assert {"p2l-widget", "p2l-replay"} <= set(box._dom_classes)
-    slider = _walk(box, (W.IntSlider,))[0]
-    picture = _walk(box, (widgets.Picture,))[0]
+    slider = widgets_in(box, (W.IntSlider,))[0]
+    picture = widgets_in(box, (widgets.Picture,))[0]
     assert slider.max == len(stages.run_stages(model, image)) - 1
     before = picture.value
     slider.value = 1
     assert picture.value != before
     slider.value = slider.max  # the last stage shows the probabilities of the model's own forward pass
     expected = cu.predict(model, image[None])[0]
-    probabilities = [w for w in _walk(box, (W.HTML,)) if "%" in w.value and not isinstance(w, widgets.Picture)]
+    probabilities = [w for w in widgets_in(box, (W.HTML,)) if "%" in w.value and not isinstance(w, widgets.Picture)]
     assert probabilities and stages.probability_html(expected, list("abcde")) in probabilities[0].value
     (bundle,), kwargs = shown[0]
     assert kwargs["metadata"]["image/png"]["alt"].startswith("The input 'noise' followed through the network")
@@ -105,11 +98,11 @@ def test_sketch_pad_classifies_the_drawing(shown):
     model = cu.models.small_cnn(len(names))
     box = widgets.sketch_pad(model, names, grid=8, start="square")
     assert {"p2l-widget", "p2l-sketch-pad"} <= set(box._dom_classes)
-    cells = _walk(box, (W.ToggleButton,))
+    cells = widgets_in(box, (W.ToggleButton,))
     assert len(cells) == 64
     drawn = np.array([[int(b.value) for b in cells[r * 8 : (r + 1) * 8]] for r in range(8)])
     np.testing.assert_array_equal(drawn, stages.preset_drawing("square", 8))
-    probs_html = next(w for w in _walk(box, (W.HTML,)) if "square" in w.value and not isinstance(w, widgets.Picture))
+    probs_html = next(w for w in widgets_in(box, (W.HTML,)) if "square" in w.value and not isinstance(w, widgets.Picture))
     off = next(b for b in cells if b.value)
     off.value = False
     drawn[divmod(cells.index(off), 8)] = 0

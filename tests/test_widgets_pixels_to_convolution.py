@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import widgets_in
 from course_utils import translation, widgets
 from course_utils.shapes import ShapeParams
 
@@ -27,18 +28,12 @@ def _photo(h=40, w=60):
     return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
-def _walk(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _walk(child)
-
-
 def _outputs(box):
-    return [w.value for w in _walk(box) if isinstance(w, (W.Image, W.HTML))]
+    return [w.value for w in widgets_in(box) if isinstance(w, (W.Image, W.HTML))]
 
 
 def _controls(box):
-    return [w for w in _walk(box) if isinstance(w, (W.IntSlider, W.FloatSlider, W.Dropdown, W.FloatText))]
+    return [w for w in widgets_in(box) if isinstance(w, (W.IntSlider, W.FloatSlider, W.Dropdown, W.FloatText))]
 
 
 def _operate(control):
@@ -76,9 +71,9 @@ def test_channel_mixer(no_display):
 
 def test_channel_mixer_presets_set_the_sliders():
     box = widgets.channel_mixer(_photo())
-    preset = next(w for w in _walk(box) if isinstance(w, W.Dropdown))
+    preset = next(w for w in widgets_in(box) if isinstance(w, W.Dropdown))
     preset.value = "green only (0, 1, 0)"
-    assert [s.value for s in _walk(box) if isinstance(s, W.FloatSlider)] == [0.0, 1.0, 0.0]
+    assert [s.value for s in widgets_in(box) if isinstance(s, W.FloatSlider)] == [0.0, 1.0, 0.0]
 
 
 def test_kernel_editor(no_display):
@@ -90,9 +85,9 @@ def test_kernel_editor_presets_fill_the_grid():
     from course_utils.convolution import KERNELS
 
     box = widgets.kernel_editor(_photo())
-    preset = next(w for w in _walk(box) if isinstance(w, W.Dropdown) and w.description == "preset")
+    preset = next(w for w in widgets_in(box) if isinstance(w, W.Dropdown) and w.description == "preset")
     preset.value = "emboss"
-    cells = [w.value for w in _walk(box) if isinstance(w, W.FloatText)]
+    cells = [w.value for w in widgets_in(box) if isinstance(w, W.FloatText)]
     assert cells == [float(v) for row in KERNELS["emboss"] for v in row]
 
 
