@@ -32,6 +32,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.astutil import dotted_name
+
 __all__ = ["Flag", "forbidden_routes", "scan_notebook", "scan_source"]
 
 # Identifiers whose mere use in an answer deserves a look, with the reason.
@@ -98,16 +100,6 @@ class Flag:
     reason: str
 
 
-def _dotted(node: ast.AST) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def scan_source(source: str, cell: str = "cell", forbidden: set[str] | frozenset[str] = frozenset()) -> list[Flag]:
     """Flags for one answer cell's ``source``; ``forbidden`` holds dotted routes (``"course_utils.speed.random_translate"``)."""
     try:
@@ -129,11 +121,11 @@ def scan_source(source: str, cell: str = "cell", forbidden: set[str] | frozenset
         elif isinstance(node, ast.Attribute):
             if node.attr in SUSPICIOUS and node.attr not in BUILTIN_ONLY:
                 flag(node, f"{node.attr}: {SUSPICIOUS[node.attr]}")
-            if node.attr == "modules" and _dotted(node.value) == "sys":
+            if node.attr == "modules" and dotted_name(node.value, partial=True) == "sys":
                 flag(node, "sys.modules: reaches modules by name")
-            if node.attr == "ops" and _dotted(node.value) == "torch":
+            if node.attr == "ops" and dotted_name(node.value, partial=True) == "torch":
                 flag(node, "torch.ops: calls PyTorch's operators directly")
-            parts = _dotted(node).split(".")
+            parts = dotted_name(node, partial=True).split(".")
             if tuple(parts[-2:]) in tails:
                 flag(node, f"names a forbidden route: {tails[tuple(parts[-2:])]}")
             elif parts[0] in LIBRARY_ROOTS and parts[-1] in lasts:  # an alias: F.conv2d for torch.nn.functional.conv2d
@@ -148,15 +140,15 @@ def scan_source(source: str, cell: str = "cell", forbidden: set[str] | frozenset
                 if tuple(full.split(".")[-2:]) in tails:
                     flag(node, f"imports a forbidden route: {full}")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr", "delattr"):
-            on_library = bool(node.args) and _dotted(node.args[0]).split(".")[0] in LIBRARY_ROOTS
+            on_library = bool(node.args) and dotted_name(node.args[0], partial=True).split(".")[0] in LIBRARY_ROOTS
             literal = len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
             if on_library and not literal:
                 flag(node, f"{node.func.id} on a library module with a computed attribute name")
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
-                if isinstance(target, ast.Attribute) and _dotted(target).split(".")[0] in LIBRARY_ROOTS:
-                    flag(node, f"rebinds a library attribute: {_dotted(target)}")
+                if isinstance(target, ast.Attribute) and dotted_name(target, partial=True).split(".")[0] in LIBRARY_ROOTS:
+                    flag(node, f"rebinds a library attribute: {dotted_name(target, partial=True)}")
     return sorted(flags, key=lambda f: f.line)
 
 
@@ -181,7 +173,11 @@ def forbidden_routes(notebook: dict) -> dict[str, set[str]]:
             if isinstance(t, ast.Name) and isinstance(node.value, ast.List)
         }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _dotted(node.func).endswith("call_without") and len(node.args) >= 2:
+            if (
+                isinstance(node, ast.Call)
+                and dotted_name(node.func, partial=True).endswith("call_without")
+                and len(node.args) >= 2
+            ):
                 listed, fn = node.args[0], node.args[1]
                 listed = lists.get(listed.id, listed) if isinstance(listed, ast.Name) else listed
                 if isinstance(listed, ast.List) and isinstance(fn, ast.Name):

@@ -47,6 +47,7 @@ import torch
 
 from grader import lint
 from grader import rewrite as rw
+from grader.astutil import dotted_name
 from grader.values import DecodeError, Opaque, decode
 
 KIND = "assert"  # the recorder kind of an assert check (the worker encodes the values as plain data)
@@ -206,17 +207,6 @@ def judged_where(cell: rw.RewrittenCell) -> str:
 # ----------------------------------------------------------------------------- names and trust
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def import_aliases(sources: list[str]) -> dict[str, str]:
     """``{alias: module path}`` from the import statements in ``sources`` (trusted modules only)."""
     out: dict[str, str] = {}
@@ -271,7 +261,7 @@ class Context:
 
     def resolve(self, node: ast.AST) -> str | None:
         """The real dotted name a function reference means (``np.allclose`` -> ``numpy.allclose``), or None."""
-        dotted = _dotted(node)
+        dotted = dotted_name(node)
         if dotted is None:
             return None
         head, _, rest = dotted.partition(".")
@@ -327,7 +317,7 @@ def _is_student_operand(node: ast.AST) -> bool:
         if isinstance(sub, (ast.Compare, ast.BoolOp, ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await, ast.Starred)):
             return False
         if isinstance(sub, ast.Call):
-            name = _dotted(sub.func) or ""
+            name = dotted_name(sub.func) or ""
             if name.split(".")[-1] in lint.COMPARISONS or name.split(".")[-1] in ("isinstance", "issubclass"):
                 return False
     return True

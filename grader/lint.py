@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import rewrite as rw
+from grader.astutil import dotted_name
 
 TORCH_RANDOM = {
     "rand",
@@ -89,16 +90,6 @@ class Violation:
         return f"{self.path}: cell {self.cell} line {self.line}: {self.message}"
 
 
-def _dotted(node: ast.AST) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def _has_generator(call: ast.Call) -> bool:
     return any(k.arg == "generator" for k in call.keywords)
 
@@ -109,7 +100,7 @@ def global_rng_calls(tree: ast.AST) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        name = _dotted(node.func)
+        name = dotted_name(node.func, partial=True)
         parts = name.split(".")
         if len(parts) == 2 and parts[0] == "torch" and parts[1] in TORCH_RANDOM and not _has_generator(node):
             out.append(
@@ -147,7 +138,7 @@ def lint_test_cell(source: str) -> list[tuple[int, str]]:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and _dotted(node.func).startswith("cu.checks.")
+                and dotted_name(node.func, partial=True).startswith("cu.checks.")
                 and node.func.attr not in rw.KINDS
                 and node.func.attr != "passed"
             ):
@@ -180,11 +171,11 @@ def lint_test_cell(source: str) -> list[tuple[int, str]]:
             value = args.get("value")
             if value is not None:
                 for sub in ast.walk(value):
-                    if isinstance(sub, ast.Call) and (_dotted(sub.func).split(".")[-1] in COMPARISONS):
+                    if isinstance(sub, ast.Call) and (dotted_name(sub.func, partial=True).split(".")[-1] in COMPARISONS):
                         problems.append(
                             (
                                 node.lineno,
-                                f"check_true({_dotted(sub.func)}(...)) is decided inside the "
+                                f"check_true({dotted_name(sub.func, partial=True)}(...)) is decided inside the "
                                 "student's process: use check_close/check_equal with the "
                                 "expected value inline",
                             )
