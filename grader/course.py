@@ -8,6 +8,7 @@ folders reaches students, and no gradebook is left behind.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
+WRONG_ANSWERS = ROOT / "tests" / "wrong_answers"
 
 #: Markers that must never reach a student's copy.
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -290,3 +292,40 @@ def autograde_local(
             if not result["success"]:
                 raise RuntimeError(f"autograde {assignment}/{student} failed:\n{result.get('log', '')}{result.get('error', '')}")
     return scores(workdir, assignment)
+
+
+def wrong_students(assignment: str, folder: Path = WRONG_ANSWERS) -> dict[str, dict]:
+    """The plausible wrong answers of ``assignment`` (``folder/<assignment>.py``'s ``STUDENTS``):
+    ``{student: {"answers": {grade_id: source}, "loses": [grade_id, ...]}}``; empty if it has none."""
+    path = folder / f"{assignment}.py"
+    if not path.exists():
+        return {}
+    spec = importlib.util.spec_from_file_location(f"wrong_{assignment}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.STUDENTS)
+
+
+def course_submissions(assignment: str) -> dict[str, dict[str, dict]]:
+    """``{student: {notebook name: notebook}}``: the perfect student (the released notebook with the
+    solution's answers), the untouched stub, and each wrong student of ``assignment``."""
+    notebooks = sorted((EXERCISES / assignment).glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no released notebook for {assignment} in {EXERCISES}: run `python -m grader release`")
+    wrong = wrong_students(assignment)
+    submissions: dict[str, dict] = {"perfect": {}, "stub": {}}
+    for path in notebooks:
+        released = json.loads(path.read_text(encoding="utf-8"))
+        source = json.loads((SOLUTIONS / assignment / path.name).read_text(encoding="utf-8"))
+        perfect = perfect_submission(released, source)
+        submissions["perfect"][path.name] = perfect
+        submissions["stub"][path.name] = released
+        for student, case in wrong.items():
+            nb = json.loads(json.dumps(perfect))
+            for cell in nb["cells"]:
+                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                if grade_id in case["answers"]:
+                    cell["source"] = case["answers"][grade_id]
+            submissions.setdefault(student, {})[path.name] = nb
+    return submissions

@@ -18,7 +18,6 @@ a point), so its perfect student is that verification run, not a second one.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 from pathlib import Path
@@ -32,13 +31,7 @@ ASSIGNMENTS = course.assignments()
 
 
 def _wrong_students(assignment: str) -> dict:
-    path = ROOT / "tests" / "wrong_answers" / f"{assignment}.py"
-    if not path.exists():
-        return {}
-    spec = importlib.util.spec_from_file_location(f"wrong_{assignment}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.STUDENTS
+    return course.wrong_students(assignment)
 
 
 def _grade_ids(assignment: str) -> set[str]:
@@ -52,24 +45,7 @@ def _grade_ids(assignment: str) -> set[str]:
 
 def _submissions(assignment: str) -> dict[str, dict[str, dict]]:
     """``{student: {notebook name: notebook}}``: perfect, stub and each wrong student of ``assignment``."""
-    notebooks = sorted((ROOT / "exercises" / assignment).glob("*.ipynb"))
-    assert notebooks, f"no released notebook for {assignment}"
-    wrong = _wrong_students(assignment)
-    submissions: dict[str, dict] = {"perfect": {}, "stub": {}}
-    for path in notebooks:
-        released = json.loads(path.read_text(encoding="utf-8"))
-        source = json.loads((ROOT / "solutions" / assignment / path.name).read_text(encoding="utf-8"))
-        perfect = course.perfect_submission(released, source)
-        submissions["perfect"][path.name] = perfect
-        submissions["stub"][path.name] = released
-        for student, case in wrong.items():
-            nb = json.loads(json.dumps(perfect))
-            for cell in nb["cells"]:
-                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                if grade_id in case["answers"]:
-                    cell["source"] = case["answers"][grade_id]
-            submissions.setdefault(student, {})[path.name] = nb
-    return submissions
+    return course.course_submissions(assignment)
 
 
 def _assert_grades(assignment: str, scores: dict, students: set[str]) -> None:
