@@ -37,7 +37,16 @@ from contextlib import contextmanager
 import torch
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["AUDIT_DEVICE", "DeviceAuditError", "DeviceTensor", "enabled", "host_models_allowed", "install", "is_on_device"]
+__all__ = [
+    "AUDIT_DEVICE",
+    "DeviceAuditError",
+    "DeviceTensor",
+    "enabled",
+    "host_models_allowed",
+    "install",
+    "is_on_device",
+    "simulated_device",
+]
 
 #: The device `course_utils.setup` hands out under the audit: the CPU, with an index that marks it.
 AUDIT_DEVICE = torch.device("cpu", 0)
@@ -75,6 +84,36 @@ def install() -> torch.device:
         _mode = _AuditMode()
         _mode.__enter__()
     return AUDIT_DEVICE
+
+
+@contextmanager
+def simulated_device() -> Iterator[torch.device]:
+    """The audit inside one ``with`` block only; yields the audited device, ``cpu:0``.
+
+    For a hidden test of a function that must honour a device: move a model there
+    with ``model.to(device)`` inside the block, call the function, and check with
+    `is_on_device` where its results live. Mixing host and device tensors inside
+    the block raises `DeviceAuditError`, as it would on a GPU. After the block,
+    tensors behave as plain CPU tensors again (``.device`` says ``cpu``). If the
+    audit is installed for the whole process already, the block changes nothing.
+
+    Yields:
+        ``torch.device("cpu", 0)``, the device the audit simulates.
+
+    Introduced in lesson 07's exercise.
+    """
+    if _mode is not None:
+        yield AUDIT_DEVICE
+        return
+    swap = torch.__future__.get_swap_module_params_on_conversion()
+    torch.__future__.set_swap_module_params_on_conversion(True)
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(_weights_on_device)
+    try:
+        with _AuditMode():
+            yield AUDIT_DEVICE
+    finally:
+        hook.remove()
+        torch.__future__.set_swap_module_params_on_conversion(swap)
 
 
 @contextmanager

@@ -154,3 +154,37 @@ def test_host_data_follow_the_model_to_the_device_and_results_come_back():
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+def test_simulated_device_audits_one_block_only():
+    """cu.device_audit.simulated_device(): the audit inside a with block (a hidden test's GPU stand-in), nothing after."""
+    result = _run(
+        """
+    import course_utils.device_audit as da
+    x = torch.rand(4, 3)
+    with da.simulated_device() as dev:
+        assert dev == da.AUDIT_DEVICE and torch.__future__.get_swap_module_params_on_conversion()
+        layer = nn.Linear(3, 2).to(dev)
+        assert next(layer.parameters()).device == dev
+        fails(lambda: layer(x), "mixes tensors on the device and on the host")
+        fails(lambda: nn.Linear(3, 2)(x), "weights on the host")
+        y = layer(x.to(dev))
+        back = y.cpu()
+        assert da.is_on_device(y) and y.device == dev and not da.is_on_device(back) and back.device.index is None
+    # After the block: plain CPU semantics again; results equal the host computation.
+    assert da._mode is None and not torch.__future__.get_swap_module_params_on_conversion()
+    assert y.device == torch.device("cpu") and torch.equal(back, layer(x))
+    nn.Linear(3, 2)(x)  # host models run again
+    try:
+        with da.simulated_device() as dev:
+            raise KeyError("inside")
+    except KeyError:
+        pass
+    assert not torch.__future__.get_swap_module_params_on_conversion()
+    nn.Linear(3, 2)(x)
+    print("ok")
+    """,
+        audit=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")

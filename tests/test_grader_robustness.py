@@ -555,3 +555,57 @@ def test_feedback_page_runs_no_student_script_in_a_browser(run, tmp_path):
         finally:
             browser.close()
     assert dialogs == [] and title != "PWNED" and banners == 0
+
+
+def _grade_alone(root: Path, assignment: str) -> tuple[dict, pipeline.RunSummary, float]:
+    """Grade ``assignment``'s stub and wrong answers in a fresh course with the production limits."""
+    from test_grading import _submissions
+
+    (root / "solutions" / assignment).mkdir(parents=True)
+    for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
+        (root / "solutions" / assignment / path.name).write_bytes(path.read_bytes())
+    for student, notebooks in _submissions(assignment).items():
+        folder = root / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        for name, nb in notebooks.items():
+            (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+    start = time.perf_counter()
+    # The limits `python -m grader autograde` uses (sandbox.Limits' defaults), two workers as in CI.
+    summary = pipeline.autograde(pipeline.Course(root), [assignment], pipeline.RunOptions(jobs=2, log=lambda m: None))
+    return nbcourse.scores(root, assignment), summary, time.perf_counter() - start
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.grading
+def test_grades_do_not_depend_on_machine_load(tmp_path):
+    """ex01 graded with two busy CPU-bound processes beside it gets exactly the grades of a quiet run.
+
+    Every student of ex01 (perfect submission, untouched stub, each wrong answer) takes part, so honest
+    work keeping full marks and wrong work losing exactly its cells are both compared. Time limits are
+    per cell and per notebook (wall time, 120 s and 900 s by default) and an exercise cell is meant to
+    run in seconds, so two busy neighbours on a 2-core machine must not turn a slow cell into a zero.
+    """
+    assignment = "ex01_pixels_as_tensors"
+    quiet, quiet_summary, quiet_seconds = _grade_alone(tmp_path / "quiet", assignment)
+    assert assignment not in quiet_summary.refused, quiet_summary.refused
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded, loaded_summary, loaded_seconds = _grade_alone(tmp_path / "loaded", assignment)
+        burnt = [_cpu_seconds(p.pid) for p in busy]
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    record_runtime(f"grading/{assignment}, every student, quiet", quiet_seconds)
+    record_runtime(f"grading/{assignment}, every student, beside two busy processes", loaded_seconds)
+    # The load was real: the two busy processes took a good share of the machine while grading ran.
+    assert sum(burnt) >= 0.5 * loaded_seconds, f"the busy processes used only {burnt} s of CPU in {loaded_seconds:.0f} s"
+    assert assignment not in loaded_summary.refused, loaded_summary.refused
+    assert set(quiet) == set(loaded) and len(quiet) >= 3, (sorted(quiet), sorted(loaded))
+    assert loaded == quiet, f"grades changed under load (quiet run {quiet_seconds:.0f} s, loaded {loaded_seconds:.0f} s)"
+    assert all(score == top for score, top in quiet["perfect"].values()), quiet["perfect"]

@@ -332,6 +332,20 @@ cu.checks.check_equal(recorder.sizes, [4, 4, 2], "the batch sizes the backbone s
 conv = nn.Conv2d(3, 2, 3, stride=4)
 cu.checks.check_shape(extract_features(conv, x, batch_size=3), (10, 2 * 8 * 8), "features from a backbone returning maps",
                       hint="flatten everything after the batch dimension")
+remote = nn.Sequential(nn.Conv2d(3, 2, 3, stride=4), nn.Flatten())
+with torch.no_grad():  # seeded weights: the same in every kernel
+    remote_gen = torch.Generator().manual_seed(5)
+    for p in remote.parameters():
+        p.copy_(torch.randn(p.shape, generator=remote_gen))
+with cu.device_audit.simulated_device() as device:  # a stand-in for a GPU: mixing it with the CPU raises, as on a GPU
+    remote.to(device)
+    remote_feats = extract_features(remote, x, batch_size=4)  # x stays on the CPU
+    remote_feats_on_device = cu.device_audit.is_on_device(remote_feats)
+cu.checks.check_equal(remote_feats_on_device, False, "whether the features of a backbone on another device are left there",
+                      hint="bring each batch's features back to the CPU with .cpu()")
+cu.checks.check_close(remote_feats.as_subclass(torch.Tensor), remote(x).detach(),
+                      "the features of a backbone on another device",
+                      atol=1e-6, hint="move each batch to the backbone's device (next(backbone.parameters()).device)")
 ### END HIDDEN TESTS
 cu.checks.passed("extract_features")
 

@@ -414,6 +414,12 @@ cu.checks.check_true(wga >= 0.3, "worst-group accuracy of your model is at least
 cu.checks.check_true(float((test_preds == data["test_y"]).float().mean()) >= 0.65,
                      "average accuracy on the uncorrelated test set is at least 0.65",
                      hint="train long enough (about 6 epochs) that the shapes, not only the tag, are learned")
+few = slice(0, 300)  # a small training set keeps the repeat cheap
+again = [cu.predict(train_without_shortcut(data["x"][few], data["y"][few], data["tags"][few], seed=1), data["test_x"][:200])
+         for _ in range(2)]
+cu.checks.check_equal((again[0] != again[1]).any(dim=1).sum().item(), 0,
+                      "test images on which two models trained with the same data and seed=1 disagree (probabilities)",
+                      hint="call torch.manual_seed(seed) before building the model, and pass seed to cu.fit")
 ### END HIDDEN TESTS
 cu.checks.passed("train_without_shortcut")
 

@@ -84,4 +84,35 @@ STUDENTS = {
         },
         "loses": ["test_linear_probe"],
     },
+    # Right on a CPU-only laptop, wrong beside a GPU: one forgets to move the batches to the backbone's
+    # device, the other leaves the features there instead of bringing them back to the CPU.
+    "batches_stay_on_the_cpu": {
+        "answers": {
+            "extract_features": (
+                "def extract_features(backbone, images, batch_size=64):\n"
+                "    was_training = backbone.training\n"
+                "    backbone.eval()\n"
+                "    with torch.no_grad():\n"
+                "        feats = torch.cat([backbone(b).flatten(1).cpu() for b in images.split(batch_size)])\n"
+                "    backbone.train(was_training)\n"
+                "    return feats\n"
+            ),
+        },
+        "loses": ["test_extract_features"],
+    },
+    "features_left_on_the_device": {
+        "answers": {
+            "extract_features": (
+                "def extract_features(backbone, images, batch_size=64):\n"
+                "    device = next(backbone.parameters()).device\n"
+                "    was_training = backbone.training\n"
+                "    backbone.eval()\n"
+                "    with torch.no_grad():\n"
+                "        feats = torch.cat([backbone(b.to(device)).flatten(1) for b in images.split(batch_size)])\n"
+                "    backbone.train(was_training)\n"
+                "    return feats\n"
+            ),
+        },
+        "loses": ["test_extract_features"],
+    },
 }
