@@ -91,7 +91,7 @@ def host_models_allowed() -> Iterator[None]:
         _host_models_allowed -= 1
 
 
-def _weights_on_device(module: torch.nn.Module, args: tuple) -> None:
+def _weights_on_device(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
     """Every layer with weights runs on the device: a model left on the host is the bug we look for."""
     if _host_models_allowed:
         return
@@ -130,7 +130,7 @@ def _unmark(t: torch.Tensor) -> torch.Tensor:
     return t.as_subclass(torch.Tensor) if isinstance(t, DeviceTensor) else t
 
 
-def _tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
+def _tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[torch.Tensor]:
     found = []
     for a in (*args, *kwargs.values()):
         if isinstance(a, torch.Tensor):
@@ -140,7 +140,7 @@ def _tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
     return found
 
 
-def _any_on_device(args: tuple, kwargs: dict) -> bool:
+def _any_on_device(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     for a in (*args, *kwargs.values()) if kwargs else args:
         kind = type(a)
         if kind is DeviceTensor:

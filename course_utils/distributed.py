@@ -67,7 +67,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _entry(rank: int, world_size: int, port: int, worker: Callable[..., Any], args: tuple, out_dir: str) -> None:
+def _entry(rank: int, world_size: int, port: int, worker: Callable[..., Any], args: tuple[Any, ...], out_dir: str) -> None:
     """What each spawned process runs: join the process group, run ``worker``, save its result, leave."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size))
     os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback_interface())

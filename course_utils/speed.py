@@ -120,7 +120,12 @@ def flip_and_translate(max_shift: int = 2, *, flip: bool = True) -> Callable[[to
     return augment
 
 
-def training_step_flops(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: Callable | None = None) -> int:
+def training_step_flops(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> int:
     """Floating-point operations of one training step (forward and backward) on the batch ``x``.
 
     Counted by ``torch.utils.flop_counter.FlopCounterMode``: 2 per
