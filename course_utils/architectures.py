@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "Cost",
@@ -121,10 +125,12 @@ def seeded(module: nn.Module, seed: int) -> nn.Module:
     generator = torch.Generator().manual_seed(seed)
     for sub in module.modules():
         if isinstance(sub, nn.modules.batchnorm._BatchNorm):
-            sub.weight.copy_(0.5 + torch.rand(sub.weight.shape, generator=generator))
-            sub.bias.copy_(0.1 * torch.randn(sub.bias.shape, generator=generator))
-            sub.running_mean.copy_(0.1 * torch.randn(sub.running_mean.shape, generator=generator))
-            sub.running_var.copy_(0.5 + torch.rand(sub.running_var.shape, generator=generator))
+            if sub.weight is not None and sub.bias is not None:  # None when affine=False
+                sub.weight.copy_(0.5 + torch.rand(sub.weight.shape, generator=generator))
+                sub.bias.copy_(0.1 * torch.randn(sub.bias.shape, generator=generator))
+            if sub.running_mean is not None and sub.running_var is not None:  # None when track_running_stats=False
+                sub.running_mean.copy_(0.1 * torch.randn(sub.running_mean.shape, generator=generator))
+                sub.running_var.copy_(0.5 + torch.rand(sub.running_var.shape, generator=generator))
         else:
             for param in sub.parameters(recurse=False):
                 fan_in = max(1, param[0].numel()) if param.dim() > 1 else 1
@@ -239,11 +245,16 @@ def separable_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.
     )
 
 
-def _weight_layers(model: nn.Module) -> list[nn.Module]:
+def _weight_layers(model: nn.Module) -> list[nn.Conv2d | nn.Linear]:
     return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: Callable | None = None) -> list[float]:
+def gradient_norms(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> list[float]:
     """L2 norm of the loss gradient of every Conv2d and Linear weight, in ``model.modules()`` order.
 
     One forward and backward pass on ``(x, y)`` in training mode (batch norm
@@ -378,14 +389,14 @@ def degradation_runs(x: torch.Tensor, y: torch.Tensor, depths: Sequence[int], *,
     return runs
 
 
-def _pick(runs: Sequence[DepthRun], depth: int, residual: bool) -> DepthRun:
+def _pick(runs: Sequence[DepthRun], depth: int | None, residual: bool) -> DepthRun:
     for run in runs:
         if run.depth == depth and run.residual == residual:
             return run
     raise ValueError(f"no run at depth {depth}; depths are {sorted({r.depth for r in runs})}")
 
 
-def figure_degradation(runs: Sequence[DepthRun], depth: int | None = None, *, window: int = 25):
+def figure_degradation(runs: Sequence[DepthRun], depth: int | None = None, *, window: int = 25) -> Figure:
     """Left: running training loss against step; right: gradient norm per layer at initialisation.
 
     Args:
@@ -417,7 +428,7 @@ def figure_degradation(runs: Sequence[DepthRun], depth: int | None = None, *, wi
     return fig
 
 
-def figure_depth_summary(runs: Sequence[DepthRun]):
+def figure_depth_summary(runs: Sequence[DepthRun]) -> Figure:
     """Training loss and training accuracy after training, against depth, plain and residual.
 
     Introduced in lesson 06b.
@@ -509,7 +520,7 @@ def separable_pairs(model: nn.Module, input_shape: Sequence[int]) -> list[Separa
     for (cost, conv), (next_cost, after) in zip(convs, convs[1:]):
         depthwise = conv.groups == conv.in_channels == conv.out_channels and conv.groups > 1
         if depthwise and after.kernel_size == (1, 1) and after.groups == 1:
-            k, hw = conv.kernel_size[0], tuple(cost.output_shape[-2:])
+            k, hw = conv.kernel_size[0], (cost.output_shape[-2], cost.output_shape[-1])
             standard, _ = separable_macs(conv.in_channels, after.out_channels, k, *hw)
             pairs.append(SeparablePair(cost.name, next_cost.name, conv.in_channels, after.out_channels, k, hw,
                                        cost.macs + next_cost.macs, standard))  # fmt: skip
@@ -543,7 +554,8 @@ def _build(name: str) -> tuple[nn.Module, int]:
     if hasattr(torchvision.models, name) and not name.startswith("_"):
         return getattr(torchvision.models, name)(weights=None), 224
     model = timm.create_model(name, pretrained=False)
-    return model, int(model.pretrained_cfg["input_size"][-1])
+    cfg = cast("dict[str, Any]", model.pretrained_cfg)  # a plain dict attribute timm sets on its models
+    return model, int(cfg["input_size"][-1])
 
 
 def measure(name: str, resolution: int | None = None) -> Cost:
@@ -616,7 +628,7 @@ def _published() -> tuple[Published, ...]:
 PUBLISHED: tuple[Published, ...] = _published()
 
 
-def figure_recipe(rows: Sequence[tuple[Published, Cost]]):
+def figure_recipe(rows: Sequence[tuple[Published, Cost]]) -> Figure:
     """ImageNet top-1 against measured multiply-adds (left) and parameters (right), log scales.
 
     Introduced in lesson 06b.
@@ -641,7 +653,7 @@ def figure_recipe(rows: Sequence[tuple[Published, Cost]]):
     return fig
 
 
-def figure_family(costs: Sequence[Cost], top1: Sequence[float] | None = None):
+def figure_family(costs: Sequence[Cost], top1: Sequence[float] | None = None) -> Figure:
     """The EfficientNet family: multiply-adds, parameters and input resolution per member.
 
     Introduced in lesson 06b.

@@ -11,7 +11,7 @@ as a failure).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ class CheckFailed(AssertionError):
 SHOW_AT_MOST = 20  # tensors with at most this many entries are printed in full when a check fails
 
 
-def _fail(name: str, expected: str, got: str, hint: str | None, detail: str = "") -> None:
+def _fail(name: str, expected: str, got: str, hint: str | None, detail: str = "") -> NoReturn:
     message = f"{name}: expected {expected}, got {got}.{detail}"
     if hint:
         message += f"\nHint: {hint}"
@@ -149,7 +149,7 @@ def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | No
         if tuple(act.shape) != tuple(exp.shape):
             _fail(name, f"shape {tuple(exp.shape)}", f"shape {tuple(act.shape)}", hint)
         if not torch.equal(act, exp.to(act.dtype)):
-            wrong = int((act != exp.to(act.dtype)).sum())
+            wrong = int(torch.ne(act, exp.to(act.dtype)).sum())
             _fail(
                 name,
                 "exactly the reference values",

@@ -14,11 +14,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from course_utils.models import eval_mode
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from torch.utils.flop_counter import FlopCounterMode
 
 __all__ = ["LayerCost", "cost_totals", "layer_costs", "measured_flops"]
 
@@ -74,7 +79,7 @@ def _device_and_dtype(model: nn.Module) -> tuple[torch.device, torch.dtype]:
     return torch.device("cpu"), torch.float32
 
 
-def _counted_forward(model: nn.Module, shape: tuple[int, ...]):
+def _counted_forward(model: nn.Module, shape: tuple[int, ...]) -> FlopCounterMode:
     """One no-grad forward pass of a zero image of ``shape`` in eval mode under ``FlopCounterMode``.
 
     The model's train/eval mode is restored afterwards; returns the counter.
@@ -127,7 +132,7 @@ def layer_costs(model: nn.Module, input_shape: Sequence[int]) -> list[LayerCost]
     names = {module: name for name, module in model.named_modules()}
     order: list[tuple[str, nn.Module, tuple[int, ...]]] = []
 
-    def hook(module: nn.Module, _inputs, output) -> None:
+    def hook(module: nn.Module, _inputs: tuple[object, ...], output: object) -> None:
         if isinstance(output, torch.Tensor):
             order.append((names[module], module, tuple(output.shape[1:])))
 
@@ -204,7 +209,7 @@ def layer_summary(costs: Sequence[LayerCost], name: str) -> str:
     )
 
 
-def figure_layer_costs(costs: Sequence[LayerCost], highlight: str | None = None, *, title: str | None = None):
+def figure_layer_costs(costs: Sequence[LayerCost], highlight: str | None = None, *, title: str | None = None) -> Figure:
     """Two bar charts side by side: each layer's share of the parameters and of the FLOPs.
 
     Only layers with parameters or FLOPs are drawn (ReLU, pooling and dropout

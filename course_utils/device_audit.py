@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import os
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -62,7 +63,9 @@ class DeviceAuditError(RuntimeError):
 class DeviceTensor(torch.Tensor):
     """Marks a CPU tensor as living on the audited device; behaves exactly like a plain tensor."""
 
-    __torch_function__ = torch._C._disabled_torch_function_impl
+    # PyTorch's documented way to opt a subclass out of __torch_function__; its stub types the C function
+    # as a plain callable where torch.Tensor declares a classmethod.
+    __torch_function__ = torch._C._disabled_torch_function_impl  # type: ignore[assignment]
 
 
 def enabled() -> bool:
@@ -127,7 +130,7 @@ def host_models_allowed() -> Iterator[None]:
         _host_models_allowed -= 1
 
 
-def _weights_on_device(module: torch.nn.Module, args: tuple) -> None:
+def _weights_on_device(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
     """Every layer with weights runs on the device: a model left on the host is the bug we look for."""
     if _host_models_allowed:
         return
@@ -142,7 +145,7 @@ def _weights_on_device(module: torch.nn.Module, args: tuple) -> None:
 
 
 def _is_audit_device(device: object) -> bool:
-    if device is None or isinstance(device, torch.Tensor):
+    if not isinstance(device, (str, int, torch.device)):  # None, a tensor...: what torch.device refuses
         return False
     try:
         device = torch.device(device)
@@ -157,7 +160,7 @@ def _mark(out: object) -> object:
     if isinstance(out, (tuple, list)) and any(type(o) in (torch.Tensor, torch.nn.Parameter) for o in out):
         marked = [_mark(o) for o in out]
         if isinstance(out, tuple) and hasattr(out, "_fields"):  # named tuples (torch.max, torch.sort, ...)
-            return type(out)(*marked)
+            return cast("Callable[..., object]", type(out))(*marked)
         return type(out)(marked)
     return out
 
@@ -166,7 +169,7 @@ def _unmark(t: torch.Tensor) -> torch.Tensor:
     return t.as_subclass(torch.Tensor) if isinstance(t, DeviceTensor) else t
 
 
-def _tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
+def _tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[torch.Tensor]:
     found = []
     for a in (*args, *kwargs.values()):
         if isinstance(a, torch.Tensor):
@@ -176,7 +179,7 @@ def _tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
     return found
 
 
-def _any_on_device(args: tuple, kwargs: dict) -> bool:
+def _any_on_device(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     for a in (*args, *kwargs.values()) if kwargs else args:
         kind = type(a)
         if kind is DeviceTensor:
@@ -198,15 +201,20 @@ def _name(func: object) -> str:
     return f"{module}.{name}" if module and not name.startswith("_TensorBase") else name
 
 
-_TO = {torch.Tensor.to, torch.Tensor.cpu, torch.Tensor.cuda}
-_NUMPY = {torch.Tensor.numpy, torch.Tensor.__array__}
+_TO: set[object] = {torch.Tensor.to, torch.Tensor.cpu, torch.Tensor.cuda}
+_NUMPY: set[object] = {torch.Tensor.numpy, torch.Tensor.__array__}
 _DEVICE_GET = ("device", "__get__")
-_REPR = {torch.Tensor.__repr__, torch.Tensor.__format__}
+_REPR: set[object] = {torch.Tensor.__repr__, torch.Tensor.__format__}
 # Calls that may mix devices, as on CUDA: copies across devices, and questions about tensor types.
-_CROSS_OK = {torch.Tensor.copy_, torch.Tensor.__setitem__, torch._has_compatible_shallow_copy_type, ("data", "__set__")}
+_CROSS_OK: set[object] = {
+    torch.Tensor.copy_,
+    torch.Tensor.__setitem__,
+    torch._has_compatible_shallow_copy_type,
+    ("data", "__set__"),
+}
 
 
-def _key(func: object) -> object:
+def _key(func: Callable[..., object]) -> object:
     """Attribute getters and setters arrive as fresh method-wrappers: name them by attribute."""
     owner = getattr(func, "__self__", None)
     if isinstance(owner, types.GetSetDescriptorType):
@@ -214,7 +222,7 @@ def _key(func: object) -> object:
     return func
 
 
-def _deepcopy(self_: DeviceTensor, memo: dict) -> DeviceTensor:
+def _deepcopy(self_: torch.Tensor, memo: dict[int, object]) -> DeviceTensor:
     """``copy.deepcopy`` of a device tensor (a parameter keeps being a parameter), on the device."""
     plain = self_.detach().as_subclass(torch.Tensor)
     copy = plain.clone().as_subclass(DeviceTensor)  # a leaf, like the original
@@ -228,7 +236,13 @@ def _deepcopy(self_: DeviceTensor, memo: dict) -> DeviceTensor:
 
 
 class _AuditMode(TorchFunctionMode):
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: tuple[type, ...],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:  # whatever the PyTorch call returns (PyTorch's protocol)
         kwargs = kwargs or {}
         if not _any_on_device(args, kwargs):  # the fast path: host tensors only (most calls in a lesson)
             if func in _TO:
@@ -269,7 +283,7 @@ class _AuditMode(TorchFunctionMode):
                 )
         return _mark(func(*args, **kwargs))
 
-    def _to(self, func, args, kwargs):
+    def _to(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self_ = args[0]
         if func is torch.Tensor.cpu:
             target = torch.device("cpu")

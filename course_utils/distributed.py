@@ -20,13 +20,17 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from torch.utils.data import Dataset
 
 __all__ = [
     "allreduce_worker",
@@ -63,7 +67,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _entry(rank: int, world_size: int, port: int, worker: Callable[..., Any], args: tuple, out_dir: str) -> None:
+def _entry(rank: int, world_size: int, port: int, worker: Callable[..., Any], args: tuple[Any, ...], out_dir: str) -> None:
     """What each spawned process runs: join the process group, run ``worker``, save its result, leave."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size))
     os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback_interface())
@@ -145,7 +149,10 @@ def shard_worker(n: int, shuffle: bool = False, seed: int = 0) -> dict[str, Any]
     from torch.utils.data import DistributedSampler
 
     rank, world = dist.get_rank(), dist.get_world_size()
-    sampler = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
+    # A range is all a sampler needs (its length); PyTorch's stubs ask for a Dataset.
+    sampler: DistributedSampler[int] = DistributedSampler(
+        cast("Dataset[int]", range(n)), num_replicas=world, rank=rank, shuffle=shuffle, seed=seed
+    )
     total = torch.tensor([rank + 1.0])
     dist.all_reduce(total)  # every process ends with the same sum
     return {"rank": rank, "world_size": world, "backend": dist.get_backend(), "indices": list(sampler), "rank_sum": total.item()}
@@ -221,22 +228,26 @@ def train_worker(x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int, 
     from torch.utils.data import DistributedSampler
 
     rank, world = dist.get_rank(), dist.get_world_size()
-    batches = _batches(list(DistributedSampler(range(len(x)), num_replicas=world, rank=rank, shuffle=False)), batch_size, steps)
+    batches = _batches(
+        list(DistributedSampler(cast("Dataset[int]", range(len(x))), num_replicas=world, rank=rank, shuffle=False)),
+        batch_size,
+        steps,
+    )
     result: dict[str, Any] = {}
 
     # 1. DistributedDataParallel: it all-reduces the gradients during backward.
     torch.manual_seed(seed)
-    model = DDP(tiny_cnn())
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    ddp = DDP(tiny_cnn())
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=lr, momentum=0.9)
     dist.barrier()
     start = time.perf_counter()
     for idx in batches:
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+        loss = F.cross_entropy(ddp(x[idx]), y[idx])
         optimizer.zero_grad()
         loss.backward()  # gradients are averaged over all processes here
         optimizer.step()
     result["ddp_seconds_per_step"] = (time.perf_counter() - start) / steps
-    result["ddp"] = {k: v.clone() for k, v in model.module.state_dict().items()}
+    result["ddp"] = {k: v.clone() for k, v in ddp.module.state_dict().items()}
     result["loss"] = loss.item()
 
     # 2. The same by hand: all-reduce each gradient, divide by the number of processes.
@@ -252,6 +263,7 @@ def train_worker(x: torch.Tensor, y: torch.Tensor, batch_size: int, steps: int, 
         loss.backward()
         t1 = time.perf_counter()
         for p in model.parameters():
+            assert p.grad is not None  # backward gave every parameter of tiny_cnn a gradient
             dist.all_reduce(p.grad)  # sum over processes ...
             p.grad /= world  # ... then the mean, as DDP does
         t2 = time.perf_counter()
@@ -352,7 +364,7 @@ def scaling_curve(
     compute_s: float,
     num_params: float,
     bandwidth_gb_per_s: float,
-    workers: Sequence[int],
+    workers: Sequence[int] | np.ndarray,
     *,
     latency_s: float = 0.0,
     fixed_global_batch: bool = False,
@@ -377,7 +389,7 @@ def figure_scaling(
     latency_s: float = 0.0,
     max_workers: int = 64,
     title: str | None = None,
-):
+) -> Figure:
     """Predicted speed-up against the number of workers, for a growing and for a fixed global batch.
 
     Returns:

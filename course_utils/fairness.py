@@ -139,7 +139,7 @@ def balanced_weights(labels: Any, groups: Any) -> torch.Tensor:
     labels = _as_labels(labels, "labels")
     keys = _as_keys(groups, len(labels))
     cells = list(zip(labels.tolist(), keys))
-    counts: dict[tuple, int] = {}
+    counts: dict[tuple[Any, Hashable], int] = {}
     for c in cells:
         counts[c] = counts.get(c, 0) + 1
     n = len(cells)

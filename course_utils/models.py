@@ -126,7 +126,7 @@ class Pretrained:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
 
-    def preprocess(self, images: Sequence | np.ndarray | torch.Tensor) -> torch.Tensor:
+    def preprocess(self, images: Sequence[Any] | np.ndarray | torch.Tensor) -> torch.Tensor:
         """A batch (N, 3, 224, 224) from one photo or a list of photos."""
         if isinstance(images, np.ndarray) and images.ndim == 3 or isinstance(images, torch.Tensor) and images.ndim == 3:
             images = [images]
@@ -135,7 +135,7 @@ class Pretrained:
         return torch.stack([self.transform(_as_chw(img)) for img in images])
 
     @torch.no_grad()
-    def classify(self, images: Sequence | np.ndarray | torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
+    def classify(self, images: Sequence[Any] | np.ndarray | torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
         """Top-``k`` (class name, probability) pairs for each photo.
 
         Introduced in lesson 06.

@@ -58,9 +58,10 @@ import inspect
 import sys
 import threading
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from torch._ops import OpOverload
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode
 
 from course_utils.checks import CheckFailed
@@ -110,7 +111,9 @@ class _Watch(TorchDispatchMode):
         self.ops = ops  # operator packet name -> the forbidden entry naming it
         self.hits: list[str] = []
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 (PyTorch's protocol)
+    def __torch_dispatch__(
+        self, func: OpOverload, types: Sequence[type], args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
+    ) -> Any:  # whatever the operator returns (PyTorch's protocol)
         entry = self.ops.get(func.overloadpacket.__name__)
         if entry is not None and entry not in self.hits:
             self.hits.append(entry)

@@ -16,12 +16,16 @@ touch its parameters' ``.grad``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from course_utils.models import eval_mode
 from course_utils.train import _device_of
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["figure_explanations", "grad_cam", "saliency_map"]
 
@@ -111,7 +115,7 @@ def mass_share(maps: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
 
 
 def figure_explanations(images: torch.Tensor, maps: Mapping[str, torch.Tensor], titles: Sequence[str], *,
-                        title: str, size: float = 1.5):  # fmt: skip
+                        title: str, size: float = 1.5) -> Figure:  # fmt: skip
     """Images in the first row, one row of heat maps per explanation method.
 
     Args:

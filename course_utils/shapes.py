@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 
@@ -84,7 +85,7 @@ class ShapeParams:
         if self.tag_agreement is not None and self.tag_style == "corner" and 4 * len(self.classes) + 1 > self.size:
             raise ValueError(f"{len(self.classes)} corner tags do not fit on a {self.size}-pixel edge")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

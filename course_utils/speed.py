@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.train import synchronize
+
+if TYPE_CHECKING:
+    import datasets
 
 __all__ = [
     "Scale",
@@ -116,7 +120,12 @@ def flip_and_translate(max_shift: int = 2, *, flip: bool = True) -> Callable[[to
     return augment
 
 
-def training_step_flops(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: Callable | None = None) -> int:
+def training_step_flops(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> int:
     """Floating-point operations of one training step (forward and backward) on the batch ``x``.
 
     Counted by ``torch.utils.flop_counter.FlopCounterMode``: 2 per
@@ -260,7 +269,7 @@ class Scale(nn.Module):
         return f"factor={self.factor:g}"
 
 
-def images_to_tensors(split, *, size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def images_to_tensors(split: datasets.Dataset, *, size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A split with an ``Image`` column (photos, e.g. CIFAR-10 from the hub) as one uint8 tensor.
 
     Args:
@@ -283,7 +292,7 @@ def images_to_tensors(split, *, size: int | None = None) -> tuple[torch.Tensor, 
     for img in split["image"]:
         img = img.convert("RGB")
         if size is not None and img.size != (size, size):
-            img = img.resize((size, size), Image.BILINEAR)
+            img = img.resize((size, size), Image.Resampling.BILINEAR)
         images.append(np.asarray(img, dtype=np.uint8))
     shapes = {a.shape for a in images}
     if len(shapes) > 1:

@@ -30,6 +30,8 @@ from course_utils.models import eval_mode
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+    from PIL.Image import Image as PILImage
 
 __all__ = ["Stage", "drawing_to_image", "preset_drawing", "run_stages", "sequential_view"]
 
@@ -237,7 +239,7 @@ def explain_stage(stage: Stage, *, last: bool = False) -> str:
     return f"{kind} turns the previous output into {shape} numbers."
 
 
-def _describe(value) -> str:
+def _describe(value: object) -> str:
     if isinstance(value, torch.Tensor):
         return f"a tensor of shape {tuple(value.shape)}"
     return type(value).__name__
@@ -332,7 +334,7 @@ def png(picture: np.ndarray, *, scale: int = 1, min_size: int = 0) -> bytes:
         scale = math.ceil(min_size / longest)
     image = Image.fromarray(picture)
     if scale > 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="png")
     return buffer.getvalue()
@@ -388,7 +390,7 @@ def figure_stages(
     index: int = 0,
     max_maps: int = 8,
     title: str | None = None,
-):
+) -> Figure:
     """The whole pipeline for one example: one row per stage, with shapes.
 
     Args:
@@ -529,7 +531,7 @@ def _place(content: torch.Tensor, size: int, extent: float, background: float, f
     return image.clamp(0, 1).unsqueeze(0)
 
 
-def drawing_to_image(cells, *, size: int = 32, extent: float = 0.55) -> torch.Tensor:
+def drawing_to_image(cells: ArrayLike, *, size: int = 32, extent: float = 0.55) -> torch.Tensor:
     """A drawing on a coarse grid of on/off cells → one input image like the training shapes.
 
     The drawn cells are cropped to their bounding box, smoothly resized so
@@ -556,7 +558,7 @@ def drawing_to_image(cells, *, size: int = 32, extent: float = 0.55) -> torch.Te
     return _place(grid.clamp(0, 1), size, extent, background=0.15, foreground=0.85)
 
 
-def photo_to_image(photo, *, size: int = 32, extent: float = 0.55) -> torch.Tensor:
+def photo_to_image(photo: np.ndarray | PILImage, *, size: int = 32, extent: float = 0.55) -> torch.Tensor:
     """A photo or scan of a drawn shape → one input image like the training shapes.
 
     Converts to gray, makes the shape the bright part (a dark shape on light

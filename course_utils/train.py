@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import torch
 from torch import nn
@@ -26,9 +27,15 @@ from torch import nn
 from course_utils import env
 from course_utils.models import eval_mode
 
+if TYPE_CHECKING:
+    import datasets
+
 __all__ = ["History", "autocast_dtype", "evaluate", "fit", "predict", "synchronize", "throughput"]
 
-Data = "tuple[torch.Tensor, torch.Tensor] | datasets.Dataset"
+# What `fit`, `evaluate` and `as_tensors` accept: ``(x, y)`` tensors (a tuple or a two-item list) or a Hugging Face dataset.
+Data: TypeAlias = "tuple[torch.Tensor, torch.Tensor] | list[torch.Tensor] | datasets.Dataset"
+# ``loss_fn(logits, y) -> loss`` (a scalar, or one loss per sample with ``reduction="none"``).
+LossFn: TypeAlias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -95,7 +102,7 @@ class History:
         return f"History({self.summary()})" if self.epochs else "History(empty)"
 
 
-def as_tensors(data, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def as_tensors(data: Data, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x, y)`` tensors on ``device`` from a tuple of tensors or a ``datasets.Dataset``.
 
     Introduced in lesson 04.
@@ -233,8 +240,8 @@ def _memory_format(model: nn.Module, channels_last: bool) -> Iterator[None]:
 
 def fit(
     model: nn.Module,
-    train,
-    val=None,
+    train: Data,
+    val: Data | None = None,
     *,
     epochs: int = 5,
     batch_size: int = 128,
@@ -242,7 +249,7 @@ def fit(
     weight_decay: float = 5e-4,
     optimizer: str | torch.optim.Optimizer = "adamw",
     schedule: str | None = "onecycle",
-    loss_fn: Callable | None = None,
+    loss_fn: LossFn | None = None,
     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
     sample_weights: torch.Tensor | None = None,
     device: torch.device | str | None = None,
@@ -349,7 +356,7 @@ def fit(
             # One permutation per epoch, drawn on the CPU (the same on every device), moved once.
             for idx in torch.randperm(len(x), generator=generator).to(device).split(batch_size):
                 xb, yb = x[idx], y[idx]
-                if augment is not None:
+                if augment is not None and aug_generator is not None:  # both or neither
                     xb = augment(xb, aug_generator)
                 with mixed():
                     logits = model(xb)
@@ -389,12 +396,16 @@ def fit(
     return history
 
 
-def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def _make_optimizer(
+    model: nn.Module, optimizer: str | torch.optim.Optimizer, lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters (are they all frozen?)")
+    make: Callable[..., torch.optim.Optimizer]
+    kwargs: dict[str, Any]
     if optimizer == "adamw":
         make, kwargs = torch.optim.AdamW, {"lr": lr, "weight_decay": weight_decay}
     elif optimizer == "sgd":
@@ -411,10 +422,10 @@ def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float)
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
-    data,
+    data: Data,
     *,
     batch_size: int = 1024,
-    loss_fn: Callable | None = None,
+    loss_fn: LossFn | None = None,
     device: torch.device | str | None = None,
 ) -> dict[str, float]:
     """Mean loss and accuracy of ``model`` on ``data``, in eval mode, without gradients.

@@ -110,6 +110,14 @@ def test_seeded_is_deterministic_and_sets_batch_norm_statistics():
     assert not torch.equal(a.conv1.weight, c.conv1.weight)
 
 
+def test_seeded_accepts_batch_norm_without_weights_or_statistics():
+    """affine=False has no weight/bias and track_running_stats=False no running statistics (they are None)."""
+    no_affine = arch.seeded(nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3, affine=False)), 0)
+    assert no_affine[1].weight is None and float(no_affine[1].running_var.min()) >= 0.5
+    no_stats = arch.seeded(nn.Sequential(nn.Conv2d(3, 3, 1), nn.BatchNorm2d(3, track_running_stats=False)), 0)
+    assert no_stats[1].running_mean is None and float(no_stats[1].weight.detach().min()) >= 0.5
+
+
 class _ShortcutFirst(nn.Module):
     """A correct basic block written differently: shortcut first, everything in Sequentials."""
 

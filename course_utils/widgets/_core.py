@@ -8,15 +8,18 @@ a static picture of its first state (`display_widget`).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import ipywidgets as W
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Picture", "display_widget", "finish", "png_bytes"]
+__all__ = ["Change", "Picture", "display_widget", "finish", "png_bytes"]
+
+# What ipywidgets hands an observer: traitlets' change, a dict with "name", "old", "new", "owner" and "type".
+Change: TypeAlias = Mapping[str, Any]
 
 
 class Picture(W.HTML):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
 from course_utils.widgets._core import Picture, finish, png_bytes
 
+if TYPE_CHECKING:
+    from course_utils.architectures import DepthRun
+
 __all__ = ["degradation_explorer"]
 
 
-def degradation_explorer(runs, *, start: int | None = None, window: int = 25) -> W.Box:
+def degradation_explorer(runs: Sequence[DepthRun], *, start: int | None = None, window: int = 25) -> W.Box:
     """Pick a depth; see the plain and the residual net's training loss and their gradient norms at that depth.
 
     A thin view over `course_utils.architectures.figure_degradation`; every
@@ -42,7 +48,7 @@ def degradation_explorer(runs, *, start: int | None = None, window: int = 25) ->
         return (f"depth {d}: after training, plain loss {plain.train_loss:.2f} (accuracy {plain.train_accuracy:.0%}), "
                 f"residual loss {residual.train_loss:.2f} (accuracy {residual.train_accuracy:.0%}) on training images")  # fmt: skip
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         picture.show(png_bytes(arch.figure_degradation(runs, depth.value, window=smooth.value)))
         summary.value = f"<div style='font-size:13px'>{describe(depth.value)}</div>"
 

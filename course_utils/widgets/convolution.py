@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
-from course_utils.widgets._core import Picture, finish
+from course_utils.widgets._core import Change, Picture, finish
+
+if TYPE_CHECKING:
+    from course_utils.pixels import ImageLike
 
 __all__ = ["kernel_editor"]
 
 
-def kernel_editor(photos, *, preset: str = "Sobel x (vertical edges)") -> W.Box:
+def kernel_editor(photos: ImageLike | dict[str, ImageLike], *, preset: str = "Sobel x (vertical edges)") -> W.Box:
     """Edit a 3x3 kernel (or pick a classic one) and see it filter a photo live.
 
     A thin view over `course_utils.convolution` (`KERNELS`, `filter_gray`,
@@ -48,7 +53,7 @@ def kernel_editor(photos, *, preset: str = "Sobel x (vertical edges)") -> W.Box:
     def weights() -> list[list[float]]:
         return [[float(c.value) for c in row] for row in cells]
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         if busy["setting"]:
             return
         gray, w = grays[photo.value], weights()
@@ -59,7 +64,7 @@ def kernel_editor(photos, *, preset: str = "Sobel x (vertical edges)") -> W.Box:
         filtered.show(pixels.png(convolution.response_image(response, w)))
         caption.value = convolution.kernel_html(w, response)
 
-    def choose(change) -> None:
+    def choose(change: Change) -> None:
         busy["setting"] = True
         try:
             for row, values in zip(cells, convolution.KERNELS[change["new"]]):

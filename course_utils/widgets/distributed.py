@@ -79,10 +79,10 @@ def scaling_explorer(
     picture = Picture("predicted step time and speed-up against the number of GPUs, for the chosen model and link")
     summary = W.HTML()
 
-    def state() -> tuple:
+    def state() -> tuple[float, float, float, float]:
         return compute.value / 1e3, params.value, bandwidth.value, latency.value / 1e6
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         c, p, b, lat = state()
         picture.show(png_bytes(distributed.figure_scaling(c, p, b, latency_s=lat, max_workers=max_workers)))
         summary.value = f"<div style='font-size:13px'>{distributed.efficiency_summary(c, p, b, 8, latency_s=lat)}</div>"

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
 from course_utils.widgets._core import Picture, finish, png_bytes
 
+if TYPE_CHECKING:
+    import torch
+    from matplotlib.figure import Figure
+
+    from course_utils.costs import LayerCost
+    from course_utils.pixels import ImageLike
+
 __all__ = ["topk_explorer", "layer_cost_explorer"]
 
 
-def topk_explorer(photos, probs, class_names, *, k: int = 5, max_k: int = 10, start: str | None = None) -> W.Box:
+def topk_explorer(
+    photos: Mapping[str, ImageLike],
+    probs: torch.Tensor,
+    class_names: Sequence[str],
+    *,
+    k: int = 5,
+    max_k: int = 10,
+    start: str | None = None,
+) -> W.Box:
     """Pick a photo and k; see the photo beside the pretrained model's top-k classes.
 
     A thin view over `course_utils.imagenet.figure_topk` and
@@ -39,7 +57,7 @@ def topk_explorer(photos, probs, class_names, *, k: int = 5, max_k: int = 10, st
     picture = Picture("the photo and the network's top-k guesses")
     summary = W.HTML()
 
-    def figure(name: str, kk: int):
+    def figure(name: str, kk: int) -> Figure:
         return imagenet.figure_topk(photos[name], probs[names.index(name)], class_names, kk,
                                     title=f"{name}: the model's top-{kk} of {len(class_names):,} classes")  # fmt: skip
 
@@ -49,7 +67,7 @@ def topk_explorer(photos, probs, class_names, *, k: int = 5, max_k: int = 10, st
         return (f"top-1 <b>{rows[0][1]}</b> ({rows[0][2]:.0%}); the top {kk} together hold {covered:.0%} "
                 f"of the probability")  # fmt: skip
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         picture.show(png_bytes(figure(photo.value, k_slider.value)))
         summary.value = f"<div style='font-size:13px'>{describe(photo.value, k_slider.value)}</div>"
 
@@ -61,7 +79,7 @@ def topk_explorer(photos, probs, class_names, *, k: int = 5, max_k: int = 10, st
                   update=update, controls=(photo, k_slider))  # fmt: skip
 
 
-def layer_cost_explorer(costs, *, start: str | None = None, title: str | None = None) -> W.Box:
+def layer_cost_explorer(costs: Sequence[LayerCost], *, start: str | None = None, title: str | None = None) -> W.Box:
     """Pick a layer of a network; see its share of the parameters and of the FLOPs.
 
     A thin view over `course_utils.costs.figure_layer_costs` and
@@ -87,7 +105,7 @@ def layer_cost_explorer(costs, *, start: str | None = None, title: str | None = 
     picture = Picture("parameters and multiply-adds of each layer, the chosen one highlighted")
     summary = W.HTML()
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         picture.show(png_bytes(cost_module.figure_layer_costs(costs, highlight=layer.value, title=title)))
         summary.value = f"<div style='font-size:13px'>{cost_module.layer_summary(costs, layer.value)}</div>"
 

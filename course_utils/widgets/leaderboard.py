@@ -5,14 +5,22 @@ Thin views over `course_utils.fairness` and `course_utils.corruptions`.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
 from course_utils.widgets._core import Picture, finish, png_bytes
 
+if TYPE_CHECKING:
+    import torch
+    from matplotlib.figure import Figure
+
 __all__ = ["shortcut_explorer", "corruption_explorer"]
 
 
-def shortcut_explorer(strengths, curves: dict, group_accs: list, *, chance: float | None = None,
+def shortcut_explorer(strengths: Sequence[float], curves: Mapping[str, Sequence[float]],
+                      group_accs: Sequence[Mapping[Hashable, float]], *, chance: float | None = None,
                       start: int | None = None) -> W.Box:  # fmt: skip
     """Pick how often the scanner tag agreed with the label in training; see what the CNN learned.
 
@@ -46,15 +54,15 @@ def shortcut_explorer(strengths, curves: dict, group_accs: list, *, chance: floa
     summary = W.HTML()
     rendered: dict[int, bytes] = {}
 
-    def figure(i: int):
+    def figure(i: int) -> Figure:
         return fairness.figure_correlation(strengths, curves, group_accs, i, chance=chance)
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         i = labels.index(slider.value)
         if i not in rendered:
             rendered[i] = png_bytes(figure(i))
         picture.show(rendered[i])
-        worst = min(group_accs[i], key=group_accs[i].get)
+        worst = min(group_accs[i], key=group_accs[i].__getitem__)
         parts = ", ".join(f"{name} <b>{100 * vals[i]:.0f}%</b>" for name, vals in curves.items())
         summary.value = (
             f"<div style='font-size:13px'>Trained with the tag agreeing in {labels[i]} of images: {parts}; "
@@ -63,7 +71,7 @@ def shortcut_explorer(strengths, curves: dict, group_accs: list, *, chance: floa
 
     update()
     box = W.VBox([slider, summary, picture])
-    worst = min(group_accs[start], key=group_accs[start].get)
+    worst = min(group_accs[start], key=group_accs[start].__getitem__)
     return finish(
         box,
         "p2l-shortcut-explorer",
@@ -75,7 +83,8 @@ def shortcut_explorer(strengths, curves: dict, group_accs: list, *, chance: floa
     )
 
 
-def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accepted: dict | None = None,
+def corruption_explorer(images: torch.Tensor, probs: torch.Tensor, photo_names: Sequence[str], kinds: Sequence[str],
+                        class_names: Sequence[str], *, accepted: Mapping[str, Sequence[str]] | None = None,
                         start: tuple[int, int, int] = (0, 0, 3)) -> W.Box:  # fmt: skip
     """Pick a photo, a corruption and a severity; see the image and the pretrained model's top-5.
 
@@ -116,7 +125,7 @@ def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accep
             return tuple(accepted.get(photo_names[p], ()))
         return (class_names[int(probs[p, k, 0].argmax())],)
 
-    def figure(p: int, k: int, s: int):
+    def figure(p: int, k: int, s: int) -> Figure:
         label = "clean" if s == 0 else f"severity {s}"
         return corruptions.figure_corrupted_prediction(
             images[p, k, s],
@@ -142,7 +151,7 @@ def corruption_explorer(images, probs, photo_names, kinds, class_names, *, accep
             f"({100 * float(probs[p, k, 0, clean_top]):.0f}%)"
         )
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         p, k, s = photo.value, kind.value, severity.value
         picture.show(png_bytes(figure(p, k, s)))
         summary.value = f"<div style='font-size:13px'>{describe(p, k, s)}</div>"

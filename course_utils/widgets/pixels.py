@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
-from course_utils.widgets._core import Picture, finish
+from course_utils.widgets._core import Change, Picture, finish
+
+if TYPE_CHECKING:
+    from course_utils.pixels import ImageLike
 
 __all__ = ["pixel_inspector", "channel_mixer"]
 
 
-def pixel_inspector(image, *, row: int | None = None, col: int | None = None, radius: int = 3) -> W.Box:
+def pixel_inspector(image: ImageLike, *, row: int | None = None, col: int | None = None, radius: int = 3) -> W.Box:
     """Move over a photo's rows and columns; read the pixel's RGB bytes and the matching tensor slice.
 
     A thin view over `course_utils.pixels` (`neighbourhood`, `mark_window`, `window_html`).
@@ -37,7 +42,7 @@ def pixel_inspector(image, *, row: int | None = None, col: int | None = None, ra
     zoom = Picture("the inspected window, enlarged so that each pixel is a square")
     numbers = W.HTML()
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         window = pixels.neighbourhood(array.shape, row_slider.value, col_slider.value, radius)
         photo.show(pixels.png(pixels.mark_window(array, window)))
         zoom.show(pixels.png(array[window.top : window.bottom, window.left : window.right], scale=24))
@@ -57,7 +62,7 @@ def pixel_inspector(image, *, row: int | None = None, col: int | None = None, ra
     )
 
 
-def channel_mixer(image, gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> W.Box:
+def channel_mixer(image: ImageLike, gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> W.Box:
     """Scale a photo's red, green and blue channels, and see the gray image those weights make.
 
     A thin view over `course_utils.pixels.mix_channels` and `weighted_gray`.
@@ -95,7 +100,7 @@ def channel_mixer(image, gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) ->
     caption = W.HTML()
     busy = {"setting": False}
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         if busy["setting"]:
             return
         g = [s.value for s in sliders]
@@ -115,7 +120,7 @@ def channel_mixer(image, gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) ->
             f"[{means[0]:.0f}, {means[1]:.0f}, {means[2]:.0f}]<br>right: {text}</div>"
         )
 
-    def choose(change) -> None:
+    def choose(change: Change) -> None:
         if change["new"] is None:
             return
         busy["setting"] = True

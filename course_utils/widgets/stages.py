@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
-from course_utils.widgets._core import Picture, finish
+from course_utils.widgets._core import Change, Picture, finish
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 __all__ = ["replay_view", "sketch_pad"]
 
 
-def replay_view(model, examples: dict, class_names, *, delay: float = 0.3, max_maps: int = 16) -> W.Box:
+def replay_view(
+    model: nn.Module, examples: Mapping[str, torch.Tensor], class_names: Sequence[str], *, delay: float = 0.3, max_maps: int = 16
+) -> W.Box:
     """Pick an input, press Replay, and watch it travel through the network stage by stage.
 
     A thin view over `course_utils.stages`: every stage of every example is
@@ -48,7 +57,7 @@ def replay_view(model, examples: dict, class_names, *, delay: float = 0.3, max_m
     stage = W.IntSlider(value=0, min=0, max=n - 1, description="stage", continuous_update=True)
     strip, picture, caption, probs = W.HTML(), Picture("the feature maps of the chosen stage"), W.HTML(), W.HTML()
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         result, i = runs[choice.value], stage.value
         if (choice.value, i) not in pictures:
             pictures[(choice.value, i)] = st.png(st.stage_picture(result[i], max_maps=max_maps), min_size=280)
@@ -63,7 +72,7 @@ def replay_view(model, examples: dict, class_names, *, delay: float = 0.3, max_m
         else:
             probs.value = f"<i>stage {i + 1} of {n}: the prediction appears when the signal reaches the end</i>"
 
-    def play(_=None) -> None:
+    def play(_: object = None) -> None:
         for i in range(n):
             stage.value = i
             time.sleep(delay)
@@ -89,7 +98,7 @@ def replay_view(model, examples: dict, class_names, *, delay: float = 0.3, max_m
     )
 
 
-def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str = "circle") -> W.Box:
+def sketch_pad(model: nn.Module, class_names: Sequence[str], *, grid: int = 10, size: int = 32, start: str = "circle") -> W.Box:
     """Draw a shape on a grid of cells (or upload a photo of one) and see what the network says.
 
     A thin view over `course_utils.stages.drawing_to_image` and
@@ -113,7 +122,6 @@ def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str
     import io
 
     import numpy as np
-    import torch
     from IPython.display import display
 
     from course_utils import stages as st
@@ -140,7 +148,7 @@ def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str
     def drawing() -> np.ndarray:
         return np.array([[int(b.value) for b in row] for row in cells])
 
-    def redraw(_=None) -> None:
+    def redraw(_: object = None) -> None:
         if state["busy"]:
             return
         cells_on = drawing()
@@ -165,11 +173,11 @@ def sketch_pad(model, class_names, *, grid: int = 10, size: int = 32, start: str
             state["busy"] = False
         redraw()
 
-    def toggled(change) -> None:
+    def toggled(change: Change) -> None:
         change["owner"].button_style = "info" if change["new"] else ""
         redraw()
 
-    def uploaded(change) -> None:
+    def uploaded(change: Change) -> None:
         from PIL import Image
 
         files = change["new"]

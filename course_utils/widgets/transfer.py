@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
 from course_utils.widgets._core import Picture, finish, png_bytes
 
+if TYPE_CHECKING:
+    import torch
+    from matplotlib.figure import Figure
+
 __all__ = ["depth_explorer"]
 
 
-def depth_explorer(photos: dict, stages: dict, *, k: int = 8, start: tuple[str, str] | None = None) -> W.Box:
+def depth_explorer(
+    photos: Mapping[str, torch.Tensor],
+    stages: Mapping[str, Mapping[str, torch.Tensor]],
+    *,
+    k: int = 8,
+    start: tuple[str, str] | None = None,
+) -> W.Box:
     """Pick a photo and a depth of the pretrained backbone; see that stage's strongest feature maps.
 
     A thin view over `course_utils.transfer` (`figure_depth`, `stage_summary`);
@@ -43,10 +56,10 @@ def depth_explorer(photos: dict, stages: dict, *, k: int = 8, start: tuple[str, 
     picture = Picture("the photo and the strongest feature maps at the chosen depth")
     summary = W.HTML()
 
-    def figure(name: str, stage: str):
+    def figure(name: str, stage: str) -> Figure:
         return transfer.figure_depth(photos[name], {stage: stages[name][stage]}, k=k, title=f"{name}, {stage}")
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         picture.show(png_bytes(figure(photo.value, depth.value)))
         text = transfer.stage_summary(depth.value, stages[photo.value][depth.value], k)
         summary.value = f"<div style='font-size:13px'>{text}</div>"

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import ipywidgets as W
 
 from course_utils.widgets._core import Picture, finish
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from course_utils.shapes import ShapeParams
 
 __all__ = ["shift_explorer"]
 
 
 def shift_explorer(
-    models: dict,
-    params,
+    models: Mapping[str, nn.Module],
+    params: ShapeParams,
     *,
     train_range: tuple[float, float],
     x_pixels: tuple[int, int] | None = None,
@@ -64,7 +72,7 @@ def shift_explorer(
     where = W.HTML()
     panels = [W.HTML() for _ in models]
 
-    def update(_=None) -> None:
+    def update(_: object = None) -> None:
         label, i = shape.value, positions.index(slider.value)
         picture.show(pixels.png(translation.track_picture(tracks[label][i], slider.value + 0.5, range_px)))
         inside = range_px[0] <= slider.value + 0.5 <= range_px[1]
