@@ -259,7 +259,8 @@ def gradient_norms(
 
     One forward and backward pass on ``(x, y)`` in training mode (batch norm
     uses the batch's statistics, as during training). Afterwards every
-    submodule is back in the mode it was in, and every parameter's ``.grad``
+    submodule is back in the mode it was in, every buffer (batch norm's
+    running statistics) holds its old values, and every parameter's ``.grad``
     is exactly as it was: the gradients are taken with
     ``torch.autograd.grad``, never accumulated into ``.grad``.
 
@@ -281,6 +282,7 @@ def gradient_norms(
     if not layers:
         raise ValueError(f"{type(model).__name__} has no nn.Conv2d or nn.Linear layer to measure")
     modes = [(m, m.training) for m in model.modules()]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]  # batch norm's running statistics
     try:
         model.train()
         loss = (loss_fn or F.cross_entropy)(model(x), y)
@@ -288,6 +290,9 @@ def gradient_norms(
     finally:
         for m, mode in modes:
             m.training = mode
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
     return [float(g.norm()) for g in grads]
 
 

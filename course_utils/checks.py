@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    "CheckFailed", "check_close", "check_dtype", "check_equal", "check_raises", "check_shape", "check_true", "passed",
+    "CheckFailed", "check_between", "check_close", "check_dtype", "check_equal", "check_raises", "check_shape", "check_true",
+    "passed",
 ]  # fmt: skip
 
 
@@ -203,6 +204,22 @@ def check_true(value: Any, name: str = "condition", hint: str | None = None) -> 
         if isinstance(value, (bool, np.bool_)):
             _fail(name, "this to hold (True)", "False: it does not hold", hint)
         _fail(name, "this to hold (True)", f"{_describe(value)}, which is not a bool", hint)
+
+
+def check_between(value: Any, low: float, high: float, name: str = "value", hint: str | None = None) -> None:
+    """Fail unless ``low <= value <= high``; a failure says the value that came back.
+
+    For measured quantities (a speed, an accuracy) whose exact value depends on
+    the machine or the data, so the student sees how far off they are.
+
+    Introduced in lesson 05's exercise.
+    """
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        _fail(name, f"a number from {low:g} to {high:g}", _describe(value), hint)
+    if not low <= float(value) <= high:
+        _fail(name, f"a number from {low:g} to {high:g}", f"{float(value):.4g}", hint)
 
 
 def passed(what: str) -> None:

@@ -121,6 +121,8 @@ def _judge(spec: CheckSpec, got, expected_rec) -> Verdict:
         checks.check_equal(value, decode(expected_rec), spec.name, hint=hint)
     elif spec.kind == "true":
         checks.check_true(value, spec.name, hint=hint)
+    elif spec.kind == "between":
+        checks.check_between(value, spec.options["low"], spec.options["high"], spec.name, hint=hint)
     elif spec.kind == "compare":
         expected = decode(expected_rec)
         plain = (list, tuple, str)

@@ -28,6 +28,7 @@ KINDS = {
     "check_shape": "shape",
     "check_dtype": "dtype",
     "check_true": "true",
+    "check_between": "between",
     "check_raises": "raises",
 }
 #: Parameters of each check, from course_utils itself.
@@ -40,7 +41,7 @@ EXPECTED_PARAM = {
     "check_dtype": "dtype",
     "check_raises": "exception",
 }
-OPTION_PARAMS = ("name", "atol", "rtol", "hint", "match")
+OPTION_PARAMS = ("name", "atol", "rtol", "hint", "match", "low", "high")
 COMPARE_OPS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
@@ -54,10 +55,10 @@ class CheckSpec:
 
     index: int
     function: str  # check_close, ...
-    kind: str  # close | equal | shape | dtype | true | compare | raises
+    kind: str  # close | equal | shape | dtype | true | between | compare | raises
     line: int
     name: str
-    options: dict = field(default_factory=dict)  # atol, rtol, hint, match (literals)
+    options: dict = field(default_factory=dict)  # atol, rtol, hint, match, low, high (literals)
     op: str | None = None  # for kind == "compare"
     actual_src: str = ""
     expected_src: str = ""
@@ -155,7 +156,9 @@ def analyse(source: str) -> tuple[ast.Module, list[tuple[ast.Call, CheckSpec, as
             kind, op = "compare", COMPARE_OPS[type(actual.ops[0])]
             actual, expected = actual.left, actual.comparators[0]
         options = {}
-        for param in ("atol", "rtol", "match"):
+        if function == "check_between" and not {"low", "high"} <= set(args):
+            raise RewriteError(f"line {node.lineno}: check_between needs both bounds, low and high, as literals")
+        for param in ("atol", "rtol", "match", "low", "high"):
             if param in args:
                 options[param] = _literal(args[param], f"'{param}' of {function}", node.lineno)
         if "hint" in args:

@@ -66,7 +66,10 @@ def test_gradient_norms_match_backward_and_leave_the_model_alone(start_training)
         p.grad = torch.full_like(p, 0.5)
     x, y = torch.randn(6, 1, 14, 14, generator=_gen(4)), torch.randint(0, 10, (6,), generator=_gen(5))
     modes = [m.training for m in net.modules()]
+    buffers = [b.clone() for b in net.buffers()]
+    assert len(buffers) > 0
     norms = arch.gradient_norms(net, x, y)
+    assert all(torch.equal(b, saved) for b, saved in zip(net.buffers(), buffers, strict=True))
     assert norms == pytest.approx(_reference_norms(net, x, y, nn.functional.cross_entropy), rel=1e-5)
     assert [m.training for m in net.modules()] == modes
     assert all(bool((p.grad == 0.5).all()) for p in net.parameters())

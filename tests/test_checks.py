@@ -104,3 +104,16 @@ def test_check_true_says_what_was_checked_and_what_came_back():
     with pytest.raises(CheckFailed, match="a single true/false value"):
         checks.check_true(torch.tensor([True, False]), "all equal")
     checks.check_true(torch.tensor(True), "a one-element tensor")
+
+
+def test_check_between_reports_the_measured_value():
+    checks.check_between(0.5, 0.3, 1.0)
+    checks.check_between(torch.tensor(1.0), 0.3, 1.0)
+    checks.check_between(np.float32(0.3), 0.3, 1.0)
+    with pytest.raises(checks.CheckFailed, match=r"(?s)expected a number from 0.6 to 1.02, got 0.4321.*Hint: time it"):
+        checks.check_between(0.43214, 0.6, 1.02, "speed ratio", hint="time it")
+    with pytest.raises(checks.CheckFailed, match="got 1.5"):
+        checks.check_between(1.5, 0.6, 1.02)
+    for not_a_number in (None, "0.5", True, torch.tensor([0.5, 0.5])):
+        with pytest.raises(checks.CheckFailed, match="expected a number from 0.3 to 1"):
+            checks.check_between(not_a_number, 0.3, 1.0)

@@ -575,6 +575,16 @@ def _grade_alone(root: Path, assignment: str) -> tuple[dict, pipeline.RunSummary
     return nbcourse.scores(root, assignment), summary, time.perf_counter() - start
 
 
+def _machine_idle_share(before: list[int], after: list[int]) -> float:
+    """Share of all cores' time spent idle (idle + iowait) between two readings of /proc/stat's "cpu" line."""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    return (delta[3] + delta[4]) / max(1, sum(delta[:8]))
+
+
+def _cpu_times() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (from /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -595,7 +605,9 @@ def test_grades_do_not_depend_on_machine_load(tmp_path):
     assert assignment not in quiet_summary.refused, quiet_summary.refused
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
+        times_before = _cpu_times()
         loaded, loaded_summary, loaded_seconds = _grade_alone(tmp_path / "loaded", assignment)
+        idle = _machine_idle_share(times_before, _cpu_times())
         burnt = [_cpu_seconds(p.pid) for p in busy]
     finally:
         for p in busy:
@@ -603,8 +615,10 @@ def test_grades_do_not_depend_on_machine_load(tmp_path):
             p.wait()
     record_runtime(f"grading/{assignment}, every student, quiet", quiet_seconds)
     record_runtime(f"grading/{assignment}, every student, beside two busy processes", loaded_seconds)
-    # The load was real: the two busy processes took a good share of the machine while grading ran.
-    assert sum(burnt) >= 0.5 * loaded_seconds, f"the busy processes used only {burnt} s of CPU in {loaded_seconds:.0f} s"
+    # The load was real: both busy processes ran, and every core was busy while grading ran. (How much CPU the
+    # two got depends on what else the machine runs, e.g. the other test worker: a third of a core each, or all.)
+    assert min(burnt) >= 0.05 * loaded_seconds, f"a busy process barely ran: {burnt} s of CPU in {loaded_seconds:.0f} s"
+    assert idle <= 0.1, f"the machine was idle {idle:.0%} of the time while ex01 was graded beside two busy processes"
     assert assignment not in loaded_summary.refused, loaded_summary.refused
     assert set(quiet) == set(loaded) and len(quiet) >= 3, (sorted(quiet), sorted(loaded))
     assert loaded == quiet, f"grades changed under load (quiet run {quiet_seconds:.0f} s, loaded {loaded_seconds:.0f} s)"

@@ -167,6 +167,20 @@ def test_judging_failures():
     assert not compare.judge(_spec("shape"), shape, _ref((2, 2, 3))).passed
 
 
+def test_between_reads_its_bounds_from_the_source_and_shows_the_value():
+    r = rewrite.rewrite("cu.checks.check_between(speed(x) * 2, 0.6, 1.02, 'ratio', hint='time it')\ncu.checks.passed('s')")
+    assert [(c.kind, c.options["low"], c.options["high"]) for c in r.checks] == [("between", 0.6, 1.02)]
+    assert "0.6" not in r.student_source and "1.02" not in r.student_source
+    with pytest.raises(rewrite.RewriteError, match="literal"):
+        rewrite.rewrite("cu.checks.check_between(speed(x), low, 1.0, 'ratio')")
+    spec = r.checks[0]
+    assert compare.judge(spec, _rec(0.9), {}).passed
+    assert compare.judge(spec, _rec(torch.tensor(1.0)), {}).passed
+    verdict = compare.judge(spec, _rec(0.43214), {})
+    assert not verdict.passed and "got 0.4321" in verdict.message and "Hint: time it" in verdict.message
+    assert not compare.judge(spec, _rec("0.9"), {}).passed
+
+
 def test_raises_needs_the_expected_type_and_message():
     ref = {"expected": {"type": "builtins.ValueError", "name": "ValueError"}}
     raised = {

@@ -11,7 +11,8 @@ Every assignment is graded twice: by the instructors' pipeline (``python -m
 grader autograde``: sandboxes, the outside comparison, ``--jobs 2``), with the
 full set of students, in one run for the whole course; and by plain ``nbgrader
 autograde`` (what an instructor clicking "autograde" in formgrader runs), with
-the perfect student and the untouched stub. The pipeline grades the solution
+the perfect student and the untouched stub (in test_plain_nbgrader.py, a module of its
+own so that the test workers run the two in parallel). The pipeline grades the solution
 like a student before it grades anyone (and refuses the assignment if it loses
 a point), so its perfect student is that verification run, not a second one.
 """
@@ -127,17 +128,3 @@ def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course
     full_marks = {cell: (top, top) for cell, (_score, top) in scores["stub"].items()}
     _assert_grades(assignment, {"perfect": full_marks, **scores}, set(scores))
     assert list((root / "autograded" / "stub" / assignment).glob("*.ipynb")), "no graded notebook was written"
-
-
-@pytest.mark.grading
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_plain_nbgrader_grades_the_solution_and_the_stub(assignment, tmp_path):
-    submissions = {k: v for k, v in _submissions(assignment).items() if k in ("perfect", "stub")}
-    start = time.perf_counter()
-    scores = course.autograde_local(assignment, submissions, tmp_path)
-    seconds = time.perf_counter() - start
-    record_runtime(f"grading/{assignment}, plain nbgrader ({len(submissions)} submissions)", seconds)
-    # Each notebook (and nbgrader's set-up) within the hard limit of 120 s per notebook.
-    assert seconds <= 120 * len(submissions), f"grading {assignment}'s solution and stub took {seconds:.0f} s"
-    _assert_grades(assignment, scores, set())
-    _no_error_outputs(tmp_path / "autograded" / "perfect" / assignment)

@@ -36,7 +36,7 @@
 # | 05 | Training on a GPU, and fast on a CPU | Where does training time go, and how do we get it back? |
 # | 06 | ImageNet and the 2012 earthquake | Why did one result in 2012 change computer vision? |
 # | 07 | Transfer learning | Can a network trained on one task help with another? |
-# | 08 | What the leaderboard hides | Accurate on whom, and by reading what? |
+# | 08 | What the leaderboard hides | Which groups a model fails, and which cue it uses |
 #
 # Each lesson 01–08 comes with a graded exercise in `exercises/`. You implement a
 # few functions and see self-checks pass as you go; your instructor's grader runs

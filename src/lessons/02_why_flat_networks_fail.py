@@ -225,6 +225,9 @@ changes = {"pixels, flattened": relative_change(crop(0), crop(3)),
            "global max of each map": relative_change(pooled, pooled_shifted)}  # fmt: skip
 cu.expect(changes["global max of each map"] < changes["feature maps, same positions"] / 5,
           "pooling makes the result nearly invariant to the move", changes=changes)
+cu.expect(0.003 < changes["global max of each map"] < 0.03 and 0.12 < changes["feature maps, same positions"] < 0.3,
+          "The global maximum changes by about a hundredth where the maps at fixed positions change by a fifth",
+          changes=changes)
 {name: f"{c:.4f}" for name, c in changes.items()}
 
 # %% [markdown]

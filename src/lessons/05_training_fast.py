@@ -378,12 +378,14 @@ f"batch 64: float32 {full:,.0f} images/s, autocast {str(amp_dtype).replace('torc
 f"({mixed / full:.2f}x)"
 
 # %% [markdown]
-# The line above shows what autocast did here. On the course's 2-core cloud CPU
-# it made this step about 17× *slower*, although that processor has AVX-512
-# bfloat16 instructions: for a network this small, converting every operation's
+# The line above shows what autocast did here: a ratio below 1 means it made
+# the step slower. On a CPU that is the common outcome for a network this small,
+# even one with bfloat16 instructions, because converting every operation's
 # inputs and outputs between formats costs more than the cheaper arithmetic
-# saves. On a GPU with 16-bit tensor cores the same code is usually faster. That
-# is why `cu.fit` leaves it off unless you ask (`autocast=torch.bfloat16`).
+# saves (on the 2-core cloud CPU this course was written on, with AVX-512
+# bfloat16, we measured it many times slower). On a GPU with 16-bit tensor
+# cores the same code is usually faster. That is why `cu.fit` leaves it off
+# unless you ask (`autocast=torch.bfloat16`).
 
 # %% [markdown]
 # ## 8 · `torch.compile`: pay first, run faster later

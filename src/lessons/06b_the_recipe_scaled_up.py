@@ -232,8 +232,12 @@ with torch.no_grad():
 bottleneck = torchvision.models.resnet.Bottleneck(256, 64)  # 256 -> 64 -> 64 -> 256
 two_3x3 = nn.Sequential(nn.Conv2d(256, 256, 3, padding=1, bias=False), nn.Conv2d(256, 256, 3, padding=1, bias=False))
 x256 = (256, 56, 56)
-{name: (cu.models.count_params(m), f"{cu.costs.measured_flops(m, x256) / 2e9:.2f} billion MACs")
- for name, m in (("bottleneck", bottleneck), ("two 3x3 convs", two_3x3))}  # fmt: skip
+block_costs = {name: (cu.models.count_params(m), cu.costs.measured_flops(m, x256) / 2)
+               for name, m in (("bottleneck", bottleneck), ("two 3x3 convs", two_3x3))}  # fmt: skip
+fewer = [block_costs["two 3x3 convs"][i] / block_costs["bottleneck"][i] for i in (0, 1)]
+cu.expect(all(15 < r < 19 for r in fewer), "About 17 times fewer parameters and multiply-adds",
+          parameters=fewer[0], macs=fewer[1])
+{name: (p, f"{m / 1e9:.2f} billion MACs") for name, (p, m) in block_costs.items()}
 
 # %% [markdown]
 # About 17 times fewer parameters and multiply-adds, for a block that is three
@@ -259,6 +263,8 @@ resnets = pd.DataFrame(rows).set_index("network")
 cu.expect(all((resnets["parameters (measured)"] == resnets["parameters (torchvision)"])
               & ((resnets["GMACs (measured)"] - resnets["GMACs (torchvision)"]).abs() < 0.01)),
           "Our measurements match torchvision's published parameters exactly and its multiply-adds to 0.01 billion.")
+arithmetic = resnets.loc["resnet50", "GMACs (measured)"] / resnets.loc["resnet18", "GMACs (measured)"]
+cu.expect(1.8 < arithmetic < 2.5, "ResNet-50 has 50 layers at about twice ResNet-18's arithmetic", ratio=arithmetic)
 resnets
 
 # %% [markdown]
@@ -276,6 +282,11 @@ for c in stage_costs:
     top = c.name.split(".")[0]
     shape, params, macs = per_stage.get(top, (None, 0, 0))
     per_stage[top] = (c.output_shape, params + c.params, macs + c.macs)
+stages = [per_stage[f"layer{i}"] for i in (1, 2, 3, 4)]
+stage_macs, stage_params = [m for _, _, m in stages], [p for _, p, _ in stages]
+cu.expect(max(stage_macs) < 1.3 * min(stage_macs) and stage_params == sorted(stage_params) and stage_params[3] > 3 * stage_params[2] / 2,
+          "each stage does about the same arithmetic, while the parameters pile up in the late stages",
+          stage_macs=stage_macs, stage_params=stage_params)
 pd.DataFrame([{"stage": k, "output": "×".join(map(str, s)), "parameters": p, "MMACs": round(m / 1e6, 1)}
               for k, (s, p, m) in per_stage.items()]).set_index("stage")  # fmt: skip
 
@@ -293,7 +304,8 @@ pd.DataFrame([{"stage": k, "output": "×".join(map(str, s)), "parameters": p, "M
 # `cu.stages.sequential_view` checks that and lays them out as a sequence. We
 # put the ImageNet normalisation in front. The network is **untrained** (we have
 # no offline ResNet weights), so watch the shapes and how the maps shrink and
-# multiply — not the prediction, which is close to 1/1000 for every class.
+# multiply — not the prediction, which spreads over all 1,000 classes with none
+# getting even 1%.
 
 # %%
 photo = T.Resize(224, antialias=True)(torch.from_numpy(cu.data.load_photo("cat")).permute(2, 0, 1))
@@ -304,6 +316,10 @@ replayable = nn.Sequential(OrderedDict(
     + list(cu.stages.sequential_view(resnet18, torch.zeros(1, 3, 224, 224)).named_children())))  # fmt: skip
 for stage in cu.stages.run_stages(replayable, photo)[:6]:
     print(stage.describe())
+with torch.no_grad():
+    untrained_probs = replayable(photo[None]).softmax(1)
+cu.expect(float(untrained_probs.max()) < 0.01, "the prediction spreads over all 1,000 classes with none getting even 1%",
+          largest=float(untrained_probs.max()))
 
 # %%
 coffee = T.Resize(224, antialias=True)(torch.from_numpy(cu.data.load_photo("coffee")).permute(2, 0, 1))

@@ -484,8 +484,9 @@ print(cu.transfer.results_table(digit_labels, digits_results))
 # Now the ImageNet backbone on the same digits, the same subsets and the same 500
 # test digits. We extract features at 64 pixels only for the training digits that
 # some subset uses (30 per class and seed at most), plus the test digits, in
-# batches of 32 (here about twice as fast per image as batches of 200, whose
-# feature maps no longer fit in the processor's caches).
+# batches of 32: small batches keep the feature maps inside the processor's
+# caches, which on a CPU can matter more than the batch size's usual speed-up
+# (time it with `split(200)` to see what your machine does).
 
 # %%
 used = torch.unique(torch.cat([cu.transfer.per_class_subset(yd_train, 30, seed) for seed in range(3)]))

@@ -716,7 +716,7 @@ noisy = predictions(untagged, cu.corruptions.corrupt(x, "gaussian_noise", 1, tor
 # contrast augmentation).
 
 # %% [markdown]
-# ## 6 · Accurate on whom, and by reading what?
+# ## 6 · Which groups does it fail, and which cue does it use?
 #
 # Mitchell et al. (2019, *Model cards for model reporting*, FAT\*) proposed
 # that every released model come with a short **model card**: what it is for,
@@ -769,7 +769,7 @@ display(Markdown(model_card("baseline", b, flips["baseline"]["tag swapped"])))
 # - Common corruptions — noise, blur, compression, contrast — change a
 #   network's answers, cut its accuracy and drain its confidence; a network
 #   copes with the variations its training data showed and with little else.
-# - Ask "accurate on whom, and by reading what?", and write the answer in a
+# - Ask which groups the model fails and which cue it relies on, and write the answer in a
 #   model card.
 #
 # ## Check your understanding

@@ -186,7 +186,7 @@ print(f"one process, 1 thread, batch {2 * b}: {one_core_step * 1e3:.1f} ms per s
 print(f"one process, {threads} thread(s), batch {2 * b}: {single_step * 1e3:.1f} ms per step")
 print(f"two processes, 1 thread each, batch {b} each: {ddp_step * 1e3:.1f} ms per step (DDP)")
 print(f"by hand: compute {compute * 1e3:.1f} ms + all-reduce {comm * 1e3:.1f} ms per step; "
-      f"the fitted model predicts {predicted * 1e3:.1f} ms")
+      f"the fitted model predicts {predicted * 1e3:.1f} ms, {predicted / ddp_step:.2f}x the DDP step measured above")
 f"two processes: {speedup:.2f}x the speed of one process on one core, {speedup_threads:.2f}x one process on {threads} threads (ideal: 2x)"
 
 # %%
@@ -196,10 +196,11 @@ verdict = ("little or no speed-up" if speedup < 1.3 else
 threads_said = (f"one process spreading each operation over {threads} threads took {speedup_threads:.2f} times "
                 f"the two processes' step time: threads share out the same cores, with no all-reduce but with a "
                 f"wait at the end of every operation")
+limit = ("And communication is what limits the two processes." if share >= 0.5 else
+         "Communication takes a large share of each step." if share >= 0.2 else "Communication is a small part of each step.")
 text = (f"Against one process on one core, the second process gave **{verdict}** ({speedup:.2f}x). "
         f"There are only {threads} cores, so the most a second process can do is use the core the first left "
-        f"idle ({threads_said}). And communication is "
-        f"what limits the two processes: our "
+        f"idle ({threads_said}). {limit} Our "
         f"network has only {params:,} parameters, so each step computes for {compute * 1e3:.1f} ms and then "
         f"spends {comm * 1e3:.1f} ms ({share:.0%} of the step) in all-reduce calls, nearly all of it the "
         f"cost of {tensors} all-reduce calls of 2 ring steps each: moving the bytes alone would take "

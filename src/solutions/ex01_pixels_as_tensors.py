@@ -85,11 +85,13 @@ cu.checks.check_close(to_tensor(as_tensor), as_tensor.permute(2, 0, 1).float() /
                       atol=1e-6, hint="accept a torch tensor as well as a NumPy array")
 photo = cu.data.load_photo("cat")[100:140, 200:260]
 cu.checks.check_close(to_tensor(photo), TF.to_dtype(TF.to_image(photo), torch.float32, scale=True),
-                      "to_tensor on a crop of the cat photo", atol=1e-6)
+                      "to_tensor on a crop of the cat photo", atol=1e-6,
+                      hint="(H, W, C) uint8 -> (C, H, W) float32 in [0, 1]: permute(2, 0, 1), then divide by 255")
 cu.checks.check_equal(to_tensor(np.full((2, 2, 3), 255, dtype=np.uint8)).max().item(), 1.0, "to_tensor(white).max()")
 cu.checks.check_equal(as_tensor, torch.randint(0, 256, (3, 5, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(5)),
                       "the input tensor after to_tensor", hint="do not modify img in place")
-cu.checks.check_raises(lambda: to_tensor(torch.zeros(4, 4, 3)), ValueError, "to_tensor(a float tensor)")
+cu.checks.check_raises(lambda: to_tensor(torch.zeros(4, 4, 3)), ValueError, "to_tensor(a float tensor)",
+                       hint="only uint8 pixels are accepted: a float image may already be in [0, 1]")
 ### END HIDDEN TESTS
 cu.checks.passed("to_tensor")
 
@@ -142,7 +144,8 @@ cu.checks.check_close(normalize(w3, [0.1, 0.5, 0.9], [1.0, 2.0, 4.0]), TF.normal
 one = torch.rand(1, 4, 4, generator=gen)
 cu.checks.check_close(normalize(one, [0.5], [0.2]), (one - 0.5) / 0.2, "normalize on one channel")
 cu.checks.check_close(normalize(batch, torch.tensor([0.1, 0.2, 0.3]), torch.tensor([0.5, 0.25, 2.0])),
-                      TF.normalize(batch, [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]), "normalize with tensor mean and std")
+                      TF.normalize(batch, [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]), "normalize with tensor mean and std",
+                      hint="accept a list, a tuple or a 1-D tensor: torch.as_tensor(mean) handles all three")
 cu.checks.check_close(batch, torch.rand(2, 3, 6, 4, generator=torch.Generator().manual_seed(2)),
                       "the input after normalize", hint="do not modify x in place")
 cu.checks.check_raises(lambda: normalize(batch, [0.5], [0.5, 0.25, 2.0]), ValueError, "normalize of 3 channels with a mean of 1 value",
@@ -150,7 +153,8 @@ cu.checks.check_raises(lambda: normalize(batch, [0.5], [0.5, 0.25, 2.0]), ValueE
 cu.checks.check_raises(lambda: normalize(batch, [0.1, 0.2, 0.3], [0.5]), ValueError, "normalize of 3 channels with a std of 1 value",
                        hint="check the mean and the std separately: each needs one value per channel")
 cu.checks.check_raises(lambda: normalize(batch, [0.1, 0.2, 0.3], [0.5, 0.25]), ValueError,
-                       "normalize of 3 channels with a std of 2 values")
+                       "normalize of 3 channels with a std of 2 values",
+                       hint="check that mean and std each hold exactly one value per channel")
 ### END HIDDEN TESTS
 cu.checks.passed("normalize")
 
@@ -194,7 +198,8 @@ cu.checks.check_close(rgb_to_gray(batch), TF.rgb_to_grayscale(batch), "rgb_to_gr
                       hint="a batch (N, 3, H, W) gives (N, 1, H, W)")
 photo = torch.from_numpy(cu.data.load_photo("coffee")[::8, ::8]).permute(2, 0, 1).float() / 255
 cu.checks.check_close(rgb_to_gray(photo), TF.rgb_to_grayscale(photo), "rgb_to_gray on the coffee photo", atol=1e-3)
-cu.checks.check_raises(lambda: rgb_to_gray(torch.zeros(1, 3, 3)), ValueError, "rgb_to_gray on 1 channel")
+cu.checks.check_raises(lambda: rgb_to_gray(torch.zeros(1, 3, 3)), ValueError, "rgb_to_gray on 1 channel",
+                       hint="raise a ValueError unless the channel axis (x.shape[-3]) has 3 entries")
 ### END HIDDEN TESTS
 cu.checks.passed("rgb_to_gray")
 
@@ -223,8 +228,12 @@ cu.checks.check_equal(dense_params(224 * 224 * 3, 1000), 150_529_000, "dense_par
 cu.checks.check_equal(dense_params(784, 10, bias=False), cu.models.count_params(torch.nn.Linear(784, 10, bias=False)),
                       "dense_params(784, 10, bias=False)", hint="without a bias there are only the weights")
 cu.checks.check_equal(dense_params(150_528, 4096), 616_566_784, "dense_params(150528, 4096)")
-cu.checks.check_equal(dense_params(1, 1), 2, "dense_params(1, 1)")
-cu.checks.check_equal(dense_params(10, 3, False), 30, "dense_params(10, 3, False)")
+cu.checks.check_equal(dense_params(1, 1), 2, "dense_params(1, 1)", hint="1 weight plus 1 bias")
+layer_builders = ["torch.nn.Linear", "torch.nn.LazyLinear", "course_utils.models.count_params"]
+cu.checks.check_equal(cu.restrictions.call_without(layer_builders, dense_params, 10, 3, False), 30, "dense_params(10, 3, False)",
+                      hint="count with the formula, without building a layer: in_features x out_features, plus out_features if bias")
+cu.checks.check_equal(cu.restrictions.call_without(layer_builders, dense_params, 7, 5), 40, "dense_params(7, 5)",
+                      hint="count with the formula, without building a layer: in_features x out_features, plus out_features if bias")
 ### END HIDDEN TESTS
 cu.checks.passed("dense_params")
 

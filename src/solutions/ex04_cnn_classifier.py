@@ -75,7 +75,8 @@ cu.checks.check_close(stable_softmax(x), torch.softmax(x, dim=-1), "stable_softm
 cu.checks.check_close(stable_softmax(torch.tensor([3e4, 3e4])), torch.tensor([0.5, 0.5]), "two equal huge logits",
                       hint="use the maximum, not the mean: exp(z - mean) still overflows")
 cu.checks.check_close(stable_softmax(torch.tensor([[2.0, 0.0, -1e4]]) + 100), torch.softmax(torch.tensor([[2.0, 0.0, -1e4]]), dim=-1),
-                      "adding the same number to every logit changes nothing", atol=1e-6)
+                      "adding the same number to every logit changes nothing", atol=1e-6,
+                      hint="subtract each row's maximum before exp: softmax(z + c) equals softmax(z)")
 cu.checks.check_equal(x, torch.randn(4, 5, 6, generator=torch.Generator().manual_seed(0)) * 50,
                       "the logits after stable_softmax", hint="do not modify the input in place")
 ### END HIDDEN TESTS
@@ -141,7 +142,8 @@ cu.checks.check_shape(build_classifier(5)[:8](torch.zeros(1, 1, 32, 32)), (1, 32
 cu.checks.check_shape(build_classifier(10, in_channels=3)(torch.zeros(2, 3, 32, 32)), (2, 10),
                       "build_classifier(10, in_channels=3) on colour images", hint="use in_channels in the first convolution")
 cu.checks.check_equal(sum(p.numel() for p in build_classifier(10, in_channels=3).parameters()), 136922,
-                      "the parameter count of build_classifier(10, in_channels=3)")
+                      "the parameter count of build_classifier(10, in_channels=3)",
+                      hint="the first convolution takes in_channels inputs, not always 1")
 cu.checks.check_equal(sum(p.numel() for p in build_classifier(2).parameters()), 136114,
                       "the parameter count of build_classifier(2)", hint="the last layer has num_classes outputs")
 
@@ -387,7 +389,8 @@ accuracy = evaluate(linear_model(9), probed_loader(), torch.device("cpu", 0))
 cu.checks.check_equal(list(DeviceProbe.asked), ["cpu:0"] * 6, "the devices each batch (inputs and labels) was moved to",
                       hint="move xb and yb of every batch with .to(device), using the device argument you are given")
 cu.checks.check_close(accuracy, (linear_model(9)(x_all).argmax(dim=1) == y_all).float().mean().item(),
-                      "the accuracy of a second model on batches of 8, 8 and 4")
+                      "the accuracy of a second model on batches of 8, 8 and 4",
+                      hint="count correct predictions over all batches, the short last one too, and divide by the number of images")
 ### END HIDDEN TESTS
 cu.checks.passed("evaluate")
 

@@ -88,7 +88,8 @@ cu.checks.check_equal(order.flatten().long(), torch.randperm(100, generator=torc
 images = torch.randint(0, 256, (7, 3, 4, 5), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
 batches = list(iterate_batches(images, torch.arange(7), 3, shuffle=False))
 cu.checks.check_equal([tuple(xb.shape) for xb, yb in batches], [(3, 3, 4, 5), (3, 3, 4, 5), (1, 3, 4, 5)],
-                      "batch shapes of (7, 3, 4, 5) images in batches of 3")
+                      "batch shapes of (7, 3, 4, 5) images in batches of 3",
+                      hint="slice along the first axis only; the last batch keeps whatever is left")
 cu.checks.check_equal(batches[2][0], images[6:], "the last batch of images", hint="keep the dtype and every axis after the first")
 cu.checks.check_equal([len(xb) for xb, yb in iterate_batches(x, y, 64)], [10], "a batch size larger than N gives one batch")
 cu.checks.check_equal([len(xb) for xb, yb in iterate_batches(x, y, 5)], [5, 5], "10 samples in batches of 5")
@@ -97,7 +98,8 @@ cu.checks.check_equal([yb.tolist() for xb, yb in iterate_batches(x, y, 1, shuffl
 cu.checks.check_raises(lambda: list(iterate_batches(x, y, 0)), ValueError, "iterate_batches with batch_size=0, and its message",
                        match="batch_size", hint="check batch_size yourself and say in the message that batch_size must be at least 1")
 cu.checks.check_raises(lambda: list(iterate_batches(x, y, -2)), ValueError, "iterate_batches with batch_size=-2", match="batch_size")
-cu.checks.check_raises(lambda: list(iterate_batches(x, y[:9], 4)), ValueError, "iterate_batches with 10 images and 9 labels")
+cu.checks.check_raises(lambda: list(iterate_batches(x, y[:9], 4)), ValueError, "iterate_batches with 10 images and 9 labels",
+                       hint="check len(x) == len(y) before the first yield")
 ### END HIDDEN TESTS
 cu.checks.passed("iterate_batches")
 
@@ -184,12 +186,13 @@ second = random_translate(big, 2, torch.Generator().manual_seed(7))
 cu.checks.check_equal(sum(bool((a == b).all()) for a, b in zip(first, second)), 400,
                       "images shifted alike by two calls with the same seeded generator", hint="pass generator=generator to torch.randint")
 cu.checks.check_equal(random_translate(x, 0), torch.rand(64, 2, 7, 9, generator=torch.Generator().manual_seed(0)) + 0.1,
-                      "random_translate(x, 0)")
+                      "random_translate(x, 0)", hint="a maximum shift of 0 returns the images unchanged")
 pixels = torch.randint(1, 256, (16, 3, 5, 5), dtype=torch.uint8, generator=torch.Generator().manual_seed(8))
 shifted_bytes = random_translate(pixels, 1, generator=torch.Generator().manual_seed(9))
 cu.checks.check_dtype(shifted_bytes, torch.uint8, "random_translate of uint8 images", hint="keep x's dtype (torch.empty_like keeps it)")
 cu.checks.check_equal(sum(shift_of(a, b, 1) is not None for a, b in zip(pixels, shifted_bytes)), 16,
-                      "how many of 16 uint8 colour images are shifted by at most 1 pixel, zeros filled in")
+                      "how many of 16 uint8 colour images are shifted by at most 1 pixel, zeros filled in",
+                      hint="keep the input's dtype and every channel; fill the uncovered border with zeros")
 small = torch.rand(200, 1, 4, 4, generator=torch.Generator().manual_seed(10)) + 0.1
 cu.checks.check_equal(len({shift_of(a, b, 1) for a, b in zip(small, random_translate(small, 1, torch.Generator().manual_seed(11)))}), 9,
                       "the different shifts among 200 images moved with max_shift=1",
@@ -271,13 +274,10 @@ speed = images_per_second(probe, torch.zeros(30, 1, 2, 2), 10)
 cu.checks.check_true(isinstance(speed, float), "images_per_second returns a Python float")
 cu.checks.check_equal(probe.sizes, [10, 10, 10, 10, 10, 10], "batch sizes the model saw: a warm-up pass, then a timed pass",
                       hint="run over all of x once untimed, then once timed")
-cu.checks.check_true(speed * probe.seconds_from(3) / 30 <= 1.02,
-                     "speed x (seconds the three timed forward passes took) / 30 images is at most 1",
-                     hint="start the clock before the timed pass and stop it after: your seconds include all of its batches")
-cu.checks.check_true(speed * probe.seconds_from(3) / 30 > 0.6,
-                     "speed x (seconds the three timed forward passes took) / 30 images is close to 1",
-                     hint="return images per second, len(x) / seconds of the timed pass only (not seconds, not batches "
-                          "per second, not including the warm-up)")
+cu.checks.check_between(speed * probe.seconds_from(3) / 30, 0.6, 1.02,
+                        "speed x (seconds the three timed forward passes took) / 30 images, which is about 1 for a right answer",
+                        hint="return images per second, len(x) / seconds of the timed pass only (not seconds, not batches "
+                             "per second, not including the warm-up); above 1, your clock missed part of the timed pass")
 ### BEGIN HIDDEN TESTS
 probe = SleepyProbe(0.03)
 probe.train()
@@ -288,11 +288,14 @@ cu.checks.check_equal(sorted(set(probe.grad_enabled)), [False], "gradient tracki
                       hint="wrap both passes in `with torch.no_grad():`")
 cu.checks.check_equal(sorted(set(probe.modes)), [False], "the model's training mode during the forward passes",
                       hint="call model.eval() first")
-cu.checks.check_true(speed * probe.seconds_from(3) / 25 <= 1.02,
-                     "speed x (seconds of the timed pass over 25 images, short last batch included) / 25 is at most 1")
-cu.checks.check_true(speed * probe.seconds_from(3) / 25 > 0.6,
-                     "speed x (seconds of the timed pass over 25 images, short last batch included) / 25 is close to 1",
-                     hint="count every image, the short last batch too, and time only the second pass")
+cu.checks.check_between(speed * probe.seconds_from(3) / 25, 0.6, 1.02,
+                        "speed x (seconds of the timed pass over 25 images, short last batch included) / 25, about 1 for a right answer",
+                        hint="count every image, the short last batch too, and time only the whole second pass")
+slow = SleepyProbe(0.5)  # one image in half a second: about 2 images per second, not a whole number of them
+slow_speed = images_per_second(slow, torch.zeros(1, 3), 4)
+cu.checks.check_between(slow_speed * slow.seconds_from(1), 0.75, 1.02,
+                        "speed x seconds of the timed pass for 1 image taking half a second, about 1 for a right answer",
+                        hint="return len(x) / seconds as a float, with true division (/), not floor division (//) or int()")
 events = []
 real_synchronize = cu.train.synchronize
 cu.train.synchronize = lambda device: events.append("sync")

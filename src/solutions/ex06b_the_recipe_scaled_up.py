@@ -126,9 +126,11 @@ for c_in, c_out, stride, size, seed in ((16, 32, 2, 8, 4), (8, 8, 2, 9, 5), (12,
                           f"parameters of residual_block({c_in}, {c_out}, {stride})",
                           hint="a shortcut projection is needed when the stride is not 1 OR the channels differ")
     cu.checks.check_close(block.train()(xx).detach(), ref.train()(xx).detach(),
-                          f"residual_block({c_in}, {c_out}, {stride}) in train mode on {size}x{size} maps", atol=1e-5)
+                          f"residual_block({c_in}, {c_out}, {stride}) in train mode on {size}x{size} maps", atol=1e-5,
+                          hint="conv-bn-relu-conv-bn, add the shortcut (a 1x1 conv with the stride and a batch norm when the shape changes), then relu")
     cu.checks.check_close(block.eval()(xx).detach(), ref.eval()(xx).detach(),
-                          f"residual_block({c_in}, {c_out}, {stride}) in eval mode on {size}x{size} maps", atol=1e-5)
+                          f"residual_block({c_in}, {c_out}, {stride}) in eval mode on {size}x{size} maps", atol=1e-5,
+                          hint="use nn.BatchNorm2d modules, so eval mode switches them to their running statistics")
 ### END HIDDEN TESTS
 cu.checks.passed("residual_block")
 
@@ -190,12 +192,14 @@ for c_in, c_out, stride, size, seed in ((32, 64, 2, 8, 13), (5, 7, 1, 6, 14), (8
                                           xx[:2])
     cu.checks.check_equal(cu.models.count_params(depthwise_separable(c_in, c_out, stride)),
                           cu.models.count_params(cu.architectures.separable_block(c_in, c_out, stride)),
-                          f"parameters of depthwise_separable({c_in}, {c_out}, {stride})")
+                          f"parameters of depthwise_separable({c_in}, {c_out}, {stride})",
+                          hint="a depthwise 3x3 conv (groups=c_in, no bias), batch norm, ReLU, a 1x1 conv (no bias), batch norm, ReLU")
     cu.checks.check_close(block.train()(xx).detach(), ref.train()(xx).detach(),
                           f"depthwise_separable({c_in}, {c_out}, {stride}) in train mode on {size}x{size} maps", atol=1e-5,
                           hint="the stride belongs to the depthwise conv; the pointwise conv has stride 1")
     cu.checks.check_close(block.eval()(xx).detach(), ref.eval()(xx).detach(),
-                          f"depthwise_separable({c_in}, {c_out}, {stride}) in eval mode on {size}x{size} maps", atol=1e-5)
+                          f"depthwise_separable({c_in}, {c_out}, {stride}) in eval mode on {size}x{size} maps", atol=1e-5,
+                          hint="the stride belongs to the depthwise convolution, with padding 1")
 ### END HIDDEN TESTS
 cu.checks.passed("depthwise_separable")
 
@@ -238,7 +242,8 @@ for c_in, c_out, k in ((3, 96, 5), (96, 24, 7), (320, 1280, 3), (7, 5, 1), (40, 
                           / cu.costs.measured_flops(nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False), (c_in, 6, 6)),
                           f"separable_cost_ratio({c_in}, {c_out}, {k}) against FlopCounterMode", rtol=1e-6,
                           hint="the ratio depends on all three arguments")
-cu.checks.check_true(isinstance(separable_cost_ratio(8, 8, 3), float), "separable_cost_ratio returns a Python float")
+cu.checks.check_true(isinstance(separable_cost_ratio(8, 8, 3), float), "separable_cost_ratio returns a Python float",
+                     hint="return a float, e.g. float(...) of the ratio")
 ### END HIDDEN TESTS
 cu.checks.passed("separable_cost_ratio")
 
@@ -255,8 +260,10 @@ cu.checks.passed("separable_cost_ratio")
 #   `weight` of every `nn.Conv2d` and `nn.Linear`, in `model.modules()` order;
 # - leave the model as you found it: every submodule back in the mode it was
 #   in (a model may be in eval mode, or in train mode with a frozen, eval-mode
-#   batch norm inside, as in lesson 07), and every parameter's `.grad` exactly
-#   as it was (`None` stays `None`; an existing gradient keeps its values).
+#   batch norm inside, as in lesson 07), every batch norm's running statistics
+#   as they were (a forward pass in training mode updates them: save and
+#   restore `model.buffers()`), and every parameter's `.grad` exactly as it
+#   was (`None` stays `None`; an existing gradient keeps its values).
 #
 # `torch.autograd.grad(loss, tensors)` returns gradients without touching
 # `.grad`; saving and restoring `.grad` works too.
@@ -267,6 +274,7 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn) 
     ### BEGIN SOLUTION
     layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     modes = [(m, m.training) for m in model.modules()]
+    buffers = [(b, b.clone()) for b in model.buffers()]
     try:
         model.train()
         loss = loss_fn(model(x), y)
@@ -274,6 +282,9 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn) 
     finally:
         for m, mode in modes:
             m.train(mode)
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
     return [float(g.norm()) for g in grads]
     ### END SOLUTION
 
@@ -306,12 +317,19 @@ course_norms = ["course_utils.architectures.gradient_norms"]
 cu.checks.check_close(torch.tensor(cu.restrictions.call_without(course_norms, gradient_norms, plain, x, y,
                                                                  nn.functional.cross_entropy)),
                       torch.tensor(cu.architectures.gradient_norms(copy.deepcopy(plain), x, y, nn.functional.cross_entropy)),
-                      "gradient_norms(plain depth-8 net with a frozen batch norm, ...)", rtol=1e-4)
+                      "gradient_norms(plain depth-8 net with a frozen batch norm, ...)", rtol=1e-4,
+                      hint="put the whole model in train mode for the forward pass, the frozen batch norm too")
 cu.checks.check_equal([m.training for m in plain.modules()], [i != 2 for i in range(len(list(plain.modules())))],
                       "every module's mode after gradient_norms (train-mode model, one eval-mode batch norm)",
                       hint="save every submodule's mode, not only the top-level one")
 cu.checks.check_true(all(bool((p.grad == 0.25).all()) for p in plain.parameters()),
-                     "existing .grad values unchanged after gradient_norms")
+                     "existing .grad values unchanged after gradient_norms",
+                     hint="torch.autograd.grad leaves .grad alone; backward() adds to it")
+stats_before = [b.clone() for b in net.buffers()]
+gradient_norms(net, x, y, nn.functional.cross_entropy)
+cu.checks.check_equal(sum(int(not torch.equal(b, s)) for b, s in zip(net.buffers(), stats_before)), 0,
+                      "how many batch norm buffers (running mean, variance, batch count) gradient_norms changed",
+                      hint="a forward pass in train mode updates the running statistics: clone model.buffers() first and copy them back")
 mse = nn.Sequential(nn.Flatten(), nn.Linear(196, 16), nn.ReLU(), nn.Linear(16, 3, bias=False))
 cu.architectures.seeded(mse, seed=24)
 target = torch.randn(8, 3, generator=torch.Generator().manual_seed(25))

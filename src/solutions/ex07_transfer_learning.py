@@ -150,8 +150,12 @@ cu.checks.check_equal(count_trainable(tiny), 14, "count_trainable(tiny)",
 frozen_resnet = make_resnet(0)
 for name, p in frozen_resnet.named_parameters():
     p.requires_grad_(name.startswith("fc."))
-cu.checks.check_equal(count_trainable(frozen_resnet), 513000, "count_trainable(ResNet-18 with only fc trainable)")
-cu.checks.check_equal(count_trainable(make_effnet(0)), 4652008, "count_trainable(a fresh EfficientNet-Lite0)")
+course_counter = ["course_utils.models.count_params"]
+cu.checks.check_equal(cu.restrictions.call_without(course_counter, count_trainable, frozen_resnet), 513000,
+                      "count_trainable(ResNet-18 with only fc trainable)",
+                      hint="write the sum yourself: p.numel() of every parameter with requires_grad")
+cu.checks.check_equal(cu.restrictions.call_without(course_counter, count_trainable, make_effnet(0)), 4652008,
+                      "count_trainable(a fresh EfficientNet-Lite0)", hint="every parameter of a fresh model trains")
 ### END HIDDEN TESTS
 cu.checks.passed("count_trainable")
 

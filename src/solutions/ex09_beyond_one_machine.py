@@ -121,6 +121,9 @@ cu.checks.passed("shard_indices")
 # modify the input tensors. Raise a `ValueError` if `tensors` is empty or the
 # lengths differ. Simulate the sends (a sum of the whole stack does not tell
 # you how much was sent, nor that the chunks move the way the ring moves them).
+# Floating-point addition is not associative, so the ring's order shows in the
+# last bits: chunk `c` starts at worker `c` and collects workers `c + 1`,
+# `c + 2`, … in turn. The hidden tests compare your sums bit for bit with that order.
 
 # %% kind="solution" id="ring_allreduce"
 def ring_allreduce(tensors: list[torch.Tensor]) -> tuple[list[torch.Tensor], int]:
@@ -179,6 +182,19 @@ cu.checks.check_equal(alone_sent, 0, "elements sent by one worker alone", hint="
 half = [torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float16), torch.tensor([0.5, 0.5, 0.5, 0.5], dtype=torch.float16)]
 cu.checks.check_equal(ring_allreduce(half)[0][1], torch.tensor([1.5, 2.5, 3.5, 4.5], dtype=torch.float16),
                       "worker 1's result for two float16 workers", hint="keep the inputs' dtype")
+# Where the order of a float sum matters, the ring's order must show: chunk c is summed from worker c around the ring.
+big = torch.tensor([[1e8] * 8, [1.0] * 8, [-1e8] * 8, [1.0] * 8])  # float32: 1e8 + 1 rounds back to 1e8
+ring_order = torch.zeros(8)
+for position in range(8):
+    chunk = position // 2  # tensor_split(8 numbers, 4) gives chunks of 2
+    total = big[chunk, position].clone()
+    for step in range(1, 4):
+        total = total + big[(chunk + step) % 4, position]
+    ring_order[position] = total
+cu.checks.check_equal(ring_allreduce(list(big))[0][0], ring_order,
+                      "worker 0's result for 4 workers holding 1e8, 1, -1e8, 1 (float sums depend on their order)",
+                      hint="simulate the ring: chunk c starts at worker c and collects workers c + 1, c + 2, ... in turn; "
+                           "a sum of the whole stack adds in another order")
 cu.checks.check_raises(lambda: ring_allreduce([torch.zeros(3), torch.zeros(4)]), ValueError, "ring_allreduce with lengths 3 and 4",
                        hint="check that every worker's tensor has the same length")
 cu.checks.check_raises(lambda: ring_allreduce([]), ValueError, "ring_allreduce([])", hint="an empty list has no workers")
@@ -230,7 +246,8 @@ cu.checks.check_close(allreduce_seconds(5_000_000, 3, 0.5), 4 * 5e6 * 4 / 3 / 0.
                       rtol=1e-6, hint="GB means 10**9 bytes here, not 2**30; bandwidth is in bytes, not bits")
 cu.checks.check_equal(allreduce_seconds(25_000_000, 1, 10.0, latency_s=0.01), 0.0, "allreduce_seconds with world_size=1",
                       hint="one worker takes 2(1 - 1) = 0 steps")
-cu.checks.check_true(isinstance(allreduce_seconds(100, 2, 1.0), float), "allreduce_seconds returns a Python float")
+cu.checks.check_true(isinstance(allreduce_seconds(100, 2, 1.0), float), "allreduce_seconds returns a Python float",
+                     hint="return float(...) of the seconds")
 cu.checks.check_close(allreduce_seconds(7, 3, 2.0, bytes_per_param=2), 4 * (7 * 2 / 3) / 2e9,
                       "allreduce_seconds(7, 3, 2.0, bytes_per_param=2): 14 bytes do not divide by 3 workers", atol=0.0, rtol=1e-9,
                       hint="each worker sends num_params * bytes_per_param / N bytes per step, a fraction: do not round it down")

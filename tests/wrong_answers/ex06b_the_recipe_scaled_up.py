@@ -70,6 +70,22 @@ STUDENTS = {
         },
         "loses": ["test_gradient_norms"],
     },
+    # Restores every mode and every .grad but lets the train-mode forward pass move batch norm's running statistics.
+    "moves_running_stats": {
+        "answers": {
+            "gradient_norms": (
+                "def gradient_norms(model, x, y, loss_fn):\n"
+                "    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]\n"
+                "    modes = [(m, m.training) for m in model.modules()]\n"
+                "    model.train()\n"
+                "    grads = torch.autograd.grad(loss_fn(model(x), y), [m.weight for m in layers])\n"
+                "    for m, mode in modes:\n"
+                "        m.train(mode)\n"
+                "    return [float(g.norm()) for g in grads]\n"
+            ),
+        },
+        "loses": ["test_gradient_norms"],
+    },
     # Calls the blocks the checks compare with, instead of writing them (issue 14: library instead of writing).
     "ready_made_blocks": {
         "answers": {

@@ -33,6 +33,20 @@ STUDENTS = {
         },
         "loses": ["test_ring_allreduce"],
     },
+    # Counts the sends right (the formula, chunk by chunk) but sums the stack instead of simulating the ring.
+    "sums_the_stack": {
+        "answers": {
+            "ring_allreduce": (
+                "def ring_allreduce(tensors):\n"
+                "    if not tensors or len({len(t) for t in tensors}) != 1:\n"
+                "        raise ValueError('bad input')\n"
+                "    n, total = len(tensors), torch.stack(tensors).sum(0)\n"
+                "    sizes = [len(c) for c in torch.tensor_split(tensors[0], n)]\n"
+                "    return [total.clone() for _ in tensors], 2 * (n - 1) * sum(sizes) if n > 1 else 0\n"
+            ),
+        },
+        "loses": ["test_ring_allreduce"],
+    },
     # Pays the latency once per all-reduce instead of once per step.
     "latency_once": {
         "answers": {
