@@ -27,13 +27,12 @@ lab: install
 	$(PY) -m ipykernel install --user --name pixels-to-labels --display-name "Python (Pixels to Labels)"
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir=. lessons/
 
-# Two stages: everything but the browser in three processes (a test module stays in one, so its
-# expensive fixtures run once; three on two cores because much of this stage waits on subprocesses,
-# sandboxes and kernels, and the longest modules then run side by side), then the browser tests
-# alone, so the lesson runtimes and memory they record for the README are measured on an otherwise
-# idle machine. Both stages always run.
+# Two stages: everything but the browser in two processes (a test module stays in one, so its
+# expensive fixtures run once; three processes measured slower, the stage is CPU-bound), then the
+# browser tests alone, so the lesson runtimes and memory they record for the README are measured on
+# an otherwise idle machine. Both stages always run.
 test: install
-	@$(PY) -m pytest -n 3 --dist loadscope -m "not browser" --durations=25 $(PYTEST_ARGS); first=$$?; \
+	@$(PY) -m pytest -n 2 --dist loadscope -m "not browser" --durations=25 $(PYTEST_ARGS); first=$$?; \
 	$(PY) -m pytest -m browser --durations=15 $(PYTEST_ARGS); second=$$?; \
 	test $$first -eq 0 -a \( $$second -eq 0 -o $$second -eq 5 \)
 

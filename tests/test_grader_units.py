@@ -179,6 +179,8 @@ def test_between_reads_its_bounds_from_the_source_and_shows_the_value():
     verdict = compare.judge(spec, _rec(0.43214), {})
     assert not verdict.passed and "got 0.4321" in verdict.message and "Hint: time it" in verdict.message
     assert not compare.judge(spec, _rec("0.9"), {}).passed
+    assert compare.check_reference(spec, _rec(0.9)).passed  # the solution's own run records no expected value
+    assert not compare.check_reference(spec, _rec(1.5)).passed
 
 
 def test_raises_needs_the_expected_type_and_message():

@@ -20,6 +20,9 @@ a point), so its perfect student is that verification run, not a second one.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -128,3 +131,70 @@ def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course
     full_marks = {cell: (top, top) for cell, (_score, top) in scores["stub"].items()}
     _assert_grades(assignment, {"perfect": full_marks, **scores}, set(scores))
     assert list((root / "autograded" / "stub" / assignment).glob("*.ipynb")), "no graded notebook was written"
+
+
+def _grade_alone(root: Path, assignment: str) -> tuple[dict, pipeline.RunSummary, float]:
+    """Grade ``assignment``'s stub and wrong answers in a fresh course with the production limits."""
+    (root / "solutions" / assignment).mkdir(parents=True)
+    for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
+        (root / "solutions" / assignment / path.name).write_bytes(path.read_bytes())
+    for student, notebooks in _submissions(assignment).items():
+        folder = root / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        for name, nb in notebooks.items():
+            (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+    start = time.perf_counter()
+    # The limits `python -m grader autograde` uses (sandbox.Limits' defaults), two workers as in CI.
+    summary = pipeline.autograde(pipeline.Course(root), [assignment], pipeline.RunOptions(jobs=2, log=lambda m: None))
+    return course.scores(root, assignment), summary, time.perf_counter() - start
+
+
+def _machine_idle_share(before: list[int], after: list[int]) -> float:
+    """Share of all cores' time spent idle (idle + iowait) between two readings of /proc/stat's "cpu" line."""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    return (delta[3] + delta[4]) / max(1, sum(delta[:8]))
+
+
+def _cpu_times() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.grading
+def test_grades_do_not_depend_on_machine_load(sandboxed_course, tmp_path):
+    """ex01 graded with two busy CPU-bound processes beside it gets exactly the grades of a quiet run.
+
+    Every student of ex01 (perfect submission, untouched stub, each wrong answer) takes part, so honest
+    work keeping full marks and wrong work losing exactly its cells are both compared. Time limits are
+    per cell and per notebook (wall time, 120 s and 900 s by default) and an exercise cell is meant to
+    run in seconds, so two busy neighbours on a 2-core machine must not turn a slow cell into a zero.
+    """
+    assignment = "ex01_pixels_as_tensors"
+    root, quiet_summary = sandboxed_course  # the quiet run: the whole course, graded above
+    assert assignment not in quiet_summary.refused, quiet_summary.refused
+    quiet = course.scores(root, assignment)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        times_before = _cpu_times()
+        loaded, loaded_summary, loaded_seconds = _grade_alone(tmp_path / "loaded", assignment)
+        idle = _machine_idle_share(times_before, _cpu_times())
+        burnt = [_cpu_seconds(p.pid) for p in busy]
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    record_runtime(f"grading/{assignment}, every student, beside two busy processes", loaded_seconds)
+    # The load was real: both busy processes ran, and every core was busy while grading ran. (How much CPU the
+    # two got depends on what else the machine runs, e.g. the other test worker: a third of a core each, or all.)
+    assert min(burnt) >= 0.05 * loaded_seconds, f"a busy process barely ran: {burnt} s of CPU in {loaded_seconds:.0f} s"
+    assert idle <= 0.1, f"the machine was idle {idle:.0%} of the time while ex01 was graded beside two busy processes"
+    assert assignment not in loaded_summary.refused, loaded_summary.refused
+    # The quiet run verified the solution instead of grading a "perfect" student; the loaded run grades it too.
+    assert all(score == top for score, top in loaded.pop("perfect").values()), "the solution lost points under load"
+    assert set(quiet) == set(loaded) and len(quiet) >= 3, (sorted(quiet), sorted(loaded))
+    assert loaded == quiet, f"grades changed under load (loaded run {loaded_seconds:.0f} s)"

@@ -202,8 +202,6 @@ for batch_size, rate in speeds.items():
     print(f"batch {batch_size:>5}: {rate:>9,.0f} images/s")
 best = max(speeds, key=speeds.get)
 cu.expect(speeds[64] > 2 * speeds[4], "throughput climbs steeply at first", speeds=speeds)
-cu.expect(speeds[best] > 3 * model_only, "the same model on larger batches is many times faster than on batches of 4",
-          best=speeds[best], batches_of_4=model_only)
 f"whole-tensor batches of {best}: {speeds[best] / tutorial:.1f}x the tutorial's pipeline"
 
 # %%

@@ -112,6 +112,10 @@ cu.expect(loss["plain-56"] > loss["plain-20"] > loss["plain-4"],
           "The plain networks train worse the deeper they are: 56 layers worse than 20, 20 worse than 4.", **loss)
 cu.expect(loss["residual-56"] < loss["plain-56"] and loss["residual-20"] < loss["plain-20"],
           "At 20 and at 56 layers, the residual network reaches a lower training loss than the plain one.", **loss)
+accuracy = {r.label: r.train_accuracy for r in runs}
+cu.expect(accuracy["plain-56"] < accuracy["plain-20"] < accuracy["plain-4"]
+          and accuracy["residual-20"] > accuracy["plain-20"] and accuracy["residual-56"] > accuracy["plain-56"],
+          "the plain networks' accuracy falls with depth, the residual networks stay better at 20 and 56 layers", **accuracy)
 {label: round(value, 3) for label, value in loss.items()}
 
 # %% [markdown]
@@ -326,6 +330,32 @@ coffee = T.Resize(224, antialias=True)(torch.from_numpy(cu.data.load_photo("coff
 coffee = T.CenterCrop(224)(coffee).float() / 255
 replay = cu.widgets.replay_view(replayable, {"cat (untrained ResNet-18)": photo, "coffee (untrained ResNet-18)": coffee},
                                 cu.models.imagenet_classes(), max_maps=16)
+
+# %% [markdown]
+# ResNet-50 is laid out the same way: a stem, four stages, pooling and one
+# dense layer. Its stages are made of bottleneck blocks, whose last 1×1
+# convolution widens the maps by 4, so each stage hands on the same map size as
+# ResNet-18's with four times the channels. Replay the same photos through it
+# and compare the shapes (also untrained):
+
+# %%
+resnet50 = torchvision.models.resnet50(weights=None).eval()
+replayable50 = nn.Sequential(OrderedDict(
+    [("normalize", T.Normalize(cu.pixels.IMAGENET_MEAN, cu.pixels.IMAGENET_STD))]
+    + list(cu.stages.sequential_view(resnet50, torch.zeros(1, 3, 224, 224)).named_children())))  # fmt: skip
+# What each part hands on (the replay shows every block; a stage's output is its last block's).
+shapes18 = {st.name.split(".")[0]: st.shape for st in cu.stages.run_stages(replayable, photo)}
+shapes50 = {st.name.split(".")[0]: st.shape for st in cu.stages.run_stages(replayable50, photo)}
+cu.expect(all(shapes50[f"layer{i}"] == (4 * shapes18[f"layer{i}"][0], *shapes18[f"layer{i}"][1:]) for i in (1, 2, 3, 4)),
+          "each stage hands on the same map size as ResNet-18's with four times the channels",
+          resnet18={k: v for k, v in shapes18.items() if k.startswith("layer")},
+          resnet50={k: v for k, v in shapes50.items() if k.startswith("layer")})
+pd.DataFrame({"ResNet-18": {k: "×".join(map(str, v)) for k, v in shapes18.items()},
+              "ResNet-50": {k: "×".join(map(str, v)) for k, v in shapes50.items()}})  # fmt: skip
+
+# %%
+replay50 = cu.widgets.replay_view(replayable50, {"cat (untrained ResNet-50)": photo, "coffee (untrained ResNet-50)": coffee},
+                                  cu.models.imagenet_classes(), max_maps=16)
 
 # %% [markdown]
 # ## 4 · EfficientNet-Lite0, opened up
