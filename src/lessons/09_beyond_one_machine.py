@@ -272,7 +272,8 @@ f"100 ms of compute, 50 GB/s: same global batch {fixed_batch.round(1).tolist()}x
 #
 # We train a small two-layer network on the 4,000 training digits for three
 # epochs, with a base recipe of batch 32 at learning rate 0.01, then batches
-# 8, 32 and 125 times larger.
+# 8, 32 and 125 times larger, and once more at batch 256 with the scaled rate
+# but no warm-up, to see what the warm-up alone does.
 
 # %%
 def lr_schedule(base_lr, base_batch, batch, warmup_steps):
@@ -305,22 +306,31 @@ runs = {
     "batch 256, lr 0.08 (scaled, warm-up)": (256, lr_schedule(0.01, 32, 256, 10)),
     "batch 1024, lr 0.32 (scaled, warm-up)": (1024, lr_schedule(0.01, 32, 1024, 4)),
     "batch 4000, lr 1.25 (scaled, 1 step per epoch)": (4000, lr_schedule(0.01, 32, 4000, 1)),
+    "batch 256, lr 0.08 (scaled, no warm-up)": (256, lambda k: 0.08),
 }
-results = {name: train_mlp(batch, lr_at) for name, (batch, lr_at) in tqdm(runs.items(), desc="five trainings")}
+results = {name: train_mlp(batch, lr_at) for name, (batch, lr_at) in tqdm(runs.items(), desc="six trainings")}
 for name, (acc, n_steps) in results.items():
     print(f"{name:48s} {n_steps:4d} steps  test accuracy {acc:.1%}")
 
 # %%
 acc = {name: a for name, (a, _) in results.items()}
-base, unscaled, scaled, bigger, whole = acc.values()
-cu.expect(scaled > unscaled + 0.03, "scaling the rate recovers accuracy lost to the bigger batch", measured=str(acc))
+base, unscaled, scaled, bigger, whole, cold = acc.values()
+cu.expect(scaled > unscaled + 0.03 and scaled - unscaled > (base - unscaled) / 2,
+          "scaling the rate recovers most of the accuracy lost to the bigger batch", measured=str(acc))
 cu.expect(whole < scaled - 0.05 and bigger < scaled, "the rule breaks when too few steps remain", measured=str(acc))
 display(Markdown(
     f"At batch 256 the unscaled rate reached {unscaled:.1%} against the recipe's {base:.1%}: eight times fewer "
     f"steps of the same size. Scaling the rate to 0.08 brought it to {scaled:.1%}. At batch 1024 the scaled "
     f"rule gave {bigger:.1%}, and with the whole training set as one batch (three steps in all) {whole:.1%}: "
     f"the rule assumes many steps, each small enough that one big step can replace k small ones, and here "
-    f"neither holds. Where it breaks depends on the problem: for ResNet-50 on ImageNet, beyond about 8k."))
+    f"neither holds. Where it breaks depends on the problem: for ResNet-50 on ImageNet, beyond about 8k.\n\n"
+    f"The warm-up, on its own: the same scaled rate at batch 256 without it reached {cold:.1%}, "
+    + ("about the same as with it (within half a point): on a network this small and shallow the first large "
+       "steps do no lasting harm. " if abs(cold - scaled) <= 0.005 else
+       f"{abs(cold - scaled) * 100:.1f} points {'below' if cold < scaled else 'above'} the run with it. ")
+    + "Goyal et al. needed it for ResNet-50 at batch 8k: without it, the large batch's training error stayed "
+      "above the small batch's early in training and its final error was about a point worse (their Sec. 2.2, "
+      "Fig. 2 and Table 1)."))
 
 # %% [markdown]
 # ## 5 · AlexNet's split was model parallelism
@@ -405,8 +415,10 @@ display(Markdown(
 #   2-core machine it cannot (no spare cores, a tiny model), on GPUs with fast
 #   links it does, until the global batch is split so thin that compute falls
 #   to the all-reduce time.
-# - A bigger global batch needs a proportionally bigger learning rate, warmed
-#   up; the rule fails when too few steps remain.
+# - A bigger global batch needs a proportionally bigger learning rate (here
+#   that recovered most of the lost accuracy); deep networks at very large
+#   batches also need it warmed up (Goyal et al. 2017); the rule fails when
+#   too few steps remain.
 # - AlexNet's two-GPU split was model parallelism: part of the model per device,
 #   activations between them. Large models today combine both.
 #
