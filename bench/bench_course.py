@@ -10,7 +10,6 @@ and the verification of every solution). Both sides must give every submission t
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -27,14 +26,7 @@ def _course(names: list[str]) -> dict[str, dict[str, dict[str, dict]]]:
 
 def run_ours(subs: dict, root: Path, jobs: int) -> tuple[float, dict]:
     for assignment, students in subs.items():
-        (root / "solutions" / assignment).mkdir(parents=True)
-        for path in (nbcourse.SOLUTIONS / assignment).glob("*.ipynb"):
-            (root / "solutions" / assignment / path.name).write_bytes(path.read_bytes())
-        for student, notebooks in students.items():
-            folder = root / "submitted" / student / assignment
-            folder.mkdir(parents=True)
-            for name, nb in notebooks.items():
-                (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+        nbcourse.lay_out_course(root, assignment, students)
     start = time.perf_counter()
     summary = pipeline.autograde(
         pipeline.Course(root), list(subs), pipeline.RunOptions(jobs=jobs, limits=sandbox.Limits(), log=lambda m: None)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from course_utils import checks
-from grader.rewrite import CheckSpec
+from grader.rewrite import EXPECTED_PARAM, CheckSpec
 from grader.values import DecodeError, Opaque, decode
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
@@ -172,6 +172,8 @@ def check_reference(spec: CheckSpec, record: dict) -> Verdict:
         return byo.check_reference(spec, record)
     if "expected_error" in record:
         return Verdict(False, f"{spec.name}: computing the expected value raised {_error_text(record['expected_error'])}")
-    if "expected" not in record and spec.kind not in ("true", "between"):  # these two have no expected value
+    # check_true and check_between have no expected value (a comparison inside check_true does).
+    has_expected = spec.function in EXPECTED_PARAM or spec.kind == "compare"
+    if "expected" not in record and has_expected:
         return Verdict(False, f"{spec.name}: no expected value was recorded")
     return judge(spec, record, record)

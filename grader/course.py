@@ -261,6 +261,21 @@ def scores(root: Path, assignment: str) -> dict[str, dict[str, tuple[float, floa
     return out
 
 
+def lay_out_course(root: Path, assignment: str, submissions: dict[str, dict[str, dict]]) -> int:
+    """Put ``assignment``'s solution notebooks in ``root/solutions/`` and each submission in
+    ``root/submitted/<student>/<assignment>/``, as nbgrader's course layout expects; returns how many
+    submissions were written."""
+    (root / "solutions" / assignment).mkdir(parents=True)
+    for path in (SOLUTIONS / assignment).glob("*.ipynb"):
+        shutil.copy2(path, root / "solutions" / assignment / path.name)
+    for student, notebooks in submissions.items():
+        folder = root / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        for name, nb in notebooks.items():
+            (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+    return len(submissions)
+
+
 def autograde_local(
     assignment: str, submissions: dict[str, dict[str, dict]], workdir: Path
 ) -> dict[str, dict[str, tuple[float, float]]]:
@@ -274,14 +289,7 @@ def autograde_local(
     Returns:
         ``{student: {grade_id: (score, max_score)}}`` for autograded cells.
     """
-    (workdir / "solutions" / assignment).mkdir(parents=True)
-    for path in (SOLUTIONS / assignment).glob("*.ipynb"):
-        shutil.copy2(path, workdir / "solutions" / assignment / path.name)
-    for student, notebooks in submissions.items():
-        folder = workdir / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        for name, nb in notebooks.items():
-            (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+    lay_out_course(workdir, assignment, submissions)
     with _environ(grading_environment()):
         nbgrader = api(workdir)
         result = nbgrader.generate_assignment(assignment, force=True, create=True)

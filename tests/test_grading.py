@@ -98,19 +98,8 @@ def sandboxed_course(tmp_path_factory):
     if sandbox.check_sandbox() is not None:
         pytest.fail(f"the sandboxed grader needs bubblewrap: {sandbox.check_sandbox()} (.ci/run installs it)")
     root = tmp_path_factory.mktemp("course")
-    total = 0
-    for assignment in ASSIGNMENTS:
-        (root / "solutions" / assignment).mkdir(parents=True)
-        for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
-            (root / "solutions" / assignment / path.name).write_bytes(path.read_bytes())
-        for student, notebooks in _submissions(assignment).items():
-            if student == "perfect":  # the pipeline grades the solution like a student itself (verified below)
-                continue
-            folder = root / "submitted" / student / assignment
-            folder.mkdir(parents=True)
-            for name, nb in notebooks.items():
-                (folder / name).write_text(json.dumps(nb), encoding="utf-8")
-            total += 1
+    # No "perfect" student: the pipeline grades the solution like a student itself (verified below).
+    total = sum(course.lay_out_course(root, a, {k: v for k, v in _submissions(a).items() if k != "perfect"}) for a in ASSIGNMENTS)
     start = time.perf_counter()
     summary = pipeline.autograde(pipeline.Course(root), None, pipeline.RunOptions(jobs=2, log=lambda m: None))
     record_runtime(f"grading/whole course, sandboxed ({total} submissions, --jobs 2)", time.perf_counter() - start)
@@ -134,15 +123,8 @@ def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course
 
 
 def _grade_alone(root: Path, assignment: str) -> tuple[dict, pipeline.RunSummary, float]:
-    """Grade ``assignment``'s stub and wrong answers in a fresh course with the production limits."""
-    (root / "solutions" / assignment).mkdir(parents=True)
-    for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
-        (root / "solutions" / assignment / path.name).write_bytes(path.read_bytes())
-    for student, notebooks in _submissions(assignment).items():
-        folder = root / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        for name, nb in notebooks.items():
-            (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+    """Grade every student of ``assignment`` (perfect, stub, wrong answers) in a fresh course with the production limits."""
+    course.lay_out_course(root, assignment, _submissions(assignment))
     start = time.perf_counter()
     # The limits `python -m grader autograde` uses (sandbox.Limits' defaults), two workers as in CI.
     summary = pipeline.autograde(pipeline.Course(root), [assignment], pipeline.RunOptions(jobs=2, log=lambda m: None))

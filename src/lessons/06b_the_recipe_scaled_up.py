@@ -318,10 +318,10 @@ resnet18.eval()
 replayable = nn.Sequential(OrderedDict(
     [("normalize", T.Normalize(cu.pixels.IMAGENET_MEAN, cu.pixels.IMAGENET_STD))]
     + list(cu.stages.sequential_view(resnet18, torch.zeros(1, 3, 224, 224)).named_children())))  # fmt: skip
-for stage in cu.stages.run_stages(replayable, photo)[:6]:
+stages18 = cu.stages.run_stages(replayable, photo)
+for stage in stages18[:6]:
     print(stage.describe())
-with torch.no_grad():
-    untrained_probs = replayable(photo[None]).softmax(1)
+untrained_probs = stages18[-1].output  # the last stage is the softmax
 cu.expect(float(untrained_probs.max()) < 0.01, "the prediction spreads over all 1,000 classes with none getting even 1%",
           largest=float(untrained_probs.max()))
 
@@ -344,7 +344,7 @@ replayable50 = nn.Sequential(OrderedDict(
     [("normalize", T.Normalize(cu.pixels.IMAGENET_MEAN, cu.pixels.IMAGENET_STD))]
     + list(cu.stages.sequential_view(resnet50, torch.zeros(1, 3, 224, 224)).named_children())))  # fmt: skip
 # What each part hands on (the replay shows every block; a stage's output is its last block's).
-shapes18 = {st.name.split(".")[0]: st.shape for st in cu.stages.run_stages(replayable, photo)}
+shapes18 = {st.name.split(".")[0]: st.shape for st in stages18}
 shapes50 = {st.name.split(".")[0]: st.shape for st in cu.stages.run_stages(replayable50, photo)}
 cu.expect(all(shapes50[f"layer{i}"] == (4 * shapes18[f"layer{i}"][0], *shapes18[f"layer{i}"][1:]) for i in (1, 2, 3, 4)),
           "each stage hands on the same map size as ResNet-18's with four times the channels",
