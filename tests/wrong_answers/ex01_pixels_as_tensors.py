@@ -52,6 +52,16 @@ STUDENTS = {
         },
         "loses": ["test_dense_params"],
     },
+    # Builds the layer it was told not to build and counts its parameters (right numbers, wrong method).
+    "builds_the_layer": {
+        "answers": {
+            "dense_params": (
+                "def dense_params(in_features, out_features, bias=True):\n"
+                "    return sum(p.numel() for p in torch.nn.Linear(in_features, out_features, bias=bias).parameters())\n"
+            ),
+        },
+        "loses": ["test_dense_params"],
+    },
     # torchvision one-liners for the three functions the exercise asks to write (the tests' own references).
     "torchvision_one_liners": {
         "answers": {

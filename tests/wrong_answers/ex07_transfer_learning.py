@@ -4,6 +4,13 @@ See ex00_example.py for the format. Every other autograded cell must keep full m
 """
 
 STUDENTS = {
+    # Calls the course's own counter instead of writing the sum.
+    "course_counter": {
+        "answers": {
+            "count_trainable": "def count_trainable(model):\n    return cu.models.count_params(model, trainable_only=True)\n",
+        },
+        "loses": ["test_count_trainable"],
+    },
     # Sets requires_grad correctly but forgets batch norm; bolts on a head without a bias.
     "forgot_batch_norm": {
         "answers": {
