@@ -345,13 +345,24 @@ replayable50 = nn.Sequential(OrderedDict(
     + list(cu.stages.sequential_view(resnet50, torch.zeros(1, 3, 224, 224)).named_children())))  # fmt: skip
 # What each part hands on (the replay shows every block; a stage's output is its last block's).
 shapes18 = {st.name.split(".")[0]: st.shape for st in stages18}
-shapes50 = {st.name.split(".")[0]: st.shape for st in cu.stages.run_stages(replayable50, photo)}
+stages50 = cu.stages.run_stages(replayable50, photo)
+shapes50 = {st.name.split(".")[0]: st.shape for st in stages50}
 cu.expect(all(shapes50[f"layer{i}"] == (4 * shapes18[f"layer{i}"][0], *shapes18[f"layer{i}"][1:]) for i in (1, 2, 3, 4)),
           "each stage hands on the same map size as ResNet-18's with four times the channels",
           resnet18={k: v for k, v in shapes18.items() if k.startswith("layer")},
           resnet50={k: v for k, v in shapes50.items() if k.startswith("layer")})
+top50 = int(stages50[-1].output[0].argmax())
+print(f"untrained ResNet-18's largest probability for the cat photo: {float(untrained_probs.max()):.1%}; "
+      f"untrained ResNet-50's: {float(stages50[-1].output[0, top50]):.1%} ({cu.models.imagenet_classes()[top50]})")
 pd.DataFrame({"ResNet-18": {k: "×".join(map(str, v)) for k, v in shapes18.items()},
               "ResNet-50": {k: "×".join(map(str, v)) for k, v in shapes50.items()}})  # fmt: skip
+
+# %% [markdown]
+# The line above the table compares the two untrained predictions. ResNet-50's
+# can look far more confident than ResNet-18's: with random weights the signal
+# grows through its 16 bottleneck blocks, and softmax turns large logits into a
+# near-certain pick. It is still a guess that means nothing, since these
+# weights have learnt nothing; confidence is not correctness (lesson 08).
 
 # %%
 replay50 = cu.widgets.replay_view(replayable50, {"cat (untrained ResNet-50)": photo, "coffee (untrained ResNet-50)": coffee},
