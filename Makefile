@@ -17,10 +17,10 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/ci.txt
+# requirements/install.py: uv when it can be had (about half pip's time), pip otherwise; same pins either way.
+$(STAMP): pyproject.toml requirements/ci.txt requirements/install.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check \
-	    -c requirements/ci.txt -e '.[$(EXTRAS)]'
+	$(PY) requirements/install.py '$(EXTRAS)'
 	@touch $@
 
 lab: install
@@ -28,11 +28,12 @@ lab: install
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir=. lessons/
 
 # Two stages: everything but the browser in two processes (a test module stays in one, so its
-# expensive fixtures run once; three processes measured slower, the stage is CPU-bound), then the
+# expensive fixtures run once; the longest modules go first, see tests/conftest.py; three processes
+# measured slower, the stage is CPU-bound), then the
 # browser tests alone, so the lesson runtimes and memory they record for the README are measured on
 # an otherwise idle machine. Both stages always run.
 test: install
-	@$(PY) -m pytest -n 2 --dist loadscope -m "not browser" --durations=25 $(PYTEST_ARGS); first=$$?; \
+	@$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not browser" --durations=25 $(PYTEST_ARGS); first=$$?; \
 	$(PY) -m pytest -m browser --durations=15 $(PYTEST_ARGS); second=$$?; \
 	test $$first -eq 0 -a \( $$second -eq 0 -o $$second -eq 5 \)
 

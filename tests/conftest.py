@@ -64,6 +64,29 @@ def record_runtime(name: str, seconds: float) -> None:
         partial.replace(RUNTIMES)
 
 
+#: Test modules that take minutes, longest first (measured in CI: the Colab-like runs ~6 min, the whole course
+#: graded ~4 min, the grader's hostile corpus ~2 min, plain nbgrader ~2 min, the exchange and bring-your-own
+#: assignments ~1 min each). `make test` hands whole modules to its two workers in collection order
+#: (`--dist loadscope --no-loadscope-reorder`): long ones first, so that the many short modules fill in at
+#: the end instead of one long module starting last and leaving a core idle.
+LONGEST_FIRST = (
+    "test_colab.py",
+    "test_grading.py",
+    "test_grader_robustness.py",
+    "test_plain_nbgrader.py",
+    "test_exchange.py",
+    "test_byo.py",
+    "test_distributed.py",
+    "test_house_rules.py",
+    "test_grader_units.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -119,3 +119,35 @@ def test_every_public_name_resolves():
 
     missing = [name for name in cu.__all__ if not hasattr(cu, name)]
     assert not missing, f"course_utils.__all__ names what does not exist: {missing}"
+
+
+def test_the_installed_environment_is_the_lock():
+    """Whichever installer `make install` used (uv or pip), this venv holds exactly the pinned versions."""
+    import importlib.metadata as md
+
+    installed = {_norm(d.metadata["Name"]): d.version for d in md.distributions()}
+    wrong = {name: (pin, installed.get(name)) for name, pin in _lock().items() if installed.get(name) != pin}
+    assert not wrong, f"installed versions differ from requirements/ci.txt (pin, installed): {wrong}"
+
+
+def test_uv_is_told_where_pip_looks():
+    """requirements/install.py hands uv pip's indexes, find-links and constraints, and pip's best-version rule."""
+    sys.path.insert(0, str(ROOT / "requirements"))
+    try:
+        import install
+    finally:
+        sys.path.pop(0)
+    settings = {
+        "index-url": "https://mirror.example/simple",
+        "extra-index-url": "file:///opt/a/simple file:///opt/b/simple",
+        "find-links": "/opt/wheels",
+        "constraint": "/etc/pip/constraints.txt",
+    }
+    args = install.uv_arguments(settings)
+    pairs = list(zip(args[::2], args[1::2], strict=False))
+    assert ("--index-strategy", "unsafe-best-match") in pairs
+    assert ("--index-url", "https://mirror.example/simple") in pairs
+    assert ("--extra-index-url", "file:///opt/a/simple") in pairs and ("--extra-index-url", "file:///opt/b/simple") in pairs
+    assert ("--find-links", "/opt/wheels") in pairs and ("-c", "/etc/pip/constraints.txt") in pairs
+    assert install.uv_arguments({"no-index": "true"})[-1] == "--no-index"
+    assert install.uv_arguments({}) == ["--index-strategy", "unsafe-best-match"]
