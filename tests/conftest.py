@@ -64,11 +64,11 @@ def record_runtime(name: str, seconds: float) -> None:
         partial.replace(RUNTIMES)
 
 
-#: Test modules that take minutes, longest first (measured in CI: the Colab-like runs ~6 min, the whole course
-#: graded ~4 min, the grader's hostile corpus ~2 min, plain nbgrader ~2 min, the exchange and bring-your-own
-#: assignments ~1 min each). `make test` hands whole modules to its two workers in collection order
-#: (`--dist loadscope --no-loadscope-reorder`): long ones first, so that the many short modules fill in at
-#: the end instead of one long module starting last and leaving a core idle.
+#: Test modules that take minutes, longest first. `make test`'s two workers get whole modules in collection
+#: order (`--dist loadscope --no-loadscope-reorder`; xdist's default orders them by number of tests, so
+#: the Colab-like runs, ~6 min, could start after quick modules that merely have more tests): a worker
+#: takes the next module when its own has two tests left, so the long ones start early and the many short
+#: ones fill in at the end.
 LONGEST_FIRST = (
     "test_colab.py",
     "test_grading.py",

@@ -125,8 +125,13 @@ def test_the_installed_environment_is_the_lock():
     """Whichever installer `make install` used (uv or pip), this venv holds exactly the pinned versions."""
     import importlib.metadata as md
 
-    installed = {_norm(d.metadata["Name"]): d.version for d in md.distributions()}
-    wrong = {name: (pin, installed.get(name)) for name, pin in _lock().items() if installed.get(name) != pin}
+    def installed(name: str) -> str | None:  # what `import` finds first (vendored copies further down sys.path don't count)
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
+
+    wrong = {name: (pin, installed(name)) for name, pin in _lock().items() if installed(name) != pin}
     assert not wrong, f"installed versions differ from requirements/ci.txt (pin, installed): {wrong}"
 
 
