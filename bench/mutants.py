@@ -559,7 +559,7 @@ def grade(
     """Grade every valid mutant (and the perfect submission of each exercise, as a control) in one
     ``autograde`` run of the real pipeline; return each exercise's outcomes and the wall time."""
     from grader import course as nbcourse
-    from grader import pipeline
+    from grader import pipeline, state
 
     root = workdir
     students: set[str] = set()
@@ -591,7 +591,7 @@ def grade(
             if not m.valid:
                 batch.outcomes.append(Outcome(m, "invalid", m.why_invalid))
                 continue
-            result = pipeline.read_json(root / "grading" / assignment / m.student / "result.json") or {}
+            result = state.read_json(root / "grading" / assignment / m.student / "result.json") or {}
             for notebook in result.get("notebooks", []):
                 batch.sandbox_seconds += notebook.get("seconds", 0.0)
                 batch.runs += 1

@@ -30,7 +30,7 @@ COURSE_HELP = (
 
 def _course(args):
     from grader.course import ROOT
-    from grader.pipeline import Course
+    from grader.state import Course
 
     return Course(Path(args.course_dir).resolve() if args.course_dir else ROOT)
 

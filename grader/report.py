@@ -9,7 +9,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.pipeline import Course, quiet_nbgrader, read_json, source_sha, submission_sha
+from grader.intake import submission_sha
+from grader.plan import source_sha
+from grader.state import Course, quiet_nbgrader, read_json
 
 
 @dataclass
@@ -180,7 +182,7 @@ def _hide_hidden_tests_preprocessor():
     from nbconvert.preprocessors import Preprocessor
     from traitlets import Bool
 
-    from grader.pipeline import hidden_line_numbers
+    from grader.plan import hidden_line_numbers
 
     class HideHiddenTests(Preprocessor):
         """Remove ``### BEGIN/END HIDDEN TESTS`` blocks from the assignment's test cells (and only there).
@@ -221,7 +223,7 @@ def feedback(
     Hidden tests are removed from the feedback unless ``show_hidden_tests``. Every HTML page is written to a
     staging folder first and moved into ``feedback/<student>/<assignment>/`` only when it succeeded, so a
     failure never deletes feedback written earlier. Markdown and outputs go through nbconvert's HTML sanitizer
-    (the graded notebooks hold no student HTML to begin with, see ``pipeline.safe_bundle``).
+    (the graded notebooks hold no student HTML to begin with, see ``judge.safe_bundle``).
     """
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades

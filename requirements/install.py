@@ -52,7 +52,9 @@ def uv_arguments(settings: dict[str, str]) -> list[str]:
 
 def main(extras: str) -> int:
     target = ["-c", str(CONSTRAINTS), "-e", f"{ROOT}[{extras}]"]
-    got_uv = subprocess.run([sys.executable, "-m", "pip", "install", *QUIET, UV], capture_output=True).returncode == 0
+    # One try, ten seconds: offline, pip (with whatever it can reach or has cached) takes over at once.
+    fetch = [sys.executable, "-m", "pip", "install", *QUIET, "--retries", "0", "--timeout", "10", UV]
+    got_uv = subprocess.run(fetch, capture_output=True).returncode == 0
     if got_uv:
         uv = [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--compile-bytecode", "--python", sys.executable]
         if subprocess.run([*uv, *uv_arguments(pip_configuration()), *target]).returncode == 0:

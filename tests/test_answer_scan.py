@@ -119,7 +119,7 @@ def test_autograde_turns_flags_into_review_notes_and_leaves_honest_answers_alone
     import json
 
     from conftest import ROOT
-    from grader import course, pipeline
+    from grader import course, intake
 
     flagged = 0
     for assignment in course.assignments():
@@ -127,8 +127,8 @@ def test_autograde_turns_flags_into_review_notes_and_leaves_honest_answers_alone
             source = json.loads(path.read_text(encoding="utf-8"))
             released = json.loads((ROOT / "exercises" / assignment / path.name).read_text(encoding="utf-8"))
             perfect = course.perfect_submission(released, source)
-            assert pipeline.review_notes(perfect["cells"], source["cells"]) == [], f"{assignment}: the solution is flagged"
-            assert pipeline.review_notes(released["cells"], source["cells"]) == [], f"{assignment}: the stub is flagged"
+            assert intake.review_notes(perfect["cells"], source["cells"]) == [], f"{assignment}: the solution is flagged"
+            assert intake.review_notes(released["cells"], source["cells"]) == [], f"{assignment}: the stub is flagged"
             if assignment == "ex05_training_fast":
                 cheat = json.loads(json.dumps(perfect))
                 for cell in cheat["cells"]:
@@ -137,7 +137,7 @@ def test_autograde_turns_flags_into_review_notes_and_leaves_honest_answers_alone
                             "def random_translate(x, max_shift, generator=None):\n"
                             "    return cu.speed.random_translate(x, max_shift, generator=generator)\n"
                         )
-                notes = pipeline.review_notes(cheat["cells"], source["cells"])
+                notes = intake.review_notes(cheat["cells"], source["cells"])
                 assert notes and all(n.attention and n.text.startswith("for review: random_translate") for n in notes)
                 flagged += 1
     assert flagged == 1

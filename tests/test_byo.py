@@ -21,7 +21,7 @@ import json
 import numpy as np
 import pytest
 
-from grader import byo, compare, course, pipeline, rewrite, sandbox
+from grader import byo, compare, course, pipeline, plan, rewrite, sandbox, state
 from grader.values import decode
 
 ASSIGNMENT = "ps1"
@@ -320,10 +320,10 @@ def test_a_cheat_cannot_fake_outside_judged_asserts(graded):
 @pytest.mark.grading
 def test_strict_refuses_nbgrader_style_tests(tmp_path):
     _write_course(tmp_path, source_notebook(), None)
-    with pytest.raises(pipeline.AssignmentError, match="bare `assert`"):
-        pipeline.build_plan(pipeline.Course(tmp_path), ASSIGNMENT, strict=True)
-    plan = pipeline.build_plan(pipeline.Course(tmp_path), ASSIGNMENT)
-    assert {g for g, t in plan.notebooks[0].tests.items() if byo.judged_where(t) == "inside"} == {
+    with pytest.raises(state.AssignmentError, match="bare `assert`"):
+        plan.build_plan(pipeline.Course(tmp_path), ASSIGNMENT, strict=True)
+    built = plan.build_plan(pipeline.Course(tmp_path), ASSIGNMENT)
+    assert {g for g, t in built.notebooks[0].tests.items() if byo.judged_where(t) == "inside"} == {
         "foo",
         "sum_of_squares_uses_squares",
         "helper_in_test",

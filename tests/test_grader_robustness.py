@@ -28,7 +28,7 @@ import pytest
 
 from conftest import ROOT, record_runtime
 from grader import course as nbcourse
-from grader import pipeline, report, sandbox
+from grader import gradebook, pipeline, plan, report, sandbox
 from grader_corpus.cases import CASES, CORPUS, EX00, Context, answered, corpus_source, insert_after, one
 
 # Without bubblewrap these tests cannot run: a student's laptop skips them, CI (CI=true) fails loudly,
@@ -111,7 +111,7 @@ def run(tmp_path_factory) -> Run:
     root = tmp_path_factory.mktemp("course")
     marker = tmp_path_factory.mktemp("marker")
     course = make_course(root)
-    releases = {a: pipeline.sync_gradebook(course, a, pipeline.source_sha(course, a))[a] for a in (EX00, CORPUS)}
+    releases = {a: plan.sync_gradebook(course, a, plan.source_sha(course, a))[a] for a in (EX00, CORPUS)}
     listener = Listener()
     ctx = Context(release=releases, course_root=root, listener_port=listener.port, marker_dir=marker)
     for case in CASES:
@@ -161,7 +161,7 @@ def test_case_grade_and_reason(run, case):
     if case.notes and (run.root / "autograded" / case.student / case.assignment).is_dir():
         # The reason reaches the student: the graded notebook (and so the feedback) starts with the notes.
         first = _autograded(run, case.student, case.assignment)["cells"][0]
-        assert first["id"] == pipeline.NOTES_CELL_ID
+        assert first["id"] == gradebook.NOTES_CELL_ID
         assert any(w in "".join(first["source"]).lower() for w in case.notes[0].split("|"))
 
 

@@ -373,7 +373,7 @@ def test_release_takes_a_course_folder_anywhere(tmp_path, capsys):
 
 
 def test_hidden_line_numbers_and_unclosed_blocks():
-    from grader.pipeline import hidden_line_numbers
+    from grader.plan import hidden_line_numbers
 
     src = "a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n# BEGIN HIDDEN TESTS\nd = 4"
     assert hidden_line_numbers(src) == {2, 3, 4, 6, 7}
@@ -381,7 +381,7 @@ def test_hidden_line_numbers_and_unclosed_blocks():
 
 
 def test_student_html_is_reduced_to_text():
-    from grader.pipeline import safe_bundle, sanitize_outputs
+    from grader.judge import safe_bundle, sanitize_outputs
     from grader.sandbox import Limits
 
     banner = '<div class="alert alert-success">Score: 10 / 10</div><script>alert(1)</script><img src=x onerror="alert(2)">'

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, record_runtime
-from grader import course, pipeline, sandbox
+from grader import course, pipeline, plan, sandbox
 
 ASSIGNMENTS = course.assignments()
 
@@ -114,7 +114,7 @@ def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course
     assert assignment not in summary.refused, summary.refused.get(assignment)
     # Before grading anyone, the pipeline graded the solution exactly like a student and would have refused
     # the assignment had it lost a point: that run is the "perfect student" here (no need to run it twice).
-    verified = pipeline.load_references(pipeline.Course(root), pipeline.build_plan(pipeline.Course(root), assignment))
+    verified = plan.load_references(pipeline.Course(root), plan.build_plan(pipeline.Course(root), assignment))
     assert verified is True, "the solution was not verified on a student sandbox"
     scores = course.scores(root, assignment)
     assert set(scores) == {"stub", *_wrong_students(assignment)}, "not every submission was graded"

@@ -1,0 +1,92 @@
+"""Which submitted file is which notebook: size limits, hashes, and notes for the reviewer.
+
+Submissions come as folders of untrusted files (from nbgrader's exchange, an LMS download or by hand).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from grader import answer_scan
+from grader.plan import Plan
+from grader.submission import Note, defined_names, role_of
+
+MAX_SUBMISSION_BYTES = 256 * 2**20
+
+#: What nbgrader's collect puts beside a student's notebooks: when it was submitted, and its feedback key.
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+def submission_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts)
+
+
+def submission_sha(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in submission_files(folder):
+        h.update(str(path.relative_to(folder)).encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest() if path.stat().st_size < MAX_SUBMISSION_BYTES else b"too-large")
+    return h.hexdigest()
+
+
+def map_notebooks(plan: Plan, folder: Path) -> tuple[dict[str, Path | None], list[dict]]:
+    """Which submitted file is which assignment notebook (renamed copies are recognised)."""
+    notes: list[dict] = []
+    files = [p for p in submission_files(folder) if p.suffix.lower() == ".ipynb"]
+    others = [p for p in submission_files(folder) if p.suffix.lower() != ".ipynb" and p.name not in EXCHANGE_FILES]
+    mapping: dict[str, Path | None] = {}
+    left = list(files)
+    for nb in plan.notebooks:
+        exact = [p for p in left if p.name == f"{nb.name}.ipynb" and p.parent == folder]
+        if exact:
+            mapping[nb.name] = exact[0]
+            left.remove(exact[0])
+    for nb in plan.notebooks:
+        if nb.name in mapping:
+            continue
+        ids = {c["metadata"].get("nbgrader", {}).get("grade_id") for c in nb.release} - {None}
+        answer_names = set()
+        for cell in nb.release:
+            if role_of(cell) == "answer":
+                answer_names |= defined_names(cell["source"])
+
+        def score(path: Path, ids=ids, answer_names=answer_names, nb=nb) -> float:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")[:MAX_SUBMISSION_BYTES]
+            except OSError:
+                return -1
+            hits = sum(1 for g in ids if f'"{g}"' in text) + sum(1 for n in answer_names if f"def {n}" in text)
+            name_bonus = 0.5 if nb.name.lower() in path.stem.lower() else 0
+            return hits + name_bonus
+
+        ranked = sorted(((score(p), str(p)) for p in left), reverse=True)
+        if ranked and (ranked[0][0] > 0 or len(left) == 1):
+            chosen = Path(ranked[0][1])
+            mapping[nb.name] = chosen
+            left.remove(chosen)
+            notes.append(
+                dict(
+                    text=f"no file was named {nb.name}.ipynb; '{chosen.relative_to(folder)}' was graded as that notebook",
+                    attention=True,
+                )
+            )
+        else:
+            mapping[nb.name] = None
+            notes.append(
+                dict(text=f"the notebook {nb.name}.ipynb is missing from the submission; it scores zero", attention=True)
+            )
+    for path in left:
+        notes.append(dict(text=f"the extra notebook '{path.relative_to(folder)}' was not graded"))
+    if others:
+        names = ", ".join(str(p.relative_to(folder)) for p in others[:5])
+        notes.append(dict(text=f"other files in the submission were ignored: {names}" + (" ..." if len(others) > 5 else "")))
+    return mapping, notes
+
+
+def review_notes(student_cells: list[dict], source_cells: list[dict]) -> list[Note]:
+    """The answer scan's flags (`grader.answer_scan`, read here in the trusted process, never run) as notes
+    that ask the instructor to read the answer: a forbidden library route, or a tool that could switch the
+    in-sandbox guard off. They change no score; `status` lists them."""
+    flags = answer_scan.scan_notebook({"cells": student_cells}, reference={"cells": source_cells})
+    return [Note(f"for review: {f.cell}, line {f.line}: {f.reason}", True) for f in flags]

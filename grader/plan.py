@@ -1,0 +1,320 @@
+"""What to run for an assignment, and the reference run that records what every check expects.
+
+:func:`build_plan` reads the solution notebooks (synced with nbgrader's gradebook) into a :class:`Plan`;
+:func:`compute_references` runs the solution in a sandbox and keeps each check's expected value;
+:func:`load_references` / :func:`save_references` cache them, keyed by the solution's hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import byo
+from grader import course as nbcourse
+from grader import rewrite as rw
+from grader import sandbox as sb
+from grader.state import GRADER_VERSION, AssignmentError, Course, quiet_nbgrader, read_json, write_json
+from grader.submission import role_of
+
+
+@dataclass
+class NotebookPlan:
+    name: str  # file stem
+    source: list[dict]  # cells of solutions/<a>/<name>.ipynb
+    release: list[dict]  # cells of the released notebook (from nbgrader, with checksums)
+    metadata: dict
+    tests: dict[str, rw.RewrittenCell]
+    points: dict[str, float]
+    references: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # grade_id -> check -> records
+    hidden: dict[str, set[int]] = field(default_factory=dict)  # grade_id -> indices of checks in hidden tests
+
+
+@dataclass
+class Plan:
+    assignment: str
+    sha: str
+    notebooks: list[NotebookPlan]
+    preload: list[str]
+
+
+HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+
+
+def hidden_line_numbers(source: str) -> set[int]:
+    """1-based numbers of the lines inside ``### BEGIN/END HIDDEN TESTS`` blocks (an unclosed block runs to the
+    end of the cell), markers included."""
+    out, inside = set(), False
+    for number, line in enumerate(source.splitlines(), 1):
+        if HIDDEN_BEGIN in line:
+            inside = True
+        if inside:
+            out.add(number)
+        if HIDDEN_END in line:
+            inside = False
+    return out
+
+
+def _cells(nb: dict) -> list[dict]:
+    out = []
+    for cell in nb["cells"]:
+        source = cell.get("source", "")
+        out.append(
+            {
+                "cell_type": cell["cell_type"],
+                "id": cell.get("id"),
+                "metadata": cell.get("metadata", {}),
+                "source": "".join(source) if isinstance(source, list) else source,
+            }
+        )
+    return out
+
+
+def source_sha(course: Course, assignment: str) -> str:
+    h = hashlib.sha256(f"p2l-grader {GRADER_VERSION}\n".encode())
+    for path in sorted((course.solutions / assignment).glob("*.ipynb")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def sync_gradebook(course: Course, assignment: str, sha: str) -> dict[str, dict]:
+    """Put the assignment (source cells, hidden tests, points) into the course gradebook; return the release.
+
+    nbgrader's ``generate_assignment`` runs in a throwaway course folder whose
+    gradebook *is* the course's, so nothing in ``exercises/`` is touched.
+    """
+    state_dir = course.grading / assignment
+    release_dir = state_dir / "release"
+    stamp = read_json(state_dir / "gradebook-sync.json") or {}
+    if stamp.get("sha") != sha or not course.gradebook.exists() or not release_dir.is_dir():
+        with tempfile.TemporaryDirectory(prefix="p2l-sync-") as tmp:
+            tmp_root = Path(tmp)
+            (tmp_root / "solutions" / assignment).mkdir(parents=True)
+            for path in (course.solutions / assignment).glob("*.ipynb"):
+                shutil.copy2(path, tmp_root / "solutions" / assignment / path.name)
+            with quiet_nbgrader():
+                api = nbcourse.api(tmp_root, CourseDirectory__db_url=course.db_url)
+                result = api.generate_assignment(assignment, force=True, create=True)
+            if not result["success"]:
+                raise AssignmentError(
+                    f"nbgrader generate_assignment {assignment} failed:\n{result.get('log', '')}{result.get('error', '')}"
+                )
+            shutil.rmtree(release_dir, ignore_errors=True)
+            release_dir.mkdir(parents=True)
+            for path in (tmp_root / "exercises" / assignment).glob("*.ipynb"):
+                shutil.copy2(path, release_dir / path.name)
+        write_json(state_dir / "gradebook-sync.json", {"sha": sha})
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(release_dir.glob("*.ipynb"))}
+
+
+def _imports(cells: list[dict]) -> set[str]:
+    import ast
+
+    names = set()
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        try:
+            tree = ast.parse(cell["source"])
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+    return names
+
+
+def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
+    """Read and rewrite an assignment (no execution): raises AssignmentError listing every broken test cell.
+
+    Test cells written nbgrader's way (bare ``assert``...) are planned by :mod:`grader.byo`, unless ``strict``."""
+    sha = source_sha(course, assignment)
+    release = sync_gradebook(course, assignment, sha)
+    notebooks, problems, preload = [], [], set(sb.DEFAULT_PRELOAD)
+    for path in sorted((course.solutions / assignment).glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        source = _cells(nb)
+        tests, points, hidden = {}, {}, {}
+        ctx = byo.context(source)
+        for cell in source:
+            meta = cell["metadata"].get("nbgrader", {})
+            if meta.get("grade"):
+                points[meta["grade_id"]] = float(meta.get("points", 0))
+            if role_of(cell) == "test":
+                try:
+                    try:
+                        tests[meta["grade_id"]] = rw.rewrite(cell["source"])
+                    except rw.RewriteError:
+                        if strict or not byo.is_nbgrader_style(cell["source"]):
+                            raise
+                        tests[meta["grade_id"]] = byo.plan_cell(cell["source"], ctx)
+                    lines = hidden_line_numbers(cell["source"])
+                    if lines:
+                        hidden[meta["grade_id"]] = {c.index for c in tests[meta["grade_id"]].checks if c.line in lines}
+                        if byo.judged_where(tests[meta["grade_id"]]) == "inside":
+                            hidden[meta["grade_id"]].add(-1)
+                except rw.RewriteError as err:
+                    problems.append(f"{path.name}, test cell {meta['grade_id']}: {err}")
+        if path.stem not in release:
+            problems.append(f"{path.name}: nbgrader did not release it")
+            continue
+        notebooks.append(
+            NotebookPlan(
+                name=path.stem,
+                source=source,
+                release=_cells(release[path.stem]),
+                metadata=nb.get("metadata", {}),
+                tests=tests,
+                points=points,
+                hidden=hidden,
+            )
+        )
+        preload |= {n for n in _imports(source) if n.split(".")[0] not in ("os", "sys", "subprocess", "importlib")}
+    if problems:
+        raise AssignmentError(
+            f"{assignment} cannot be autograded safely (run `python -m grader lint`):\n  " + "\n  ".join(problems)
+        )
+    return Plan(assignment=assignment, sha=sha, notebooks=notebooks, preload=sorted(preload))
+
+
+def job_cells(cells: list[dict], roles: list[tuple[str, str | None]], nb: NotebookPlan, reference: bool):
+    """The code cells to run, with test cells replaced by their rewritten versions; and their positions."""
+    job, where = [], []
+    for i, (cell, (role, grade_id)) in enumerate(zip(cells, roles)):
+        if cell["cell_type"] != "code":
+            continue
+        if role == "test" and grade_id in nb.tests:
+            rewritten = nb.tests[grade_id]
+            job.append(
+                {
+                    "source": rewritten.reference_source if reference else rewritten.student_source,
+                    "test": True,
+                    "grade_id": grade_id,
+                }
+            )
+        else:
+            job.append({"source": cell["source"], "test": False})
+        where.append(i)
+    return job, where
+
+
+def records_by_check(records) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    if not isinstance(records, list):
+        return out
+    for record in records:
+        if isinstance(record, dict) and isinstance(record.get("check"), int):
+            out.setdefault(str(record["check"]), []).append(record)
+    return out
+
+
+def _source_roles(cells: list[dict]) -> list[tuple[str, str | None]]:
+    return [(role_of(c), c["metadata"].get("nbgrader", {}).get("grade_id")) for c in cells]
+
+
+def compute_references(plan: Plan, worker: sb.Worker, log) -> None:
+    """Run the solution (reference mode) in a sandbox; keep every check's expected value; verify them."""
+    from grader.compare import check_reference
+
+    for nb in plan.notebooks:
+        roles = _source_roles(nb.source)
+        job, _where = job_cells(nb.source, roles, nb, reference=True)
+        result = worker.run(nb.name, job)
+        ends = {e.get("cell"): e for e in result.events if e.get("event") == "end"}
+        failures = []
+        for index, cell in enumerate(job):
+            end = ends.get(index)
+            if end is None:
+                failures.append(
+                    f"cell {index + 1} of the solution did not finish ({result.status}; "
+                    f"{'; '.join(result.problems) or 'no output'})"
+                )
+                break
+            if not cell["test"]:
+                if end.get("error"):
+                    failures.append(
+                        f"a cell of the solution raised {end['error'].get('ename')}: {str(end['error'].get('evalue'))[:300]}"
+                    )
+                continue
+            grade_id = cell["grade_id"]
+            by_check = records_by_check(end.get("records"))
+            opaque = [
+                spec.statement
+                for spec in nb.tests[grade_id].checks
+                if spec.kind == byo.KIND and any(byo.opaque_in_reference(r) for r in by_check.get(str(spec.index), []))
+            ]
+            if opaque and not end.get("error"):
+                # The solution's values are not plain data: judge this cell inside, as written, rather than blind.
+                reason = f"the solution's values in `{opaque[0][:60]}` are not plain data"
+                nb.references[grade_id] = {byo.INSIDE_KEY: reason}
+                nb.tests[grade_id] = byo.inside_cell(_test_source(nb, grade_id), reason)
+                nb.hidden.get(grade_id, set()).add(-1)
+                continue
+            if end.get("error"):
+                failures.append(
+                    f"test cell {grade_id} raised {end['error'].get('ename')} on the solution: "
+                    f"{str(end['error'].get('evalue'))[:300]}"
+                )
+            for spec in nb.tests[grade_id].checks:
+                recs = by_check.get(str(spec.index), [])
+                if not recs:
+                    failures.append(f"{grade_id}: check {spec.name!r} did not run on the solution")
+                for rec in recs:
+                    verdict = check_reference(spec, rec)
+                    if not verdict.passed:
+                        failures.append(f"{grade_id}: the solution fails its own check: {verdict.message}")
+            nb.references[grade_id] = {k: [{"expected": r.get("expected")} for r in v] for k, v in by_check.items()}
+        if failures:
+            raise AssignmentError(f"{plan.assignment}/{nb.name}: the reference run failed:\n  " + "\n  ".join(failures))
+        log(
+            f"  {plan.assignment}/{nb.name}: recorded the expected values of "
+            f"{sum(len(t.checks) for t in nb.tests.values())} checks in {result.seconds:.1f} s"
+        )
+
+
+def _test_source(nb: NotebookPlan, grade_id: str) -> str:
+    return next(c["source"] for c in nb.source if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _reference_file(course: Course, plan: Plan) -> Path:
+    return course.grading / plan.assignment / "reference.json"
+
+
+def load_references(course: Course, plan: Plan) -> bool | None:
+    """Load the recorded expected values: None if there are none for this solution, else whether they were
+    verified (the solution graded like a student got full marks)."""
+    data = read_json(_reference_file(course, plan))
+    if not data or data.get("sha") != plan.sha:
+        return None
+    for nb in plan.notebooks:
+        refs = data.get("notebooks", {}).get(nb.name)
+        if refs is None:
+            return None
+        nb.references = refs
+        for grade_id, ref in refs.items():
+            if isinstance(ref, dict) and byo.INSIDE_KEY in ref and grade_id in nb.tests:
+                nb.tests[grade_id] = byo.inside_cell(_test_source(nb, grade_id), str(ref[byo.INSIDE_KEY]))
+                if grade_id in nb.hidden:
+                    nb.hidden[grade_id].add(-1)
+    return data.get("verified") is True
+
+
+def save_references(course: Course, plan: Plan, verified: bool) -> None:
+    write_json(
+        _reference_file(course, plan),
+        {"sha": plan.sha, "verified": verified, "notebooks": {nb.name: nb.references for nb in plan.notebooks}},
+    )
+
+
+def perfect_cells(nb: NotebookPlan) -> list[dict]:
+    """The released notebook with every answer filled in from the solution (what a perfect student hands in)."""
+    released = {"cells": [{**c, "outputs": [], "execution_count": None} if c["cell_type"] == "code" else c for c in nb.release]}
+    source = {"cells": nb.source}
+    filled = nbcourse.perfect_submission(released, source)
+    return filled["cells"]
