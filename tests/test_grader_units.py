@@ -413,3 +413,70 @@ def test_stream_parser_splits_frames_as_they_arrive():
     assert len(events) == 2 and problems == ["the notebook's result stream ended mid-frame"]
     events, problems = parse_child_stream(b"X" * 20 + stream)
     assert events == [] and problems == ["the notebook's result stream was corrupted"]
+
+
+# ----------------------------------------------------------------------------- the judge (grader/judge.py)
+
+
+def _one_test_notebook(hidden: bool):
+    """A plan for a notebook with one answer cell and one test cell of two checks (the second hidden if asked)."""
+    import types
+
+    from grader import plan
+
+    def cell(source: str, **nbgrader) -> dict:
+        return {"cell_type": "code", "source": source, "metadata": {"nbgrader": nbgrader}, "outputs": []}
+
+    answer = cell("def double(x):\n    return 2 * x\n", grade_id="double", solution=True)
+    test_source = 'cu.checks.check_equal(double(2), 4, "double(2)")\ncu.checks.check_equal(double(-3), -6, "double(-3)")\n'
+    test = cell(test_source, grade_id="test_double", grade=True, points=2)
+    cells = [answer, test]
+    expected = {"0": [{"check": 0, "expected": {"int": "4"}}], "1": [{"check": 1, "expected": {"int": "-6"}}]}
+    nb = plan.NotebookPlan(
+        name="nb", source=cells, release=cells, metadata={}, tests={"test_double": rewrite.rewrite(test_source)},
+        points={"test_double": 2.0}, references={"test_double": expected}, hidden={"test_double": {1}} if hidden else {},
+    )  # fmt: skip
+    job, where = plan.job_cells(cells, [("answer", "double"), ("test", "test_double")], nb, reference=False)
+    return nb, types.SimpleNamespace(cells=cells, notes=[]), job, where
+
+
+def _ran(*values: int | None):
+    """What a sandbox would report: both cells ran, the test cell recording ``values`` (None: not recorded)."""
+    from grader import sandbox
+
+    records = [{"check": i, "actual": {"int": str(v)}} for i, v in enumerate(values) if v is not None]
+    events = [{"event": "end", "cell": 0, "outputs": []}, {"event": "end", "cell": 1, "outputs": [], "records": records}]
+    return sandbox.JobResult(status="exited", events=events)
+
+
+def test_the_judge_scores_what_the_sandbox_recorded_and_nothing_else():
+    import copy
+
+    from grader import judge, sandbox
+
+    limits = sandbox.Limits()
+    nb, normalized, job, where = _one_test_notebook(hidden=False)
+    right = judge.grade_notebook(nb, normalized, _ran(4, -6), job, where, limits).tests["test_double"]
+    assert right["passed"], right
+    wrong = judge.grade_notebook(nb, normalized, _ran(4, 6), job, where, limits).tests["test_double"]
+    assert not wrong["passed"] and any("double(-3)" in m for m in wrong["messages"]), wrong
+    short = judge.grade_notebook(nb, normalized, _ran(4, None), job, where, limits).tests["test_double"]
+    assert not short["passed"] and any("did not run" in m for m in short["messages"]), short
+    stopped = sandbox.JobResult(status="cell_timeout", events=[{"event": "end", "cell": 0, "outputs": []}])
+    never = judge.grade_notebook(nb, normalized, stopped, job, where, limits).tests["test_double"]
+    assert not never["passed"] and any("did not run" in m for m in never["messages"]), never
+    # Pure: the same inputs give the same grade, and the inputs are left as they were.
+    before = copy.deepcopy((nb, normalized.cells, job, where))
+    again = judge.grade_notebook(nb, normalized, _ran(4, 6), job, where, limits)
+    assert again.tests["test_double"] == wrong and (nb, normalized.cells, job, where) == before
+
+
+def test_the_judge_tells_the_student_only_that_a_hidden_check_failed():
+    from grader import judge, sandbox
+
+    nb, normalized, job, where = _one_test_notebook(hidden=True)
+    graded = judge.grade_notebook(nb, normalized, _ran(4, 6), job, where, sandbox.Limits())
+    verdict = graded.tests["test_double"]
+    assert not verdict["passed"] and any("expected -6, got 6" in m for m in verdict["messages"]), verdict  # instructor
+    shown = json.dumps(graded.cells[1]["outputs"])  # what the graded notebook and the feedback show the student
+    assert "double(-3) (hidden test): failed." in shown and "-6" not in shown and "got 6" not in shown, shown
