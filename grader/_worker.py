@@ -15,7 +15,8 @@ that finished is on record.
 
 Nothing here decides a grade: the grader compares the recorded values with the
 solution's outside the sandbox. This file is standalone (standard library plus
-the notebook stack) so that nothing else of the grader has to be visible here.
+the notebook stack, and :mod:`grader.wire`, bound beside it: the frames and the value
+encoding the grader reads) so that nothing else of the grader has to be visible here.
 
 Protocol (grader -> worker, stdin lines): ``RUN <token> <limits> <name>`` (base64
 JSON limits, base64 notebook name) starts a job, ``QUIT`` exits. Before
@@ -59,16 +60,28 @@ if os.environ.get("P2L_SANDBOXED") == "1":
 
 import base64  # noqa: E402
 import ctypes  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import linecache  # noqa: E402
-import math  # noqa: E402
 import resource  # noqa: E402
 import select  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import struct  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
+
+
+def _load_wire():
+    """grader/wire.py, from beside this file: in the sandbox it is bound next to it, and `python -I` keeps the
+    script's folder off sys.path (nor is it put there: the student's code would import the grader's modules)."""
+    spec = importlib.util.spec_from_file_location("p2l_wire", os.path.join(os.path.dirname(os.path.abspath(__file__)), "wire.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wire = _load_wire()
 
 SCRATCH = os.environ.get("P2L_SCRATCH", "/tmp")
 IN_OWN_PID_NS = os.environ.get("P2L_SANDBOXED") == "1"
@@ -77,7 +90,7 @@ PROGRESS_FD = 4  # in the child: one byte per cell start and end, so the worker 
 HOST_RESULT_FD = int(os.environ.get("P2L_RESULT_FD", "-1"))  # the grader's pipe, inherited
 HOST_CELL_FD = int(os.environ.get("P2L_CELL_FD", "-1"))  # the grader's cells, one at a time, inherited
 CELL_FD = 5  # in the child
-PONG_FD = 6  # in the child: the worker answers each b"P" on PROGRESS_FD with a b"K" here
+PONG_FD = 6  # in the child: the worker answers each wire.PING on PROGRESS_FD with a wire.PONG here
 _LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
@@ -93,7 +106,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _frame(fd: int, kind: bytes, payload: bytes) -> None:
-    _write_all(fd, kind + struct.pack(">Q", len(payload)) + payload)
+    _write_all(fd, wire.frame(kind, payload))
 
 
 def _read_exact(fd: int, n: int) -> bytes:
@@ -110,10 +123,11 @@ def _read_exact(fd: int, n: int) -> bytes:
 def _next_cell(fd: int, token: str) -> dict | None:
     """Block until the grader sends the next cell; None when there are no more (or the grader is gone)."""
     try:
-        head = _read_exact(fd, 9)
-        if head[:1] != b"C":
+        head = _read_exact(fd, wire.HEADER_BYTES)
+        kind, length = wire.frame_header(head)
+        if kind != wire.CELL:
             return None
-        cell = json.loads(_read_exact(fd, struct.unpack(">Q", head[1:])[0]))
+        cell = json.loads(_read_exact(fd, length))
     except (EOFError, OSError, ValueError):
         return None
     if not isinstance(cell, dict) or cell.get("token") != token or cell.get("done"):
@@ -152,85 +166,6 @@ def _preload() -> list[str]:
 
 
 # ----------------------------------------------------------------------------- values
-
-
-class _Budget:
-    def __init__(self, limit: int):
-        self.left = limit
-
-    def take(self, n: int) -> None:
-        self.left -= n
-        if self.left < 0:
-            raise ValueError("the value is too large to record")
-
-
-_FLOAT_WORDS = {math.inf: "inf", -math.inf: "-inf"}
-
-
-def _float(x: float):
-    if math.isnan(x):
-        return {"float": "nan"}
-    if math.isinf(x):
-        return {"float": _FLOAT_WORDS[x]}
-    return x
-
-
-def encode(value, budget: _Budget, depth: int = 0):
-    """Turn a value into plain JSON data (tensors and arrays as raw bytes in base64)."""
-    import numpy as np
-    import torch
-
-    if depth > 20:
-        raise ValueError("the value is nested too deeply to record")
-    budget.take(16)
-    if value is None or isinstance(value, (bool, str)):
-        if isinstance(value, str):
-            budget.take(len(value))
-        return value if not isinstance(value, str) else {"str": value}
-    if isinstance(value, int):
-        return {"int": str(value)}
-    if isinstance(value, float):
-        return _float(value)
-    if isinstance(value, complex):
-        return {"complex": [_float(value.real), _float(value.imag)]}
-    if isinstance(value, torch.Tensor):
-        t = torch.Tensor.detach(value)
-        if t.is_sparse:
-            t = t.to_dense()
-        t = t.cpu().contiguous()
-        dtype = str(t.dtype)
-        if t.dtype == torch.bfloat16:
-            t = t.float()
-        arr = t.numpy()
-        budget.take(arr.nbytes)
-        return {"tensor": dtype, "np": arr.dtype.str, "shape": list(arr.shape), "b64": base64.b64encode(arr.tobytes()).decode()}
-    if isinstance(value, np.ndarray):
-        if value.dtype.hasobject or value.dtype.fields is not None:
-            return {"opaque": f"numpy array of dtype {value.dtype}"}
-        arr = np.ascontiguousarray(value)
-        budget.take(arr.nbytes)
-        return {"ndarray": arr.dtype.str, "shape": list(arr.shape), "b64": base64.b64encode(arr.tobytes()).decode()}
-    if isinstance(value, np.generic):
-        if isinstance(value, (np.bool_, np.number)):
-            item = value.item()
-            return {"npscalar": value.dtype.str, "value": encode(item, budget, depth + 1)}
-        return {"opaque": f"numpy {type(value).__name__}"}
-    if isinstance(value, torch.dtype):
-        return {"dtype": str(value)}
-    if isinstance(value, torch.Size):
-        return {"tuple": [encode(int(v), budget, depth + 1) for v in value]}
-    if isinstance(value, torch.device):
-        return {"device": str(value)}
-    if isinstance(value, (list, tuple)):
-        key = "list" if isinstance(value, list) else "tuple"
-        return {key: [encode(v, budget, depth + 1) for v in value]}
-    if isinstance(value, dict):
-        return {"dict": [[encode(k, budget, depth + 1), encode(v, budget, depth + 1)] for k, v in value.items()]}
-    try:
-        text = repr(value)[:200]
-    except Exception:
-        text = "?"
-    return {"opaque": type(value).__qualname__, "repr": text}
 
 
 def _error_info(err: BaseException) -> dict:
@@ -283,11 +218,11 @@ class Recorder:
         value = thunk()
         if kind == "shape" or kind == "dtype":
             return _describe_shape(value)
-        return encode(value, budget)
+        return wire.encode(value, budget)
 
     def __call__(self, index: int, kind: str, actual, expected=None) -> None:
         record: dict = {"check": int(index)}
-        budget = _Budget(self.value_limit)
+        budget = wire.Budget(self.value_limit)
         try:
             record["actual"] = self._measure(kind, actual, budget)
         except CellTimeout:
@@ -302,9 +237,9 @@ class Recorder:
                 elif kind == "dtype":
                     record["expected"] = {"dtype": str(value)}
                 elif kind == "shape":
-                    record["expected"] = encode(tuple(int(v) for v in value), budget)
+                    record["expected"] = wire.encode(tuple(int(v) for v in value), budget)
                 else:
-                    record["expected"] = encode(value, budget)
+                    record["expected"] = wire.encode(value, budget)
             except CellTimeout:
                 raise
             except BaseException as err:  # noqa: BLE001
@@ -604,8 +539,8 @@ def _worker_alive() -> bool:
         pass
     os.set_blocking(PONG_FD, True)
     try:
-        os.write(PROGRESS_FD, b"P")
-        return os.read(PONG_FD, 1) == b"K"
+        os.write(PROGRESS_FD, wire.PING)
+        return os.read(PONG_FD, 1) == wire.PONG
     except OSError:
         return False
 
@@ -638,7 +573,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
 
     def emit(obj: dict) -> None:
         try:
-            _frame(RESULT_FD, b"J", json.dumps(obj, default=str).encode("utf-8", "replace"))
+            _frame(RESULT_FD, wire.EVENT, json.dumps(obj, default=str).encode("utf-8", "replace"))
         except OSError:
             os._exit(70)
 
@@ -795,6 +730,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
                     "seconds": round(time.monotonic() - started, 3),
                     "stopped": stopped,
                     "outputs": items,
+                    "truncated": bool(outputs.dropped_text or outputs.dropped_images),
                     "error": error,
                     "records": recorder.records if cell.get("test") else [],
                 }
@@ -905,9 +841,9 @@ def _supervise(pid: int, progress_r: int, pong_w: int, limits: dict) -> dict:
                     data = b""
                 if data:
                     last = time.monotonic()
-                    for _ in range(data.count(b"P")):
+                    for _ in range(data.count(wire.PING)):
                         try:
-                            os.write(pong_w, b"K")
+                            os.write(pong_w, wire.PONG)
                         except OSError:
                             pass
                 else:
@@ -962,7 +898,7 @@ def main() -> int:
     os.makedirs(SCRATCH, exist_ok=True)
     _frame(
         1,
-        b"D",
+        wire.STATUS,
         json.dumps(
             {
                 "ready": True,
@@ -1011,7 +947,7 @@ def main() -> int:
         for path in (SCRATCH, "/dev/shm"):
             _wipe(path)
         status["token"] = token
-        _frame(1, b"D", json.dumps(status).encode())
+        _frame(1, wire.STATUS, json.dumps(status).encode())
 
 
 if __name__ == "__main__":

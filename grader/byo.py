@@ -48,7 +48,7 @@ import torch
 from grader import lint
 from grader import rewrite as rw
 from grader.astutil import dotted_name
-from grader.values import DecodeError, Opaque, decode
+from grader.wire import DecodeError, Opaque, decode
 
 KIND = "assert"  # the recorder kind of an assert check (the worker encodes the values as plain data)
 INSIDE_KEY = "__inside__"  # in reference.json: grade_id -> {INSIDE_KEY: reason} for cells moved inside

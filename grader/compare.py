@@ -16,7 +16,7 @@ import torch
 
 from course_utils import checks
 from grader.rewrite import EXPECTED_PARAM, CheckSpec
-from grader.values import DecodeError, Opaque, decode
+from grader.wire import DecodeError, Opaque, decode
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
 

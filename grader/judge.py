@@ -198,8 +198,8 @@ def grade_notebook(
     if note:
         notes.append(dict(text=note.text, attention=note.attention))
     for problem in result.problems:
-        if "survived" in problem or "corrupt" in problem or "invalid" in problem or "mid-frame" in problem:
-            notes.append(dict(text=problem, attention=True))
+        if problem.shown_to_student:
+            notes.append(dict(text=str(problem), attention=True))
     tests: dict[str, dict] = {}
     count = 0
     for index, job_cell in enumerate(job):
@@ -235,11 +235,7 @@ def grade_notebook(
                     notes.append(
                         dict(text=f"{snippet} tried to start too many processes (limit {limits.processes})", attention=True)
                     )
-            if any(
-                "output truncated" in o.get("text", "") or "figure(s) were not kept" in o.get("text", "")
-                for o in outputs
-                if o["output_type"] == "stream"
-            ):
+            if end and end.get("truncated") is True:
                 notes.append(dict(text=f"the output of cell {where[index] + 1} was too long and was truncated"))
             continue
         grade_id = job_cell["grade_id"]

@@ -40,7 +40,6 @@ import secrets
 import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from grader import wire
+
 WORKER_SCRIPT = Path(__file__).resolve().parent / "_worker.py"
+WIRE_MODULE = Path(__file__).resolve().parent / "wire.py"  # bound beside the worker in the sandbox
 RUN_DIR = "/run/p2l"
 
 
@@ -100,14 +102,45 @@ class Limits:
         return out
 
 
+#: What can go wrong with a job besides its status (wire.STATUSES), and whether the graded notebook
+#: tells the student (the rest reach them through the status's own note).
+PROBLEM_KINDS = {
+    "stream_corrupted": True,  # the result stream held a frame of another kind
+    "stream_invalid": True,  # a result frame that is not a JSON object
+    "stream_cut": True,  # the stream ended in the middle of a frame
+    "too_many_events": False,
+    "output_limit": False,
+    "unresponsive": False,
+    "ended": False,
+    "survivors": True,  # processes outlived the notebook (the sandbox was restarted)
+}
+
+
+class Problem(str):
+    """One problem with a job: its text for people, its :data:`PROBLEM_KINDS` kind for code."""
+
+    kind: str
+
+    def __new__(cls, kind: str, text: str) -> Problem:
+        if kind not in PROBLEM_KINDS:
+            raise ValueError(f"unknown problem kind {kind!r}")
+        problem = super().__new__(cls, text)
+        problem.kind = kind
+        return problem
+
+    @property
+    def shown_to_student(self) -> bool:
+        return PROBLEM_KINDS[self.kind]
+
+
 @dataclass
 class JobResult:
     """What came back from one notebook run."""
 
-    status: str  # exited | cell_timeout | notebook_timeout | output_limit | worker_died | host_timeout
+    status: str  # one of wire.STATUSES
     events: list[dict] = field(default_factory=list)
     detail: dict = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -369,9 +402,8 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
 
 
 def _read_frame(fd: int, deadline: float, max_len: int) -> tuple[bytes, bytes]:
-    head = _read_exact(fd, 9, deadline)
-    kind, length = head[:1], struct.unpack(">Q", head[1:])[0]
-    if kind not in (b"R", b"D") or length > max_len:
+    kind, length = wire.frame_header(_read_exact(fd, wire.HEADER_BYTES, deadline))
+    if kind != wire.STATUS or length > max_len:
         raise ValueError(f"corrupt frame from worker ({kind!r}, {length} bytes)")
     return kind, _read_exact(fd, length, deadline)
 
@@ -381,7 +413,7 @@ class StreamParser:
 
     def __init__(self, max_events: int = 100_000):
         self.buffer = bytearray()
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         self.count = 0
         self.max_events = max_events
         self.broken = False
@@ -391,38 +423,38 @@ class StreamParser:
             return []
         self.buffer.extend(data)
         events, pos = [], 0
-        while len(self.buffer) - pos >= 9:
-            if self.buffer[pos : pos + 1] != b"J":
-                self._fail("the notebook's result stream was corrupted")
+        while len(self.buffer) - pos >= wire.HEADER_BYTES:
+            kind, length = wire.frame_header(bytes(self.buffer[pos : pos + wire.HEADER_BYTES]))
+            if kind != wire.EVENT:
+                self._fail(Problem("stream_corrupted", "the notebook's result stream was corrupted"))
                 break
-            length = struct.unpack(">Q", self.buffer[pos + 1 : pos + 9])[0]
-            if pos + 9 + length > len(self.buffer):
+            if pos + wire.HEADER_BYTES + length > len(self.buffer):
                 break
             try:
-                event = json.loads(bytes(self.buffer[pos + 9 : pos + 9 + length]))
+                event = json.loads(bytes(self.buffer[pos + wire.HEADER_BYTES : pos + wire.HEADER_BYTES + length]))
             except (ValueError, RecursionError):
                 event = None
             if not isinstance(event, dict):
-                self._fail("the notebook's result stream held invalid data")
+                self._fail(Problem("stream_invalid", "the notebook's result stream held invalid data"))
                 break
             events.append(event)
-            pos += 9 + length
+            pos += wire.HEADER_BYTES + length
             self.count += 1
             if self.count >= self.max_events:
-                self._fail("too many result events")
+                self._fail(Problem("too_many_events", "too many result events"))
                 break
         del self.buffer[:pos]
         return events
 
-    def _fail(self, problem: str) -> None:
+    def _fail(self, problem: Problem) -> None:
         self.problems.append(problem)
         self.broken = True
         self.buffer.clear()
 
-    def close(self) -> list[str]:
+    def close(self) -> list[Problem]:
         """Problems, including a frame cut off at the end."""
         if self.buffer and not self.broken:
-            self.problems.append("the notebook's result stream ended mid-frame")
+            self.problems.append(Problem("stream_cut", "the notebook's result stream ended mid-frame"))
             self.buffer.clear()
         return self.problems
 
@@ -561,7 +593,7 @@ class Worker:
             bwrap_path() or "bwrap",
             *view_args(self.hide, list(self.extra_ro), cache, self.writable_cache, tmpfs_mb=lim.tmpfs_mb),
         ]
-        args += ["--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py"]
+        args += ["--ro-bind", str(WORKER_SCRIPT), f"{RUN_DIR}/worker.py", "--ro-bind", str(WIRE_MODULE), f"{RUN_DIR}/wire.py"]
         args += [
             "--unshare-pid",
             "--unshare-net",
@@ -634,7 +666,7 @@ class Worker:
         try:
             kind, payload = _read_frame(self.proc.stdout.fileno(), deadline, 1 << 20)
             self.info = json.loads(payload)
-            if kind != b"D" or not self.info.get("ready"):
+            if kind != wire.STATUS or not self.info.get("ready"):
                 raise ValueError("unexpected first frame")
         except (EOFError, TimeoutError, ValueError) as err:
             log_text = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
@@ -736,7 +768,7 @@ class Worker:
         events: list[dict] = []
         detail: dict = {}
         status = "worker_died"
-        problems: list[str] = []
+        problems: list[Problem] = []
         deadline = started + self.limits.notebook_seconds + self.limits.grace_seconds + 60
         out_fd = self.proc.stdout.fileno()
         pending = b""
@@ -754,7 +786,7 @@ class Worker:
             else:
                 return
             data = json.dumps(payload).encode()
-            outbox.extend(b"C" + struct.pack(">Q", len(data)) + data)
+            outbox.extend(wire.frame(wire.CELL, data))
             state["current"], state["ended"] = (sent if sent < len(cells) else None), False
             sent += 1
             flush()
@@ -820,7 +852,10 @@ class Worker:
                 if self.result_fd in ready and not drain():
                     status = "output_limit"
                     problems.append(
-                        f"the notebook wrote more than {self.limits.result_bytes // 2**20} MB of output; it was stopped"
+                        Problem(
+                            "output_limit",
+                            f"the notebook wrote more than {self.limits.result_bytes // 2**20} MB of output; it was stopped",
+                        )
                     )
                     break
                 if out_fd in ready:
@@ -828,22 +863,22 @@ class Worker:
                     if not data:
                         raise EOFError
                     pending += data
-                    if len(pending) >= 9:
-                        length = struct.unpack(">Q", pending[1:9])[0]
-                        if pending[:1] != b"D" or length > 1 << 20:
+                    if len(pending) >= wire.HEADER_BYTES:
+                        kind, length = wire.frame_header(bytes(pending[: wire.HEADER_BYTES]))
+                        if kind != wire.STATUS or length > 1 << 20:
                             raise ValueError("corrupt frame from worker")
-                        if len(pending) >= 9 + length:
-                            detail = json.loads(pending[9 : 9 + length])
+                        if len(pending) >= wire.HEADER_BYTES + length:
+                            detail = json.loads(pending[wire.HEADER_BYTES : wire.HEADER_BYTES + length])
                             if detail.get("token") != token:
                                 raise ValueError("status for another job")
                             status = str(detail.get("status"))
                             break
         except TimeoutError:
             status = "host_timeout"
-            problems.append("the sandbox stopped responding")
+            problems.append(Problem("unresponsive", "the sandbox stopped responding"))
         except (EOFError, BrokenPipeError, OSError, ValueError) as err:
             status = "worker_died"
-            problems.append(f"the sandbox ended unexpectedly ({type(err).__name__})")
+            problems.append(Problem("ended", f"the sandbox ended unexpectedly ({type(err).__name__})"))
         if status != "output_limit":
             time.sleep(0.01 if status == "exited" else 0.2)
             if not drain():
@@ -858,7 +893,9 @@ class Worker:
                 time.sleep(0.1)
                 leftovers = self.survivors()
             if leftovers:
-                problems.append(f"{len(leftovers)} process(es) survived the notebook; the sandbox was restarted")
+                problems.append(
+                    Problem("survivors", f"{len(leftovers)} process(es) survived the notebook; the sandbox was restarted")
+                )
                 healthy = False
         if not healthy:
             self.kill()

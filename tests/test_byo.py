@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from grader import byo, compare, course, pipeline, plan, rewrite, sandbox, state
-from grader.values import decode
+from grader.wire import decode
 
 ASSIGNMENT = "ps1"
 NOTEBOOK = "problem1"

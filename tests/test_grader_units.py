@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import ROOT
-from grader import _worker, collect, compare, rewrite, submission, values
+from grader import collect, compare, rewrite, submission, wire
 from grader.__main__ import _parser, main
 
 EX00 = "ex00_example"
@@ -84,8 +84,8 @@ def test_unjudgeable_cells_are_refused():
     ],
 )
 def test_values_round_trip_through_plain_json(value):
-    data = json.loads(json.dumps(_worker.encode(value, _worker._Budget(1 << 20))))
-    back = values.decode(data)
+    data = json.loads(json.dumps(wire.encode(value, wire.Budget(1 << 20))))
+    back = wire.decode(data)
     if isinstance(value, torch.Tensor):
         assert isinstance(back, torch.Tensor) and back.dtype == value.dtype and torch.equal(back, value)
     elif isinstance(value, np.ndarray):
@@ -97,7 +97,7 @@ def test_values_round_trip_through_plain_json(value):
 
 
 def test_nan_survives():
-    assert math.isnan(values.decode(json.loads(json.dumps(_worker.encode(float("nan"), _worker._Budget(99))))))
+    assert math.isnan(wire.decode(json.loads(json.dumps(wire.encode(float("nan"), wire.Budget(99))))))
 
 
 @pytest.mark.parametrize(
@@ -114,16 +114,16 @@ def test_nan_survives():
     ],
 )
 def test_forged_records_are_rejected(forged):
-    with pytest.raises(values.DecodeError):
-        values.decode(forged)
+    with pytest.raises(wire.DecodeError):
+        wire.decode(forged)
 
 
 def test_deep_nesting_is_rejected():
     deep = {"list": []}
     for _ in range(40):
         deep = {"list": [deep]}
-    with pytest.raises(values.DecodeError):
-        values.decode(deep)
+    with pytest.raises(wire.DecodeError):
+        wire.decode(deep)
 
 
 # ----------------------------------------------------------------------------- judging
@@ -136,11 +136,11 @@ def _spec(kind, **options):
 
 
 def _rec(value):
-    return {"check": 0, "actual": _worker.encode(value, _worker._Budget(1 << 20))}
+    return {"check": 0, "actual": wire.encode(value, wire.Budget(1 << 20))}
 
 
 def _ref(value):
-    return {"expected": _worker.encode(value, _worker._Budget(1 << 20))}
+    return {"expected": wire.encode(value, wire.Budget(1 << 20))}
 
 
 def test_close_uses_the_tolerance_from_the_source():
@@ -411,8 +411,10 @@ def test_stream_parser_splits_frames_as_they_arrive():
     assert got == [{"event": "start", "cell": 0}, {"event": "end", "cell": 0}] and parser.close() == []
     events, problems = parse_child_stream(stream + b"Jxx")
     assert len(events) == 2 and problems == ["the notebook's result stream ended mid-frame"]
+    assert [p.kind for p in problems] == ["stream_cut"] and problems[0].shown_to_student
     events, problems = parse_child_stream(b"X" * 20 + stream)
     assert events == [] and problems == ["the notebook's result stream was corrupted"]
+    assert [p.kind for p in problems] == ["stream_corrupted"]
 
 
 # ----------------------------------------------------------------------------- the judge (grader/judge.py)
@@ -480,3 +482,26 @@ def test_the_judge_tells_the_student_only_that_a_hidden_check_failed():
     assert not verdict["passed"] and any("expected -6, got 6" in m for m in verdict["messages"]), verdict  # instructor
     shown = json.dumps(graded.cells[1]["outputs"])  # what the graded notebook and the feedback show the student
     assert "double(-3) (hidden test): failed." in shown and "-6" not in shown and "got 6" not in shown, shown
+
+
+def test_a_frame_says_its_kind_and_length():
+    payload = json.dumps({"token": "t", "status": "exited"}).encode()
+    data = wire.frame(wire.STATUS, payload)
+    assert wire.frame_header(data[: wire.HEADER_BYTES]) == (wire.STATUS, len(payload))
+    assert data[wire.HEADER_BYTES :] == payload
+    assert len({wire.CELL, wire.EVENT, wire.STATUS, wire.PING, wire.PONG}) == 5, "two kinds share a byte"
+
+
+def test_the_judge_reads_a_problem_by_its_kind_not_its_words():
+    from grader import judge, sandbox
+
+    nb, normalized, job, where = _one_test_notebook(hidden=False)
+    result = _ran(4, -6)
+    result.problems = [
+        sandbox.Problem("survivors", "2 process(es) outlived it"),
+        sandbox.Problem("output_limit", "survived corrupt invalid mid-frame"),  # the old word-matching would show this
+    ]
+    shown = [n["text"] for n in judge.grade_notebook(nb, normalized, result, job, where, sandbox.Limits()).notes]
+    assert "2 process(es) outlived it" in shown and not any("mid-frame" in text for text in shown), shown
+    with pytest.raises(ValueError, match="unknown problem kind"):
+        sandbox.Problem("oops", "text")

@@ -117,7 +117,8 @@ def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course
     verified = plan.load_references(pipeline.Course(root), plan.build_plan(pipeline.Course(root), assignment))
     assert verified is True, "the solution was not verified on a student sandbox"
     scores = course.scores(root, assignment)
-    assert set(scores) == {"stub", *_wrong_students(assignment)}, "not every submission was graded"
+    errors = {k: v for k, v in summary.refused.items() if k.startswith(f"{assignment}/")}
+    assert set(scores) == {"stub", *_wrong_students(assignment)}, f"not every submission was graded: {errors}"
     full_marks = {cell: (top, top) for cell, (_score, top) in scores["stub"].items()}
     _assert_grades(assignment, {"perfect": full_marks, **scores}, set(scores))
     assert list((root / "autograded" / "stub" / assignment).glob("*.ipynb")), "no graded notebook was written"
