@@ -28,12 +28,12 @@ lab: install
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --notebook-dir=. lessons/
 
 # Two stages: everything but the browser in two processes (a test module stays in one, so its
-# expensive fixtures run once; the longest modules go first, see tests/conftest.py; three processes
-# measured slower, the stage is CPU-bound), then the
+# expensive fixtures run once; three processes measured slower, and so did handing out the longest
+# modules first: the stage is CPU-bound), then the
 # browser tests alone, so the lesson runtimes and memory they record for the README are measured on
 # an otherwise idle machine. Both stages always run.
 test: install
-	@$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not browser" --durations=25 $(PYTEST_ARGS); first=$$?; \
+	@$(PY) -m pytest -n 2 --dist loadscope -m "not browser" --durations=25 $(PYTEST_ARGS); first=$$?; \
 	$(PY) -m pytest -m browser --durations=15 $(PYTEST_ARGS); second=$$?; \
 	test $$first -eq 0 -a \( $$second -eq 0 -o $$second -eq 5 \)
 

@@ -64,29 +64,6 @@ def record_runtime(name: str, seconds: float) -> None:
         partial.replace(RUNTIMES)
 
 
-#: Test modules that take minutes, longest first. `make test`'s two workers get whole modules in collection
-#: order (`--dist loadscope --no-loadscope-reorder`; xdist's default orders them by number of tests, so
-#: the Colab-like runs, ~6 min, could start after quick modules that merely have more tests): a worker
-#: takes the next module when its own has two tests left, so the long ones start early and the many short
-#: ones fill in at the end.
-LONGEST_FIRST = (
-    "test_colab.py",
-    "test_grading.py",
-    "test_grader_robustness.py",
-    "test_plain_nbgrader.py",
-    "test_exchange.py",
-    "test_byo.py",
-    "test_distributed.py",
-    "test_house_rules.py",
-    "test_grader_units.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
-
-
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -74,20 +74,29 @@ def _closure(names: list[str]) -> set[str]:
 
 
 def _hardlink_distribution(name: str, site: Path) -> None:
-    """Copy one installed distribution into ``site`` as hard links (same files, no bytes copied)."""
+    """Copy one installed distribution into ``site`` as hard links (same files, no bytes copied).
+
+    Each module's compiled bytecode comes along, as Colab's preinstalled packages have theirs (pip lists
+    it in the distribution's RECORD, uv does not, so it is looked up beside each module)."""
     dist = md.distribution(name)
     base = Path(dist.locate_file(""))
+    tag = sys.implementation.cache_tag
     for file in dist.files or []:
         source = base / file
         if not source.is_file() or ".." in file.parts or file.parts[0] == "__pycache__":
             continue
-        target = site / file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
+        pairs = [(source, site / file)]
+        if source.suffix == ".py":
+            cached = Path("__pycache__") / f"{source.stem}.{tag}.pyc"
+            pairs.append((source.parent / cached, (site / file).parent / cached))
+        for src, target in pairs:
+            if not src.is_file() or target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(source, target)
+                os.link(src, target)
             except OSError:
-                shutil.copy2(source, target)
+                shutil.copy2(src, target)
 
 
 @pytest.fixture(scope="module")
