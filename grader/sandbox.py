@@ -401,11 +401,12 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
-def _read_frame(fd: int, deadline: float, max_len: int) -> tuple[bytes, bytes]:
+def _read_status_frame(fd: int, deadline: float, max_len: int) -> bytes:
+    """The payload of the worker's next frame, which must be a STATUS frame of at most ``max_len`` bytes."""
     kind, length = wire.frame_header(_read_exact(fd, wire.HEADER_BYTES, deadline))
     if kind != wire.STATUS or length > max_len:
         raise ValueError(f"corrupt frame from worker ({kind!r}, {length} bytes)")
-    return kind, _read_exact(fd, length, deadline)
+    return _read_exact(fd, length, deadline)
 
 
 class StreamParser:
@@ -664,9 +665,8 @@ class Worker:
     def wait_ready(self, timeout: float = 600.0) -> None:
         deadline = time.monotonic() + timeout
         try:
-            kind, payload = _read_frame(self.proc.stdout.fileno(), deadline, 1 << 20)
-            self.info = json.loads(payload)
-            if kind != wire.STATUS or not self.info.get("ready"):
+            self.info = json.loads(_read_status_frame(self.proc.stdout.fileno(), deadline, 1 << 20))
+            if not self.info.get("ready"):
                 raise ValueError("unexpected first frame")
         except (EOFError, TimeoutError, ValueError) as err:
             log_text = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
@@ -864,7 +864,7 @@ class Worker:
                         raise EOFError
                     pending += data
                     if len(pending) >= wire.HEADER_BYTES:
-                        kind, length = wire.frame_header(bytes(pending[: wire.HEADER_BYTES]))
+                        kind, length = wire.frame_header(pending[: wire.HEADER_BYTES])
                         if kind != wire.STATUS or length > 1 << 20:
                             raise ValueError("corrupt frame from worker")
                         if len(pending) >= wire.HEADER_BYTES + length:

@@ -1,8 +1,8 @@
 """The wire between the grader and its sandboxed workers: frames, progress bytes, statuses, recorded values.
 
 Both sides use this one module: the host imports it as ``grader.wire``; the worker (``_worker.py``, run as
-a script inside the sandbox, where this file is bound beside it) as ``wire``. So it is standalone: the
-standard library at import time, NumPy and torch imported by the functions that need them.
+a script inside the sandbox, where this file is bound beside it) loads it by path from beside itself. So it
+is standalone: the standard library at import time, NumPy and torch imported by the functions that need them.
 
 **Frames**: one kind byte, the payload's length as 8 bytes big-endian, the payload (JSON). ``CELL``:
 grader -> the notebook's child process, the next cell (one at a time, each after the previous one ended).
