@@ -67,12 +67,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: How long a worker waits for the others to join, and for each collective.
+_GROUP_TIMEOUT = timedelta(seconds=60)
+
+
 def _entry(rank: int, world_size: int, port: int, worker: Callable[..., Any], args: tuple[Any, ...], out_dir: str) -> None:
     """What each spawned process runs: join the process group, run ``worker``, save its result, leave."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size))
     os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback_interface())
     torch.set_num_threads(1)  # one core per process: two processes on two cores must not fight over them
-    dist.init_process_group("gloo", rank=rank, world_size=world_size, timeout=timedelta(seconds=60))
+    # The rendezvous store is served by the launching process (see `launch`); every rank is its client.
+    store = dist.TCPStore("127.0.0.1", port, is_master=False, timeout=_GROUP_TIMEOUT)
+    dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=_GROUP_TIMEOUT)
     try:
         result = worker(*args)
         torch.save(result, Path(out_dir) / f"rank{rank}.pt")
@@ -84,9 +90,10 @@ def launch(worker: Callable[..., Any], world_size: int, *args: Any, timeout: flo
     """Run ``worker(*args)`` in ``world_size`` new processes that form one ``gloo`` process group.
 
     Each process gets one CPU thread and talks to the others over 127.0.0.1
-    only, on a port chosen free. ``worker`` must be importable (defined in a
-    module, not in the notebook): the ``spawn`` start method, which works in
-    Jupyter and Colab, re-imports it by name in every new process. Inside
+    only; they meet at a rendezvous store that this process serves on a port
+    the OS picks. ``worker`` must be importable (defined in a module, not in
+    the notebook): the ``spawn`` start method, which works in Jupyter and
+    Colab, re-imports it by name in every new process. Inside
     ``worker``, ``torch.distributed.get_rank()`` tells each copy who it is.
 
     Args:
@@ -110,9 +117,13 @@ def launch(worker: Callable[..., Any], world_size: int, *args: Any, timeout: flo
 
     if world_size < 1:
         raise ValueError(f"world_size must be at least 1; got {world_size}")
+    # The launcher serves the group's rendezvous store on a port the OS picks and keeps it bound until the
+    # workers are done: no other program (another notebook launching workers at the same moment, say) can
+    # take that port between choosing it and using it, as it could with a port found free and released.
+    store = dist.TCPStore("127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=_GROUP_TIMEOUT)
     with tempfile.TemporaryDirectory(prefix="p2l-ddp-") as out_dir:
         context = mp.start_processes(
-            _entry, args=(world_size, free_port(), worker, args, out_dir), nprocs=world_size, join=False, start_method="spawn"
+            _entry, args=(world_size, store.port, worker, args, out_dir), nprocs=world_size, join=False, start_method="spawn"
         )
         deadline = time.monotonic() + timeout
         try:
