@@ -16,37 +16,35 @@ import time
 from pathlib import Path
 
 from bench import Row
-from grader import course as nbcourse
-from grader import pipeline, sandbox
+from grader import pipeline, repo_exercises, sandbox
 
 
 def _course(names: list[str]) -> dict[str, dict[str, dict[str, dict]]]:
-    return {a: nbcourse.course_submissions(a) for a in names}
+    return {a: repo_exercises.course_submissions(a) for a in names}
 
 
 def run_ours(subs: dict, root: Path, jobs: int) -> tuple[float, dict]:
+    course = pipeline.Course(root)
     for assignment, students in subs.items():
-        nbcourse.lay_out_course(root, assignment, students)
+        course.add_assignment(assignment, repo_exercises.SOLUTIONS, students)
     start = time.perf_counter()
-    summary = pipeline.autograde(
-        pipeline.Course(root), list(subs), pipeline.RunOptions(jobs=jobs, limits=sandbox.Limits(), log=lambda m: None)
-    )
+    summary = pipeline.autograde(course, list(subs), pipeline.RunOptions(jobs=jobs, limits=sandbox.Limits(), log=lambda m: None))
     seconds = time.perf_counter() - start
     if summary.refused:
         raise AssertionError(f"the pipeline refused {summary.refused}")
-    return seconds, {a: nbcourse.scores(root, a) for a in subs}
+    return seconds, {a: course.scores(a) for a in subs}
 
 
 def run_baseline(subs: dict, root: Path) -> tuple[float, dict]:
     start, scores = time.perf_counter(), {}
     for assignment, students in subs.items():
-        scores[assignment] = nbcourse.autograde_local(assignment, students, root / assignment)
+        scores[assignment] = repo_exercises.autograde_local(assignment, students, root / assignment)
     return time.perf_counter() - start, scores
 
 
 def run() -> list[Row]:
     chosen = os.environ.get("P2L_BENCH_EXERCISES")
-    names = chosen.split(",") if chosen else nbcourse.assignments()
+    names = chosen.split(",") if chosen else repo_exercises.assignments()
     subs = _course(names)
     n = sum(len(students) for students in subs.values())
     jobs = 2

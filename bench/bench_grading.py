@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 from bench import Row
-from grader import course as nbcourse
-from grader import pipeline, sandbox
+from grader import pipeline, repo_exercises, sandbox
 
 ASSIGNMENT = "ex00_example"
 WRONG = [
@@ -32,9 +31,9 @@ WRONG = [
 def submissions(n: int) -> dict[str, dict[str, dict]]:
     """``n`` students: three in four right, the others one of three plausible wrong answers."""
     name = f"{ASSIGNMENT}.ipynb"
-    released = json.loads((nbcourse.EXERCISES / ASSIGNMENT / name).read_text(encoding="utf-8"))
-    source = json.loads((nbcourse.SOLUTIONS / ASSIGNMENT / name).read_text(encoding="utf-8"))
-    perfect = nbcourse.perfect_submission(released, source)
+    released = json.loads((repo_exercises.EXERCISES / ASSIGNMENT / name).read_text(encoding="utf-8"))
+    source = json.loads((repo_exercises.SOLUTIONS / ASSIGNMENT / name).read_text(encoding="utf-8"))
+    perfect = repo_exercises.perfect_submission(released, source)
     out = {}
     for i in range(n):
         nb = json.loads(json.dumps(perfect))
@@ -47,25 +46,19 @@ def submissions(n: int) -> dict[str, dict[str, dict]]:
 
 
 def run_ours(subs: dict, root: Path, jobs: int) -> tuple[float, pipeline.RunSummary, dict]:
-    (root / "solutions" / ASSIGNMENT).mkdir(parents=True)
-    for path in (nbcourse.SOLUTIONS / ASSIGNMENT).glob("*.ipynb"):
-        (root / "solutions" / ASSIGNMENT / path.name).write_bytes(path.read_bytes())
-    for student, notebooks in subs.items():
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        for name, nb in notebooks.items():
-            (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+    course = pipeline.Course(root)
+    course.add_assignment(ASSIGNMENT, repo_exercises.SOLUTIONS, subs)
     start = time.perf_counter()
     summary = pipeline.autograde(
-        pipeline.Course(root), [ASSIGNMENT], pipeline.RunOptions(jobs=jobs, limits=sandbox.Limits(), log=lambda m: None)
+        course, [ASSIGNMENT], pipeline.RunOptions(jobs=jobs, limits=sandbox.Limits(), log=lambda m: None)
     )
     seconds = time.perf_counter() - start
-    return seconds, summary, nbcourse.scores(root, ASSIGNMENT)
+    return seconds, summary, course.scores(ASSIGNMENT)
 
 
 def run_baseline(subs: dict, root: Path) -> tuple[float, dict]:
     start = time.perf_counter()
-    scores = nbcourse.autograde_local(ASSIGNMENT, subs, root)
+    scores = repo_exercises.autograde_local(ASSIGNMENT, subs, root)
     return time.perf_counter() - start, scores
 
 

@@ -522,13 +522,13 @@ class Batch:
 
 def _submission(assignment: str, answers: dict[str, str] | None = None) -> dict[str, dict]:
     """``{notebook name: notebook}``: the perfect submission, with some answer cells replaced."""
-    from grader import course as nbcourse
+    from grader.repo_exercises import perfect_submission
 
     out = {}
     for path in sorted((EXERCISES / assignment).glob("*.ipynb")):
         released = json.loads(path.read_text(encoding="utf-8"))
         source = json.loads((SOLUTIONS / assignment / path.name).read_text(encoding="utf-8"))
-        nb = nbcourse.perfect_submission(released, source)
+        nb = perfect_submission(released, source)
         for cell in nb["cells"]:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if answers and grade_id in answers:
@@ -558,7 +558,6 @@ def grade(
 ) -> tuple[list[Batch], float]:
     """Grade every valid mutant (and the perfect submission of each exercise, as a control) in one
     ``autograde`` run of the real pipeline; return each exercise's outcomes and the wall time."""
-    from grader import course as nbcourse
     from grader import pipeline, state
 
     root = workdir
@@ -578,7 +577,7 @@ def grade(
     for assignment, found in by_assignment.items():
         if assignment in summary.refused:
             raise RuntimeError(f"{assignment}: the grader refused the assignment: {summary.refused[assignment]}")
-        scores = nbcourse.scores(root, assignment)
+        scores = state.Course(root).scores(assignment)
         control = scores.get("perfect", {})
         lost = {c: s for c, s in control.items() if s[0] < s[1]}
         if not control or lost:

@@ -29,7 +29,7 @@ COURSE_HELP = (
 
 
 def _course(args):
-    from grader.course import ROOT
+    from grader.repo_exercises import ROOT
     from grader.state import Course
 
     return Course(Path(args.course_dir).resolve() if args.course_dir else ROOT)
@@ -37,7 +37,8 @@ def _course(args):
 
 def _default_cell_timeout() -> float:
     try:
-        from grader.course import load_config, ROOT
+        from grader.nbgrader_setup import load_config
+        from grader.repo_exercises import ROOT
 
         return float(load_config(ROOT).ExecutePreprocessor.timeout)
     except Exception:
@@ -234,16 +235,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return build.main(["--check"] if args.check else [])
     if args.command == "release":
-        from grader import course
+        from grader import repo_exercises
 
-        root = Path(args.course_dir).resolve() if args.course_dir else course.ROOT
+        root = Path(args.course_dir).resolve() if args.course_dir else repo_exercises.ROOT
         if not (root / "solutions").is_dir():
             print(f"release: no solutions/ folder in {root} (give the course folder with --course-dir)", file=sys.stderr)
             return 2
-        stale = course.release(check=args.check, root=root)
+        stale = repo_exercises.release(check=args.check, root=root)
         for path in stale:
             print(("out of date: " if args.check else "released: ") + str(path.relative_to(root)))
-        leaks = course.release_leaks(root / "exercises", root / "solutions")
+        leaks = repo_exercises.release_leaks(root / "exercises", root / "solutions")
         for problem in leaks:
             print("LEAK: " + problem, file=sys.stderr)
         if leaks or (args.check and stale):

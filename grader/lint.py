@@ -236,7 +236,7 @@ def lint_notebook(path: Path, root: Path | None = None) -> list[Violation]:
 
 
 def lint_all(paths: list[Path] | None = None, root: Path | None = None) -> list[Violation]:
-    from grader.course import ROOT, SOLUTIONS
+    from grader.repo_exercises import ROOT, SOLUTIONS
 
     root = root or ROOT
     paths = paths or sorted(SOLUTIONS.glob("*/*.ipynb"))

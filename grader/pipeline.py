@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import course as nbcourse
+from grader import repo_exercises
 from grader import sandbox as sb
 from grader.gradebook import record_with_nbgrader
 from grader.intake import map_notebooks, review_notes, submission_sha
@@ -192,7 +192,7 @@ def autograde(course: Course, assignments: list[str] | None, options: RunOptions
             summary.seconds = time.monotonic() - started
             return summary
         preload = sorted(set().union(*(set(p.preload) for p in plans.values()))) if plans else list(sb.DEFAULT_PRELOAD)
-        hide = [course.root, nbcourse.ROOT]
+        hide = [course.root, repo_exercises.ROOT]
         pool = _start_workers(options, hide, preload, log, course.grading / ".work") if any(run for *_x, run in todo) else None
         try:
             if stale_refs:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import byo
-from grader import course as nbcourse
 from grader import rewrite as rw
 from grader import sandbox as sb
+from grader.repo_exercises import perfect_submission
 from grader.state import GRADER_VERSION, AssignmentError, Course, quiet_nbgrader, read_json, write_json
 from grader.submission import role_of
 
@@ -92,12 +92,10 @@ def sync_gradebook(course: Course, assignment: str, sha: str) -> dict[str, dict]
     stamp = read_json(state_dir / "gradebook-sync.json") or {}
     if stamp.get("sha") != sha or not course.gradebook.exists() or not release_dir.is_dir():
         with tempfile.TemporaryDirectory(prefix="p2l-sync-") as tmp:
-            tmp_root = Path(tmp)
-            (tmp_root / "solutions" / assignment).mkdir(parents=True)
-            for path in (course.solutions / assignment).glob("*.ipynb"):
-                shutil.copy2(path, tmp_root / "solutions" / assignment / path.name)
+            scratch = Course(Path(tmp))
+            scratch.add_assignment(assignment, course.solutions)
             with quiet_nbgrader():
-                api = nbcourse.api(tmp_root, CourseDirectory__db_url=course.db_url)
+                api = scratch.api(CourseDirectory__db_url=course.db_url)
                 result = api.generate_assignment(assignment, force=True, create=True)
             if not result["success"]:
                 raise AssignmentError(
@@ -105,7 +103,7 @@ def sync_gradebook(course: Course, assignment: str, sha: str) -> dict[str, dict]
                 )
             shutil.rmtree(release_dir, ignore_errors=True)
             release_dir.mkdir(parents=True)
-            for path in (tmp_root / "exercises" / assignment).glob("*.ipynb"):
+            for path in (scratch.exercises / assignment).glob("*.ipynb"):
                 shutil.copy2(path, release_dir / path.name)
         write_json(state_dir / "gradebook-sync.json", {"sha": sha})
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(release_dir.glob("*.ipynb"))}
@@ -316,5 +314,5 @@ def perfect_cells(nb: NotebookPlan) -> list[dict]:
     """The released notebook with every answer filled in from the solution (what a perfect student hands in)."""
     released = {"cells": [{**c, "outputs": [], "execution_count": None} if c["cell_type"] == "code" else c for c in nb.release]}
     source = {"cells": nb.source}
-    filled = nbcourse.perfect_submission(released, source)
+    filled = perfect_submission(released, source)
     return filled["cells"]

@@ -1,6 +1,8 @@
 """A course folder as the grader sees it: its paths, atomic JSON state files, one grader at a time.
 
-Part of the grading pipeline (:mod:`grader.pipeline` runs the steps; this module holds no grading logic).
+:class:`Course` is the one notion of a course folder in the grader: the pipeline grades one, the plain-nbgrader
+helpers of :mod:`grader.repo_exercises` fill a throwaway one, and both reach nbgrader through it. Part of
+the grading pipeline (:mod:`grader.pipeline` runs the steps; this module holds no grading logic).
 """
 
 from __future__ import annotations
@@ -8,13 +10,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import course as nbcourse
+from grader.nbgrader_setup import grading_environment, load_config, temporary_environ
 
 #: Bump when grading logic changes so that cached references and results are recomputed.
 GRADER_VERSION = "1"
@@ -26,11 +29,22 @@ class AssignmentError(RuntimeError):
 
 @dataclass
 class Course:
+    """A course folder in nbgrader's layout (as ``grader/nbgrader_config.py`` names its folders).
+
+    ``solutions/<assignment>/`` holds the source notebooks, ``exercises/<assignment>/`` the release,
+    ``submitted/<student>/<assignment>/`` the submissions; nbgrader writes ``autograded/``, ``feedback/``
+    and ``gradebook.db``, the grader its own state under ``grading/``.
+    """
+
     root: Path
 
     @property
     def solutions(self) -> Path:
         return self.root / "solutions"
+
+    @property
+    def exercises(self) -> Path:
+        return self.root / "exercises"
 
     @property
     def submitted(self) -> Path:
@@ -69,7 +83,54 @@ class Course:
         )
 
     def api(self, **overrides):
-        return nbcourse.api(self.root, **overrides)
+        """An ``NbGraderAPI`` for this course, configured by :func:`grader.nbgrader_setup.load_config`.
+
+        ``overrides`` are extra settings, ``Section__name=value`` (e.g. ``CourseDirectory__db_url=...``).
+        """
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        config = load_config(self.root, **overrides)
+        coursedir = CourseDirectory(config=config)
+        return NbGraderAPI(coursedir=coursedir, config=config)
+
+    def add_assignment(self, assignment: str, solutions_from: Path, submissions: dict[str, dict[str, dict]] | None = None) -> int:
+        """Add ``assignment`` to this course in nbgrader's layout: its source notebooks, copied from
+        ``solutions_from/<assignment>/*.ipynb`` into ``solutions/<assignment>/``, and each of ``submissions``
+        written into ``submitted/<student>/<assignment>/``. None of these folders may exist yet.
+
+        Args:
+            assignment: the assignment name.
+            solutions_from: a ``solutions/`` folder holding ``<assignment>/`` (another course's, or this repository's).
+            submissions: ``{student_id: {notebook file name: notebook JSON}}`` (none: only the source notebooks).
+
+        Returns:
+            How many submissions were written.
+        """
+        submissions = submissions or {}
+        (self.solutions / assignment).mkdir(parents=True)
+        for path in (solutions_from / assignment).glob("*.ipynb"):
+            shutil.copy2(path, self.solutions / assignment / path.name)
+        for student, notebooks in submissions.items():
+            folder = self.submitted / student / assignment
+            folder.mkdir(parents=True)
+            for name, nb in notebooks.items():
+                (folder / name).write_text(json.dumps(nb), encoding="utf-8")
+        return len(submissions)
+
+    def scores(self, assignment: str) -> dict[str, dict[str, tuple[float, float]]]:
+        """``{student: {grade_id: (score, max_score)}}`` for every autograded cell of ``assignment`` in the gradebook."""
+        from nbgrader.api import Gradebook
+
+        out: dict[str, dict[str, tuple[float, float]]] = {}
+        with Gradebook(self.db_url) as gb:
+            for submission in gb.assignment_submissions(assignment):
+                cells = out.setdefault(submission.student_id, {})
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        if grade.cell.cell_type == "code":  # written answers wait for a person
+                            cells[grade.name] = (grade.score, grade.max_score)
+        return out
 
 
 def write_json(path: Path, data) -> None:
@@ -111,5 +172,5 @@ def course_lock(course: Course):
 def quiet_nbgrader():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with nbcourse._environ(nbcourse.grading_environment()):
+        with temporary_environ(grading_environment()):
             yield

@@ -21,7 +21,8 @@ import json
 import numpy as np
 import pytest
 
-from grader import byo, compare, course, pipeline, plan, rewrite, sandbox, state
+from grader import byo, compare, pipeline, plan, repo_exercises, rewrite, sandbox, state
+from grader.nbgrader_setup import grading_environment, temporary_environ
 from grader.wire import decode
 
 ASSIGNMENT = "ps1"
@@ -183,7 +184,7 @@ CHEAT_LOSES = {"bar", "normalize_values"}
 
 
 def _students(source: dict, release: dict) -> dict[str, dict]:
-    perfect = course.perfect_submission(release, source)
+    perfect = repo_exercises.perfect_submission(release, source)
     out = {"perfect": perfect, "stub": release}
     for student, (answers, _loses) in {**WRONG, "cheat": (CHEAT, CHEAT_LOSES)}.items():
         nb = json.loads(json.dumps(perfect))
@@ -216,8 +217,8 @@ def graded(tmp_path_factory):
     started = time.perf_counter()
     plain_root = tmp_path_factory.mktemp("plain")
     _write_course(plain_root, source, None)
-    with course._environ(course.grading_environment()):
-        api = course.api(plain_root)
+    with temporary_environ(grading_environment()):
+        api = state.Course(plain_root).api()
         result = api.generate_assignment(ASSIGNMENT, force=True, create=True)
         assert result["success"], result.get("log")
         # The release, as nbgrader makes it: the stub every student starts from.
@@ -227,7 +228,7 @@ def graded(tmp_path_factory):
         for student in students:
             out = api.autograde(ASSIGNMENT, student, force=True, create=True)
             assert out["success"], out.get("log")
-    plain = course.scores(plain_root, ASSIGNMENT)
+    plain = state.Course(plain_root).scores(ASSIGNMENT)
     print(f"\nplain nbgrader: {time.perf_counter() - started:.1f} s for {len(students)} students")
     started = time.perf_counter()
 
@@ -235,7 +236,7 @@ def graded(tmp_path_factory):
     _write_course(box_root, source, students)
     summary = pipeline.autograde(pipeline.Course(box_root), None, pipeline.RunOptions(jobs=2, log=lambda m: None))
     assert not summary.refused, summary.refused
-    boxed = course.scores(box_root, ASSIGNMENT)
+    boxed = state.Course(box_root).scores(ASSIGNMENT)
     print(f"sandboxed grader: {time.perf_counter() - started:.1f} s for {len(students) - 1} students + the solution")
     return plain, boxed, box_root, source
 

@@ -34,8 +34,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader import course as nbcourse
-from grader import sandbox
+from grader import repo_exercises, sandbox, state
+from grader.nbgrader_setup import grading_environment
 
 ASSIGNMENT = "ex00_example"
 COURSE_ID = "pixels-to-labels"
@@ -52,7 +52,7 @@ pytestmark = pytest.mark.grading
 
 
 def _run(args: list[str], cwd: Path, env: dict | None = None) -> str:
-    done = subprocess.run(args, cwd=cwd, env={**nbcourse.grading_environment(), **(env or {})},
+    done = subprocess.run(args, cwd=cwd, env={**grading_environment(), **(env or {})},
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, f"{' '.join(args[:4])} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout + done.stderr
@@ -96,7 +96,7 @@ def test_release_fetch_submit_collect_grade_and_return_feedback_through_the_exch
 
     source = json.loads((course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text(encoding="utf-8"))
     right = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
-             for c in nbcourse.perfect_submission(source, source)["cells"]
+             for c in repo_exercises.perfect_submission(source, source)["cells"]
              if c.get("metadata", {}).get("nbgrader", {}).get("solution")}  # fmt: skip
     wrong = {"scale_pixels": "def scale_pixels(x):\n    return (x // 255).float()\n"}
 
@@ -119,7 +119,7 @@ def test_release_fetch_submit_collect_grade_and_return_feedback_through_the_exch
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice", "bob"]
     grade = [sys.executable, "-m", "grader"]
     out = _run([*grade, "autograde", "--course-dir", str(course), "--jobs", "2"], ROOT)
-    scores = nbcourse.scores(course, ASSIGNMENT)
+    scores = state.Course(course).scores(ASSIGNMENT)
     assert set(scores) == {"alice", "bob"}, out
     assert all(score == top for score, top in scores["alice"].values()), scores["alice"]
     assert scores["bob"]["test_scale_pixels"][0] < scores["bob"]["test_scale_pixels"][1], (

@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, record_runtime
-from grader import course as nbcourse
 from grader import gradebook, pipeline, plan, report, sandbox
 from grader_corpus.cases import CASES, CORPUS, EX00, Context, answered, corpus_source, insert_after, one
 
@@ -121,7 +120,7 @@ def run(tmp_path_factory) -> Run:
     seconds = time.monotonic() - start
     listener.close()
     record_runtime(f"grading/sandboxed corpus ({len(CASES)} submissions, --jobs 2)", seconds)
-    scores = {a: nbcourse.scores(root, a) for a in (EX00, CORPUS)}
+    scores = {a: course.scores(a) for a in (EX00, CORPUS)}
     return Run(root, course, summary, seconds, listener.connections, marker, scores)
 
 
@@ -217,7 +216,7 @@ def test_rerun_changes_nothing(run):
     summary = pipeline.autograde(run.course, None, pipeline.RunOptions(jobs=2, limits=LIMITS, log=lambda m: None))
     assert summary.executed_notebooks == 0 and summary.graded == [] and summary.recorded_only == []
     assert len(summary.up_to_date) == len(CASES)
-    assert {a: nbcourse.scores(run.root, a) for a in (EX00, CORPUS)} == run.scores
+    assert {a: run.course.scores(a) for a in (EX00, CORPUS)} == run.scores
     assert {p: p.stat().st_mtime_ns for p in (run.root / "autograded").rglob("*.ipynb")} == before
 
 
@@ -303,7 +302,7 @@ def test_kill_9_midway_loses_nothing_and_grades_nothing_twice(run, tmp_path):
         assert (root / "grading" / CORPUS / student / "state.json").read_bytes() == data
     for student, when in executed.items():
         assert json.loads((root / "grading" / CORPUS / student / "result.json").read_text())["graded_at"] == when
-    scores = nbcourse.scores(root, CORPUS)
+    scores = course.scores(CORPUS)
     for i, student in enumerate(late):
         assert scores[student]["test_scale_pixels"] == (2.0, 2.0)
         assert scores[student]["test_flip_h"] == ((1.0, 1.0) if i % 2 == 0 else (0.0, 1.0))
@@ -338,7 +337,7 @@ def test_without_sandbox_refuses_unless_told(run, tmp_path, monkeypatch, capsys)
         main(["autograde", CORPUS, "--course-dir", str(root), "--unsafe-no-sandbox", "--student", "trusted", "--jobs", "1"]) == 0
     )
     assert "WITHOUT a sandbox" in capsys.readouterr().err
-    assert nbcourse.scores(root, CORPUS)["trusted"]["test_scale_pixels"] == (2.0, 2.0)
+    assert pipeline.Course(root).scores(CORPUS)["trusted"]["test_scale_pixels"] == (2.0, 2.0)
 
 
 # ----------------------------------------------------------------------------- issue 16: nothing hidden leaks

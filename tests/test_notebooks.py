@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader import build, course
+from grader import build, repo_exercises
 
 LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
@@ -51,12 +51,12 @@ def test_every_notebook_has_a_source():
 
 
 def test_exercises_are_regenerated_by_nbgrader():
-    stale = course.release(check=True)
+    stale = repo_exercises.release(check=True)
     assert not stale, f"exercises/ differs from a fresh nbgrader release (run `make release`): {stale}"
 
 
 def test_exercises_leak_no_solutions_or_hidden_tests():
-    assert course.release_leaks() == []
+    assert repo_exercises.release_leaks() == []
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(ROOT)))

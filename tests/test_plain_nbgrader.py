@@ -16,7 +16,7 @@ import pytest
 from test_grading import ASSIGNMENTS, _assert_grades, _no_error_outputs, _submissions
 
 from conftest import record_runtime
-from grader import course
+from grader import repo_exercises
 
 
 @pytest.mark.grading
@@ -25,7 +25,7 @@ def test_plain_nbgrader_grades_the_solution(assignment, tmp_path):
     wanted = ("perfect", "stub") if assignment == ASSIGNMENTS[0] else ("perfect",)
     submissions = {k: v for k, v in _submissions(assignment).items() if k in wanted}
     start = time.perf_counter()
-    scores = course.autograde_local(assignment, submissions, tmp_path)
+    scores = repo_exercises.autograde_local(assignment, submissions, tmp_path)
     seconds = time.perf_counter() - start
     record_runtime(f"grading/{assignment}, plain nbgrader ({len(submissions)} submissions)", seconds)
     # Each notebook (and nbgrader's set-up) within the hard limit of 120 s per notebook.

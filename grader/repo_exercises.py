@@ -1,94 +1,39 @@
-"""The nbgrader course: configuration, releasing exercises, and checking the release.
+"""This repository's own exercises: releasing them, checking the release, and the test students that grade them.
+
+Named for what it knows that no other grader module does: where *this repository* keeps its exercises
+(:data:`SOLUTIONS`, :data:`EXERCISES`, the plausible wrong answers in :data:`WRONG_ANSWERS`). A course folder
+in general is :class:`grader.state.Course`, and nbgrader's configuration and environment are
+:mod:`grader.nbgrader_setup`; plain ``exercises`` would read as the ``exercises/`` folder itself.
 
 Releasing runs nbgrader's own ``generate_assignment`` (through its Python API,
 one process for every assignment) in a throwaway course folder, then copies
 only the student notebooks into ``exercises/``. Nothing else from the source
 folders reaches students, and no gradebook is left behind.
+
+The tests and benchmarks grade the exercises with students made from them (:func:`course_submissions`:
+the perfect one, the untouched stub, the wrong answers), with plain nbgrader in a throwaway course
+folder (:func:`autograde_local`) to compare the sandboxed grader with.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
-import sys
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
+from grader.nbgrader_setup import grading_environment, temporary_environ
+from grader.state import Course
+
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 WRONG_ANSWERS = ROOT / "tests" / "wrong_answers"
 
 #: Markers that must never reach a student's copy.
 SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-
-
-def grading_environment(threads: int = 1) -> dict[str, str]:
-    """Environment for nbgrader and its kernels.
-
-    The venv's ``bin`` goes first on ``PATH`` (nbgrader runs ``alembic`` by
-    name); warnings and plain progress bars are silenced because nbgrader
-    scores any stderr output in a grade cell as a failure; one CPU thread per
-    kernel so parallel graders do not fight over cores (measured: ~4x slower
-    otherwise).
-    """
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env.update(
-        {
-            "PYTHONWARNINGS": "ignore",
-            "TQDM_DISABLE": "1",
-            "OMP_NUM_THREADS": str(threads),
-            "MKL_NUM_THREADS": str(threads),
-            "P2L_THREADS": str(threads),
-            "HF_HUB_OFFLINE": env.get("HF_HUB_OFFLINE", "1"),
-            "HF_DATASETS_OFFLINE": env.get("HF_DATASETS_OFFLINE", "1"),
-            "MPLBACKEND": "agg",
-        }
-    )
-    return env
-
-
-def load_config(root: Path, **overrides):
-    """nbgrader's traitlets config from ``grader/nbgrader_config.py``, rooted at ``root``."""
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    extra = Config()
-    for dotted, value in overrides.items():
-        section, _, name = dotted.partition("__")
-        extra[section][name] = value
-    config.merge(extra)
-    return config
-
-
-@contextmanager
-def _environ(values: dict[str, str]):
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def api(root: Path, **overrides):
-    """An ``NbGraderAPI`` for the course folder ``root``."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    config = load_config(root, **overrides)
-    coursedir = CourseDirectory(config=config)
-    return NbGraderAPI(coursedir=coursedir, config=config)
 
 
 def assignments(solutions: Path = SOLUTIONS) -> list[str]:
@@ -108,13 +53,11 @@ def generate_release(dest: Path, names: list[str] | None = None, solutions: Path
     names = names or assignments(solutions)
     written = []
     with tempfile.TemporaryDirectory(prefix="p2l-release-") as tmp:
-        course = Path(tmp)
+        course = Course(Path(tmp))
         for name in names:
-            (course / "solutions" / name).mkdir(parents=True)
-            for path in (solutions / name).glob("*.ipynb"):
-                shutil.copy2(path, course / "solutions" / name / path.name)
-        with _environ(grading_environment()):
-            nbgrader = api(course)
+            course.add_assignment(name, solutions)
+        with temporary_environ(grading_environment()):
+            nbgrader = course.api()
             for name in names:
                 result = nbgrader.generate_assignment(name, force=True, create=True)
                 if not result["success"]:
@@ -124,7 +67,7 @@ def generate_release(dest: Path, names: list[str] | None = None, solutions: Path
         for name in names:
             target = dest / name
             target.mkdir(parents=True, exist_ok=True)
-            for path in sorted((course / "exercises" / name).glob("*.ipynb")):
+            for path in sorted((course.exercises / name).glob("*.ipynb")):
                 text = path.read_text(encoding="utf-8")
                 if not text.endswith("\n"):
                     text += "\n"
@@ -140,10 +83,11 @@ def release(check: bool = False, root: Path = ROOT) -> list[Path]:
     Returns:
         Paths under ``exercises/`` that were (or would be) created, changed or removed.
     """
-    exercises = root / "exercises"
+    course = Course(root)
+    exercises = course.exercises
     with tempfile.TemporaryDirectory(prefix="p2l-exercises-") as tmp:
         fresh_root = Path(tmp)
-        generate_release(fresh_root, solutions=root / "solutions")
+        generate_release(fresh_root, solutions=course.solutions)
         fresh = {p.relative_to(fresh_root) for p in fresh_root.rglob("*") if p.is_file()}
         current = {p.relative_to(exercises) for p in exercises.rglob("*") if p.is_file()} if exercises.exists() else set()
         differ = sorted(
@@ -246,36 +190,6 @@ def perfect_submission(released: dict, source: dict) -> dict:
     return filled
 
 
-def scores(root: Path, assignment: str) -> dict[str, dict[str, tuple[float, float]]]:
-    """``{student: {grade_id: (score, max_score)}}`` for every autograded cell in the gradebook."""
-    from nbgrader.api import Gradebook
-
-    out: dict[str, dict[str, tuple[float, float]]] = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        for submission in gb.assignment_submissions(assignment):
-            cells = out.setdefault(submission.student_id, {})
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.cell.cell_type == "code":  # written answers wait for a person
-                        cells[grade.name] = (grade.score, grade.max_score)
-    return out
-
-
-def lay_out_course(root: Path, assignment: str, submissions: dict[str, dict[str, dict]]) -> int:
-    """Put ``assignment``'s solution notebooks in ``root/solutions/`` and each submission in
-    ``root/submitted/<student>/<assignment>/``, as nbgrader's course layout expects; returns how many
-    submissions were written."""
-    (root / "solutions" / assignment).mkdir(parents=True)
-    for path in (SOLUTIONS / assignment).glob("*.ipynb"):
-        shutil.copy2(path, root / "solutions" / assignment / path.name)
-    for student, notebooks in submissions.items():
-        folder = root / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        for name, nb in notebooks.items():
-            (folder / name).write_text(json.dumps(nb), encoding="utf-8")
-    return len(submissions)
-
-
 def autograde_local(
     assignment: str, submissions: dict[str, dict[str, dict]], workdir: Path
 ) -> dict[str, dict[str, tuple[float, float]]]:
@@ -289,9 +203,10 @@ def autograde_local(
     Returns:
         ``{student: {grade_id: (score, max_score)}}`` for autograded cells.
     """
-    lay_out_course(workdir, assignment, submissions)
-    with _environ(grading_environment()):
-        nbgrader = api(workdir)
+    course = Course(workdir)
+    course.add_assignment(assignment, SOLUTIONS, submissions)
+    with temporary_environ(grading_environment()):
+        nbgrader = course.api()
         result = nbgrader.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
             raise RuntimeError(f"generate_assignment {assignment} failed:\n{result.get('log', '')}{result.get('error', '')}")
@@ -299,7 +214,7 @@ def autograde_local(
             result = nbgrader.autograde(assignment, student, force=True, create=True)
             if not result["success"]:
                 raise RuntimeError(f"autograde {assignment}/{student} failed:\n{result.get('log', '')}{result.get('error', '')}")
-    return scores(workdir, assignment)
+    return course.scores(assignment)
 
 
 def wrong_students(assignment: str, folder: Path = WRONG_ANSWERS) -> dict[str, dict]:
