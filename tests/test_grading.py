@@ -29,13 +29,13 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, record_runtime
-from grader import course, pipeline, plan, sandbox
+from grader import pipeline, plan, repo_exercises, sandbox
 
-ASSIGNMENTS = course.assignments()
+ASSIGNMENTS = repo_exercises.assignments()
 
 
 def _wrong_students(assignment: str) -> dict:
-    return course.wrong_students(assignment)
+    return repo_exercises.wrong_students(assignment)
 
 
 def _grade_ids(assignment: str) -> set[str]:
@@ -49,7 +49,7 @@ def _grade_ids(assignment: str) -> set[str]:
 
 def _submissions(assignment: str) -> dict[str, dict[str, dict]]:
     """``{student: {notebook name: notebook}}``: perfect, stub and each wrong student of ``assignment``."""
-    return course.course_submissions(assignment)
+    return repo_exercises.course_submissions(assignment)
 
 
 def _assert_grades(assignment: str, scores: dict, students: set[str]) -> None:
@@ -100,9 +100,13 @@ def sandboxed_course(tmp_path_factory):
         pytest.fail(f"the sandboxed grader needs bubblewrap: {sandbox.check_sandbox()} (.ci/run installs it)")
     root = tmp_path_factory.mktemp("course")
     # No "perfect" student: the pipeline grades the solution like a student itself (verified below).
-    total = sum(course.lay_out_course(root, a, {k: v for k, v in _submissions(a).items() if k != "perfect"}) for a in ASSIGNMENTS)
+    course = pipeline.Course(root)
+    total = sum(
+        course.add_assignment(a, repo_exercises.SOLUTIONS, {k: v for k, v in _submissions(a).items() if k != "perfect"})
+        for a in ASSIGNMENTS
+    )
     start = time.perf_counter()
-    summary = pipeline.autograde(pipeline.Course(root), None, pipeline.RunOptions(jobs=2, log=lambda m: None))
+    summary = pipeline.autograde(course, None, pipeline.RunOptions(jobs=2, log=lambda m: None))
     record_runtime(f"grading/whole course, sandboxed ({total} submissions, --jobs 2)", time.perf_counter() - start)
     return root, summary
 
@@ -116,7 +120,7 @@ def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course
     # the assignment had it lost a point: that run is the "perfect student" here (no need to run it twice).
     verified = plan.load_references(pipeline.Course(root), plan.build_plan(pipeline.Course(root), assignment))
     assert verified is True, "the solution was not verified on a student sandbox"
-    scores = course.scores(root, assignment)
+    scores = pipeline.Course(root).scores(assignment)
     errors = {k: v for k, v in summary.refused.items() if k.startswith(f"{assignment}/")}
     assert set(scores) == {"stub", *_wrong_students(assignment)}, f"not every submission was graded: {errors}"
     full_marks = {cell: (top, top) for cell, (_score, top) in scores["stub"].items()}
@@ -124,13 +128,15 @@ def test_sandboxed_grades_right_wrong_and_untouched(assignment, sandboxed_course
     assert list((root / "autograded" / "stub" / assignment).glob("*.ipynb")), "no graded notebook was written"
 
 
-def _grade_alone(root: Path, assignment: str) -> tuple[dict, pipeline.RunSummary, float]:
-    """Grade every student of ``assignment`` (perfect, stub, wrong answers) in a fresh course with the production limits."""
-    course.lay_out_course(root, assignment, _submissions(assignment))
+def _grade_alone(root: Path, assignment: str, students: set[str]) -> tuple[dict, pipeline.RunSummary, float]:
+    """Grade ``students`` of ``assignment`` (of perfect, stub, wrong answers) in a fresh course with the production limits."""
+    course = pipeline.Course(root)
+    chosen = {k: v for k, v in _submissions(assignment).items() if k in students}
+    course.add_assignment(assignment, repo_exercises.SOLUTIONS, chosen)
     start = time.perf_counter()
     # The limits `python -m grader autograde` uses (sandbox.Limits' defaults), two workers as in CI.
-    summary = pipeline.autograde(pipeline.Course(root), [assignment], pipeline.RunOptions(jobs=2, log=lambda m: None))
-    return course.scores(root, assignment), summary, time.perf_counter() - start
+    summary = pipeline.autograde(course, [assignment], pipeline.RunOptions(jobs=2, log=lambda m: None))
+    return course.scores(assignment), summary, time.perf_counter() - start
 
 
 def _machine_idle_share(before: list[int], after: list[int]) -> float:
@@ -154,28 +160,32 @@ def test_grades_do_not_depend_on_machine_load(sandboxed_course, tmp_path):
     """ex05 graded with two busy CPU-bound processes beside it gets exactly the grades of a quiet run.
 
     ex05 is the exercise whose hidden tests time things (images per second, judged as a ratio of two
-    measurements taken side by side), so it is the one a loaded machine could mislead. Every student of
-    it (perfect submission, untouched stub, each wrong answer, two of which time the wrong thing) takes
-    part, so honest work keeping full marks and wrong work losing exactly its cells are both compared.
+    measurements taken side by side), so it is the one a loaded machine could mislead. The students whose
+    grades a slow machine could change take part: the perfect submission and the untouched stub, and the
+    wrong answers that time the wrong thing, so honest work keeping full marks and wrong work losing
+    exactly its cells are both compared (ex05's other wrong answers time nothing; a one-off run of the
+    whole course beside two busy processes gave every student the quiet run's grades, see the README).
     Time limits are per cell and per notebook (wall time, 120 s and 900 s by default) and an exercise cell
     is meant to run in seconds, so two busy neighbours on a 2-core machine must not turn a slow cell
     into a zero.
     """
-    assignment = "ex05_training_fast"
+    assignment, timed = "ex05_training_fast", "test_images_per_second"
+    students = {"perfect", "stub"} | {s for s, case in _wrong_students(assignment).items() if timed in case["loses"]}
+    assert len(students) >= 4, f"expected wrong answers of {assignment} that lose {timed}: {sorted(students)}"
     root, quiet_summary = sandboxed_course  # the quiet run: the whole course, graded above
     assert assignment not in quiet_summary.refused, quiet_summary.refused
-    quiet = course.scores(root, assignment)
+    quiet = {k: v for k, v in pipeline.Course(root).scores(assignment).items() if k in students}
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
         times_before = _cpu_times()
-        loaded, loaded_summary, loaded_seconds = _grade_alone(tmp_path / "loaded", assignment)
+        loaded, loaded_summary, loaded_seconds = _grade_alone(tmp_path / "loaded", assignment, students)
         idle = _machine_idle_share(times_before, _cpu_times())
         burnt = [_cpu_seconds(p.pid) for p in busy]
     finally:
         for p in busy:
             p.kill()
             p.wait()
-    record_runtime(f"grading/{assignment}, every student, beside two busy processes", loaded_seconds)
+    record_runtime(f"grading/{assignment}, {len(students)} students, beside two busy processes", loaded_seconds)
     # The load was real: both busy processes ran, and every core was busy while grading ran. (How much CPU the
     # two got depends on what else the machine runs, e.g. the other test worker: a third of a core each, or all.)
     assert min(burnt) >= 0.05 * loaded_seconds, f"a busy process barely ran: {burnt} s of CPU in {loaded_seconds:.0f} s"
