@@ -401,12 +401,22 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
-def _read_status_frame(fd: int, deadline: float, max_len: int) -> bytes:
-    """The payload of the worker's next frame, which must be a STATUS frame of at most ``max_len`` bytes."""
-    kind, length = wire.frame_header(_read_exact(fd, wire.HEADER_BYTES, deadline))
-    if kind != wire.STATUS or length > max_len:
+#: The most a worker's STATUS frame may hold (its readiness report, a job's status).
+MAX_STATUS_BYTES = 1 << 20
+
+
+def _status_length(head: bytes) -> int:
+    """The payload length a worker's frame header announces; ValueError unless it is a STATUS frame of at
+    most :data:`MAX_STATUS_BYTES` (the worker writes nothing else on its stdout)."""
+    kind, length = wire.frame_header(head)
+    if kind != wire.STATUS or length > MAX_STATUS_BYTES:
         raise ValueError(f"corrupt frame from worker ({kind!r}, {length} bytes)")
-    return _read_exact(fd, length, deadline)
+    return length
+
+
+def _read_status_frame(fd: int, deadline: float) -> bytes:
+    """The payload of the worker's next frame, which must be a STATUS frame (blocking, until ``deadline``)."""
+    return _read_exact(fd, _status_length(_read_exact(fd, wire.HEADER_BYTES, deadline)), deadline)
 
 
 class StreamParser:
@@ -665,7 +675,7 @@ class Worker:
     def wait_ready(self, timeout: float = 600.0) -> None:
         deadline = time.monotonic() + timeout
         try:
-            self.info = json.loads(_read_status_frame(self.proc.stdout.fileno(), deadline, 1 << 20))
+            self.info = json.loads(_read_status_frame(self.proc.stdout.fileno(), deadline))
             if not self.info.get("ready"):
                 raise ValueError("unexpected first frame")
         except (EOFError, TimeoutError, ValueError) as err:
@@ -864,9 +874,7 @@ class Worker:
                         raise EOFError
                     pending += data
                     if len(pending) >= wire.HEADER_BYTES:
-                        kind, length = wire.frame_header(pending[: wire.HEADER_BYTES])
-                        if kind != wire.STATUS or length > 1 << 20:
-                            raise ValueError("corrupt frame from worker")
+                        length = _status_length(pending[: wire.HEADER_BYTES])
                         if len(pending) >= wire.HEADER_BYTES + length:
                             detail = json.loads(pending[wire.HEADER_BYTES : wire.HEADER_BYTES + length])
                             if detail.get("token") != token:
