@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from bench import Row
-from grader import pipeline, repo_exercises, sandbox
+from grader import pipeline, repo_exercises, sandbox, submission
 
 ASSIGNMENT = "ex00_example"
 WRONG = [
@@ -33,7 +33,7 @@ def submissions(n: int) -> dict[str, dict[str, dict]]:
     name = f"{ASSIGNMENT}.ipynb"
     released = json.loads((repo_exercises.EXERCISES / ASSIGNMENT / name).read_text(encoding="utf-8"))
     source = json.loads((repo_exercises.SOLUTIONS / ASSIGNMENT / name).read_text(encoding="utf-8"))
-    perfect = repo_exercises.perfect_submission(released, source)
+    perfect = submission.perfect_submission(released, source)
     out = {}
     for i in range(n):
         nb = json.loads(json.dumps(perfect))

@@ -522,7 +522,7 @@ class Batch:
 
 def _submission(assignment: str, answers: dict[str, str] | None = None) -> dict[str, dict]:
     """``{notebook name: notebook}``: the perfect submission, with some answer cells replaced."""
-    from grader.repo_exercises import perfect_submission
+    from grader.submission import perfect_submission
 
     out = {}
     for path in sorted((EXERCISES / assignment).glob("*.ipynb")):

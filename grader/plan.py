@@ -17,9 +17,8 @@ from pathlib import Path
 from grader import byo
 from grader import rewrite as rw
 from grader import sandbox as sb
-from grader.repo_exercises import perfect_submission
 from grader.state import GRADER_VERSION, AssignmentError, Course, quiet_nbgrader, read_json, write_json
-from grader.submission import role_of
+from grader.submission import perfect_submission, role_of
 
 
 @dataclass

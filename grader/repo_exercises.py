@@ -26,6 +26,7 @@ from pathlib import Path
 
 from grader.nbgrader_setup import grading_environment, temporary_environ
 from grader.state import Course
+from grader.submission import perfect_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -169,25 +170,6 @@ def release_leaks(exercises: Path = EXERCISES, solutions: Path = SOLUTIONS) -> l
             if not re.match(r"^(import|from) ", line):
                 problems.append(f"{path.relative_to(exercises)}: hidden-test line released: {line!r}")
     return problems
-
-
-def _strip_solution_markers(text: str) -> str:
-    return "\n".join(line for line in text.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
-
-
-def perfect_submission(released: dict, source: dict) -> dict:
-    """A released notebook with every answer cell filled in from the source: a student who got it all right."""
-    answers = {
-        c["metadata"]["nbgrader"]["grade_id"]: _strip_solution_markers("".join(c["source"]))
-        for c in source["cells"]
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    }
-    filled = json.loads(json.dumps(released))
-    for cell in filled["cells"]:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell["source"] = answers[grade_id]
-    return filled
 
 
 def autograde_local(

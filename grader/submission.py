@@ -398,3 +398,22 @@ def empty_submission(release: list[dict], source: list[dict]) -> Normalized:
     normalized = normalize([], release, source)
     normalized.notes = []
     return normalized
+
+
+def _strip_solution_markers(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+
+
+def perfect_submission(released: dict, source: dict) -> dict:
+    """A released notebook with every answer cell filled in from the source: a student who got it all right."""
+    answers = {
+        c["metadata"]["nbgrader"]["grade_id"]: _strip_solution_markers("".join(c["source"]))
+        for c in source["cells"]
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+    filled = json.loads(json.dumps(released))
+    for cell in filled["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    return filled

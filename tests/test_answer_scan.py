@@ -119,14 +119,14 @@ def test_autograde_turns_flags_into_review_notes_and_leaves_honest_answers_alone
     import json
 
     from conftest import ROOT
-    from grader import intake, repo_exercises
+    from grader import intake, repo_exercises, submission
 
     flagged = 0
     for assignment in repo_exercises.assignments():
         for path in sorted((ROOT / "solutions" / assignment).glob("*.ipynb")):
             source = json.loads(path.read_text(encoding="utf-8"))
             released = json.loads((ROOT / "exercises" / assignment / path.name).read_text(encoding="utf-8"))
-            perfect = repo_exercises.perfect_submission(released, source)
+            perfect = submission.perfect_submission(released, source)
             assert intake.review_notes(perfect["cells"], source["cells"]) == [], f"{assignment}: the solution is flagged"
             assert intake.review_notes(released["cells"], source["cells"]) == [], f"{assignment}: the stub is flagged"
             if assignment == "ex05_training_fast":

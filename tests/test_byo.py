@@ -21,7 +21,7 @@ import json
 import numpy as np
 import pytest
 
-from grader import byo, compare, pipeline, plan, repo_exercises, rewrite, sandbox, state
+from grader import byo, compare, pipeline, plan, rewrite, sandbox, state, submission
 from grader.nbgrader_setup import grading_environment, temporary_environ
 from grader.wire import decode
 
@@ -184,7 +184,7 @@ CHEAT_LOSES = {"bar", "normalize_values"}
 
 
 def _students(source: dict, release: dict) -> dict[str, dict]:
-    perfect = repo_exercises.perfect_submission(release, source)
+    perfect = submission.perfect_submission(release, source)
     out = {"perfect": perfect, "stub": release}
     for student, (answers, _loses) in {**WRONG, "cheat": (CHEAT, CHEAT_LOSES)}.items():
         nb = json.loads(json.dumps(perfect))

@@ -37,7 +37,7 @@ from test_device_audit import AUDITED_LESSONS
 
 from conftest import ROOT, execute_notebook, record_runtime
 from grader.build import BOOTSTRAP_ID, COURSE_REPO
-from grader.repo_exercises import perfect_submission
+from grader.submission import perfect_submission
 
 #: What Colab preinstalls that the course uses (top level; their dependencies come along).
 COLAB_SET = [

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader import repo_exercises, sandbox, state
+from grader import sandbox, state, submission
 from grader.nbgrader_setup import grading_environment
 
 ASSIGNMENT = "ex00_example"
@@ -96,7 +96,7 @@ def test_release_fetch_submit_collect_grade_and_return_feedback_through_the_exch
 
     source = json.loads((course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text(encoding="utf-8"))
     right = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
-             for c in repo_exercises.perfect_submission(source, source)["cells"]
+             for c in submission.perfect_submission(source, source)["cells"]
              if c.get("metadata", {}).get("nbgrader", {}).get("solution")}  # fmt: skip
     wrong = {"scale_pixels": "def scale_pixels(x):\n    return (x // 255).float()\n"}
 
