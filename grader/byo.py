@@ -770,6 +770,12 @@ def nbgrader_score(outputs: list[dict], points: float, grade_id: str, source: st
     return float(score)
 
 
+def shown_exception_name(ename: object) -> str:
+    """An exception's class name as a student may see it after hidden tests: the name if Python defines that
+    exception, else "Exception" (a class that student code made up could be named after a hidden input)."""
+    return str(ename) if isinstance(getattr(builtins, str(ename), None), type) else "Exception"
+
+
 def inside_outputs(outputs: list[dict], hidden: bool) -> list[dict]:
     """The (sanitized) outputs of an inside-judged test cell as nbgrader scores them; for a hidden test, nothing
     the student's code wrote, only the parts nbgrader scores (an error's name, that stderr was written, a number)."""
@@ -778,7 +784,7 @@ def inside_outputs(outputs: list[dict], hidden: bool) -> list[dict]:
         kind = o.get("output_type")
         if kind == "error":
             if hidden:
-                name = str(o.get("ename", "Error"))[:80]
+                name = shown_exception_name(o.get("ename"))
                 o = {"output_type": "error", "ename": name, "evalue": "(hidden test)", "traceback": [f"{name} in a hidden test"]}
             out.append(o)
         elif not hidden:

@@ -4,8 +4,10 @@ execution step), so the gradebook, ``autograded/``, feedback and export are nbgr
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import threading
 import warnings
@@ -16,13 +18,22 @@ from grader.state import Course, quiet_nbgrader
 NOTES_CELL_ID = "grader-notes"
 
 
+def _as_markdown_text(text: str) -> str:
+    """``text`` shown as itself in Markdown: no HTML tag, entity, link, image or emphasis of its own.
+
+    Notes quote what a student chose (a submitted file's name, ``<img src=x onerror=...>.ipynb``), and
+    formgrader and nbgrader's feedback render this cell as HTML in the instructor's browser.
+    """
+    return re.sub(r"([\\`*_\[\]|#~])", r"\\\1", html.escape(text, quote=False))
+
+
 def graded_notebook_json(nb: NotebookPlan, grade: dict, extra_notes: list[dict]) -> dict:
     """The nbformat notebook handed to nbgrader: outputs in place, notes on top."""
     cells = [dict(c) for c in grade["cells"]]
     notes = extra_notes + grade["notes"]
     if notes:
         lines = ["**Autograder notes** (from the sandboxed grader):", ""]
-        lines += [f"- {n['text'][0].upper() + n['text'][1:]}." if n["text"] else "-" for n in notes]
+        lines += [f"- {_as_markdown_text(n['text'][0].upper() + n['text'][1:])}." if n["text"] else "-" for n in notes]
         cells.insert(0, {"cell_type": "markdown", "id": NOTES_CELL_ID, "metadata": {}, "source": "\n".join(lines)})
     out = {"cells": [], "metadata": nb.metadata or {}, "nbformat": 4, "nbformat_minor": 5}
     sanitizer = None

@@ -67,7 +67,7 @@ def map_notebooks(plan: Plan, folder: Path) -> tuple[dict[str, Path | None], lis
             left.remove(chosen)
             notes.append(
                 dict(
-                    text=f"no file was named {nb.name}.ipynb; '{chosen.relative_to(folder)}' was graded as that notebook",
+                    text=f"no file was named {nb.name}.ipynb; '{_shown(chosen, folder)}' was graded as that notebook",
                     attention=True,
                 )
             )
@@ -77,11 +77,19 @@ def map_notebooks(plan: Plan, folder: Path) -> tuple[dict[str, Path | None], lis
                 dict(text=f"the notebook {nb.name}.ipynb is missing from the submission; it scores zero", attention=True)
             )
     for path in left:
-        notes.append(dict(text=f"the extra notebook '{path.relative_to(folder)}' was not graded"))
+        notes.append(dict(text=f"the extra notebook '{_shown(path, folder)}' was not graded"))
     if others:
-        names = ", ".join(str(p.relative_to(folder)) for p in others[:5])
+        names = ", ".join(_shown(p, folder) for p in others[:5])
         notes.append(dict(text=f"other files in the submission were ignored: {names}" + (" ..." if len(others) > 5 else "")))
     return mapping, notes
+
+
+def _shown(path: Path, folder: Path) -> str:
+    """A submitted file's name as notes quote it: the student chose it, and `status` prints it in the
+    instructor's terminal (the graded notebook escapes it as Markdown). Control and other invisible characters
+    (a terminal's escape sequences, a right-to-left override) are spelled out; long names are cut."""
+    name = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(path.relative_to(folder)))
+    return name if len(name) <= 120 else name[:117] + "..."
 
 
 def review_notes(student_cells: list[dict], source_cells: list[dict]) -> list[Note]:

@@ -8,7 +8,7 @@ reference records: it runs nothing and touches no file. Student outputs pass :fu
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grader import byo
 from grader import sandbox as sb
@@ -25,6 +25,9 @@ class NotebookGrade:
     notes: list[dict]
     seconds: float = 0.0
     status: str = ""
+    #: Outputs of cells that ran after a hidden test, as the sandbox reported them (sanitized): for the
+    #: instructor's record (result.json) only; the graded notebook and the feedback show a note instead.
+    withheld: dict[int, list[dict]] = field(default_factory=dict)
 
 
 def _short_source(source: str) -> str:
@@ -174,6 +177,20 @@ def _status_note(result: sb.JobResult, cell_label: str | None, limits: sb.Limits
     )
 
 
+AFTER_HIDDEN = " (shown without values: it ran after hidden tests, whose inputs student code could have kept)"
+WITHHELD = "(the output of this cell is not shown: it ran after hidden tests, whose inputs it could reveal)\n"
+
+
+def _withheld(outputs: list[dict]) -> list[dict]:
+    """What is shown of a cell that ran after a hidden test: a note, and the name of an error it raised
+    (never its message or traceback, which student code chooses)."""
+    out: list[dict] = [{"output_type": "stream", "name": "stdout", "text": WITHHELD}]
+    for o in outputs:
+        if o.get("output_type") == "error":
+            out.append({"output_type": "error", "ename": byo.shown_exception_name(o.get("ename")), "evalue": "", "traceback": []})
+    return out
+
+
 def grade_notebook(
     nb: NotebookPlan, normalized, result: sb.JobResult, job: list[dict], where: list[int], limits: sb.Limits
 ) -> NotebookGrade:
@@ -202,15 +219,24 @@ def grade_notebook(
             notes.append(dict(text=str(problem), attention=True))
     tests: dict[str, dict] = {}
     count = 0
+    withheld: dict[int, list[dict]] = {}
+    after_hidden = False  # student code that ran in a hidden test could have kept its inputs to show later
     for index, job_cell in enumerate(job):
         cell = cells[where[index]]
         end = ends.get(index)
         outputs = sanitize_outputs(end.get("outputs"), limits) if end else []
+        quiet = after_hidden  # then only our own words reach the student: no output, value or message of its code
+        shown = outputs
+        if quiet and outputs:
+            withheld[where[index]] = outputs
+            shown = _withheld(outputs)
+        if job_cell["test"] and job_cell["grade_id"] in nb.hidden:
+            after_hidden = True
         if end:
             count += 1
             cell["execution_count"] = count
         if not job_cell["test"]:
-            cell["outputs"] = outputs
+            cell["outputs"] = shown
             if end and isinstance(end.get("error"), dict):
                 ename = str(end["error"].get("ename"))
                 snippet = f"cell {where[index] + 1} (`{_short_source(cell['source'])}`)"
@@ -243,7 +269,7 @@ def grade_notebook(
         references = nb.references.get(grade_id, {})
         hidden = nb.hidden.get(grade_id, set())
         if byo.judged_where(rewritten) == "inside":
-            tests[grade_id] = _grade_inside(nb, grade_id, cell, end, outputs, stop_reason, rewritten.inside_reason)
+            tests[grade_id] = _grade_inside(nb, grade_id, cell, end, outputs, stop_reason, rewritten.inside_reason, quiet)
             continue
         messages: list[str] = []  # for the notebook and the feedback: no value computed in a hidden test
         detailed: list[str] = []  # for the instructor (result.json, state.json)
@@ -268,28 +294,42 @@ def grade_notebook(
                             else ""
                         )
                         detailed.append(f"{spec.name}: this check did not run{why}.")
-                        messages.append(f"{spec.name} (hidden test): this check did not run." if secret else detailed[-1])
+                        messages.append(
+                            f"{spec.name} (hidden test): this check did not run."
+                            if secret
+                            else f"{spec.name}: this check did not run{AFTER_HIDDEN}."
+                            if quiet
+                            else detailed[-1]
+                        )
                         continue
                     verdict = judge(spec, got[j], ref)
                     if verdict.passed:
                         passed_checks += 1
                     else:
                         detailed.append(verdict.message)
-                        messages.append(f"{spec.name} (hidden test): failed." if secret else verdict.message)
+                        messages.append(
+                            f"{spec.name} (hidden test): failed."
+                            if secret
+                            else f"{spec.name}: failed{AFTER_HIDDEN}."
+                            if quiet
+                            else verdict.message
+                        )
                 if len(got) > len(refs):
                     total_checks += 1
                     detailed.append(f"{spec.name}: the check ran {len(got)} times instead of {len(refs)}.")
                     messages.append(detailed[-1])
             if error and not messages:
                 detailed.append(f"The test cell raised {error.get('ename')}: {str(error.get('evalue'))[:500]}")
-                messages.append(f"The test cell raised {error.get('ename')}." if hidden else detailed[-1])
+                messages.append(
+                    f"The test cell raised {byo.shown_exception_name(error.get('ename'))}." if hidden or quiet else detailed[-1]
+                )
             if byo.judged_where(rewritten) == "outside" and hasattr(rewritten, "judged") and not messages:
                 if any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in outputs):
                     # nbgrader scores a test cell that wrote to stderr as failed; so does the outside judgement.
                     detailed.append("The test cell wrote to stderr (nbgrader scores that as a failure).")
                     messages.append(detailed[-1])
             verdicts_ok = not messages
-        visible = [o for o in outputs if o["output_type"] in ("stream", "display_data")]
+        visible = [o for o in shown if o["output_type"] in ("stream", "display_data")]
         if grade_id in nb.hidden and visible:
             # Whatever student code printed or showed while the hidden tests ran could reveal their inputs.
             visible = [
@@ -335,14 +375,25 @@ def grade_notebook(
             "judged": "outside",
         }
     return NotebookGrade(
-        name=nb.name, file=None, cells=cells, tests=tests, notes=_dedupe(notes), seconds=result.seconds, status=result.status
+        name=nb.name,
+        file=None,
+        cells=cells,
+        tests=tests,
+        notes=_dedupe(notes),
+        seconds=result.seconds,
+        status=result.status,
+        withheld=withheld,
     )
 
 
-def _grade_inside(nb: NotebookPlan, grade_id: str, cell: dict, end, outputs: list[dict], stop_reason: str, reason: str) -> dict:
-    """An nbgrader-style test cell judged inside the sandbox: its outputs as nbgrader scores them, labelled."""
+def _grade_inside(
+    nb: NotebookPlan, grade_id: str, cell: dict, end, outputs: list[dict], stop_reason: str, reason: str, quiet: bool
+) -> dict:
+    """An nbgrader-style test cell judged inside the sandbox: its outputs as nbgrader scores them, labelled.
+
+    A hidden test, or a cell run after one (``quiet``), shows only what nbgrader scores, none of its code's words."""
     points = nb.points.get(grade_id, 0.0)
-    secret = grade_id in nb.hidden
+    secret = grade_id in nb.hidden or quiet
     if end is None:
         shown = [
             {

@@ -23,3 +23,15 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Per-cell limit while autograding; the sandboxed grader adds whole-notebook limits.
 c.ExecutePreprocessor.timeout = 120
 c.ExecutePreprocessor.interrupt_on_timeout = True
+
+# Feedback made by nbgrader itself (formgrader's "Generate Feedback", `nbgrader generate_feedback`) hides the
+# hidden tests and sanitizes HTML, as `python -m grader feedback` does; nbgrader's default shows them.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+try:
+    from grader.hidden_tests import HideHiddenTests
+except ImportError:  # nbgrader run outside the course's environment: nbgrader's own remover (fails on a bad block)
+    from nbgrader.preprocessors import ClearHiddenTests as HideHiddenTests
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.sanitize_html = True

@@ -17,6 +17,7 @@ from pathlib import Path
 from grader import byo
 from grader import rewrite as rw
 from grader import sandbox as sb
+from grader.hidden_tests import hidden_line_numbers
 from grader.state import GRADER_VERSION, AssignmentError, Course, quiet_nbgrader, read_json, write_json
 from grader.submission import perfect_submission, role_of
 
@@ -39,23 +40,6 @@ class Plan:
     sha: str
     notebooks: list[NotebookPlan]
     preload: list[str]
-
-
-HIDDEN_BEGIN, HIDDEN_END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
-
-
-def hidden_line_numbers(source: str) -> set[int]:
-    """1-based numbers of the lines inside ``### BEGIN/END HIDDEN TESTS`` blocks (an unclosed block runs to the
-    end of the cell), markers included."""
-    out, inside = set(), False
-    for number, line in enumerate(source.splitlines(), 1):
-        if HIDDEN_BEGIN in line:
-            inside = True
-        if inside:
-            out.add(number)
-        if HIDDEN_END in line:
-            inside = False
-    return out
 
 
 def _cells(nb: dict) -> list[dict]:

@@ -178,43 +178,6 @@ def export(course: Course, out: Path, rates: Path | None = None, assignments: li
         return len(table), len(header)
 
 
-def _hide_hidden_tests_preprocessor():
-    from nbconvert.preprocessors import Preprocessor
-    from traitlets import Bool
-
-    from grader.plan import hidden_line_numbers
-
-    class HideHiddenTests(Preprocessor):
-        """Remove ``### BEGIN/END HIDDEN TESTS`` blocks from the assignment's test cells (and only there).
-
-        Unlike nbgrader's ``ClearHiddenTests`` it never fails: a student's own cell that contains the marker
-        text is left alone (it is not a test cell), and an unclosed block in a test cell is removed to the end
-        of the cell.
-        """
-
-        enabled = Bool(True)
-
-        def preprocess_cell(self, cell, resources, index):
-            meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-            if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
-                source = cell.get("source", "")
-                source = "".join(source) if isinstance(source, list) else str(source)
-                hidden = hidden_line_numbers(source)
-                if hidden:
-                    kept, said = [], False
-                    for number, line in enumerate(source.splitlines(), 1):
-                        if number not in hidden:
-                            kept.append(line)
-                        elif not said:
-                            indent = line[: len(line) - len(line.lstrip())]
-                            kept.append(f"{indent}# (hidden tests: not shown)")
-                            said = True
-                    cell["source"] = "\n".join(kept)
-            return cell, resources
-
-    return HideHiddenTests
-
-
 def feedback(
     course: Course, assignments: list[str], students: list[str] | None = None, show_hidden_tests: bool = False
 ) -> list[tuple[str, str, bool, str]]:
@@ -228,13 +191,15 @@ def feedback(
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
+    from grader.hidden_tests import HideHiddenTests
+
     out = []
     staging_rel = Path("grading") / f".feedback-staging-{os.getpid()}"
     staging = course.root / staging_rel
     shutil.rmtree(staging, ignore_errors=True)
     preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]
     if not show_hidden_tests:
-        preprocessors.insert(1, _hide_hidden_tests_preprocessor())
+        preprocessors.insert(1, HideHiddenTests)
     overrides = {
         "GenerateFeedback__preprocessors": preprocessors,
         "HTMLExporter__sanitize_html": True,

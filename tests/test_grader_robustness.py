@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -140,6 +141,14 @@ def _outputs_text(nb: dict) -> str:
     return "".join(parts)
 
 
+def _instructor_outputs_text(run: Run, student: str, assignment: str = CORPUS) -> str:
+    """What the student's cells printed, as the instructor's record has it: the graded notebook's outputs and
+    those withheld from it (cells that ran after a hidden test; `result.json`)."""
+    result = json.loads((run.root / "grading" / assignment / student / "result.json").read_text())
+    withheld = [{"outputs": outs} for nb in result["notebooks"] for outs in nb.get("withheld", {}).values()]
+    return _outputs_text(_autograded(run, student, assignment)) + _outputs_text({"cells": withheld})
+
+
 def test_every_submission_was_graded(run):
     assert not run.summary.refused, run.summary.refused
     assert sorted(s for _a, s in run.summary.graded) == sorted(c.student for c in CASES)
@@ -161,7 +170,8 @@ def test_case_grade_and_reason(run, case):
         # The reason reaches the student: the graded notebook (and so the feedback) starts with the notes.
         first = _autograded(run, case.student, case.assignment)["cells"][0]
         assert first["id"] == gradebook.NOTES_CELL_ID
-        assert any(w in "".join(first["source"]).lower() for w in case.notes[0].split("|"))
+        said = re.sub(r"\\(.)", r"\1", "".join(first["source"])).lower()  # as Markdown shows it
+        assert any(w in said for w in case.notes[0].split("|")), said
 
 
 def test_status_explains_who_needs_attention(run):
@@ -174,7 +184,7 @@ def test_status_explains_who_needs_attention(run):
 
 
 def test_sandbox_saw_nothing_and_reached_nothing(run):
-    out = _outputs_text(_autograded(run, "probe_secrets"))
+    out = _instructor_outputs_text(run, "probe_secrets")
     probe = json.loads(next(line for line in out.splitlines() if line.startswith("PROBE "))[6:])
     assert probe["readable"] == [], probe  # gradebook, solutions, grading/, submitted/, ../, /etc/shadow, ~/.ssh
     assert probe["writable"] == [], probe
@@ -189,7 +199,7 @@ def test_planted_files_reach_no_one(run):
     assert not (run.root / "submitted" / "PLANTED.py").exists()
     assert not list(run.root.rglob("sitecustomize.py")) and not list(run.root.rglob("00-evil.py"))
     for victim in ("z_victim1", "z_victim2", "z_victim3"):
-        assert "contamination: []" in _outputs_text(_autograded(run, victim))
+        assert "contamination: []" in _instructor_outputs_text(run, victim)
 
 
 def test_solutions_and_sources_untouched(run):
@@ -356,7 +366,7 @@ def test_student_code_never_sees_or_returns_hidden_tests(run):
     assert "arange" not in peek and "BEGIN" not in peek, peek  # no job file with the test cells in the sandbox
     assert "ARGUMENT [1, 2, 3]" not in out and "ARGUMENT" not in out  # printed during a cell with hidden tests
     assert "not shown: it runs hidden tests" in out
-    lines = next(line for line in _outputs_text(_autograded(run, "peek_linecache")).splitlines() if line.startswith("LINES"))
+    lines = next(line for line in _instructor_outputs_text(run, "peek_linecache").splitlines() if line.startswith("LINES"))
     assert "scale_pixels(" in lines, lines  # the probe sees the student's own cells, so it did read the cache
     assert "randint" not in lines and "check_close" not in lines and "__p2l_record__" not in lines, lines
     leak = _autograded(run, "leak_in_error")
@@ -365,10 +375,18 @@ def test_student_code_never_sees_or_returns_hidden_tests(run):
     assert "LEAKED" not in text and "[8, 9, 10, 11]" not in text and "hidden test" in text
     # The instructor still gets the details.
     assert "LEAKED" in json.dumps(_state(run, next(c for c in CASES if c.student == "leak_in_error"))["tests"])
+    # Kept during the hidden tests, then printed, drawn and raised in a later cell: the student sees a note;
+    # the instructor's record has what the cell showed.
+    kept = _autograded(run, "kept_for_later")
+    shown = json.dumps([c.get("outputs", []) for c in kept["cells"]])
+    for text in ("[8, 9, 10, 11]", "[[0, 1, 2, 3]", "Kept8910", "image/png"):
+        assert text not in shown, text
+    assert "ran after hidden tests" in shown
+    assert "KEPT [[1, 2, 3], [[0, 1, 2, 3]" in _instructor_outputs_text(run, "kept_for_later")
 
 
 def test_feedback_hides_hidden_tests_by_default_and_never_loses_earlier_output(run, monkeypatch):
-    students = ["perfect", "peek_hidden", "leak_in_error", "marker_text", "html_banner"]
+    students = ["perfect", "peek_hidden", "leak_in_error", "kept_for_later", "marker_text", "html_banner"]
     results = report.feedback(run.course, [CORPUS], students)
     assert [r[2] for r in results] == [True] * len(students), results
     for student in students:
@@ -393,11 +411,28 @@ def test_feedback_hides_hidden_tests_by_default_and_never_loses_earlier_output(r
     assert not list((run.root / "grading").glob(".feedback-staging-*"))
 
 
+def test_nbgrader_s_own_feedback_hides_hidden_tests_too(run):
+    """formgrader's "Generate Feedback" button and `nbgrader generate_feedback` use nbgrader's configuration
+    (grader/nbgrader_config.py), not `python -m grader feedback`: they must hide the hidden tests as well."""
+    from grader.state import quiet_nbgrader
+
+    with quiet_nbgrader():
+        result = run.course.api().generate_feedback(CORPUS, "leak_in_error", force=True)
+    assert result.get("success"), result
+    html = _feedback_html(run, "leak_in_error")
+    for text in HIDDEN_TEXT:
+        assert text not in html, text
+    assert "hidden tests: not shown" in html
+
+
 def test_no_student_html_or_script_survives(run):
     from nbformat.sign import NotebookNotary
 
     nb = _autograded(run, "html_banner")
-    raw = json.dumps([c.get("outputs", []) for c in nb["cells"]])  # (the student's code may say anything)
+    result = json.loads((run.root / "grading" / CORPUS / "html_banner" / "result.json").read_text())
+    # The graded notebook, and the instructor's record of outputs withheld from it (the banner cell runs after
+    # a hidden test): the student's code may say anything, but no HTML or SVG is kept.
+    raw = json.dumps([c.get("outputs", []) for c in nb["cells"]]) + json.dumps(result["notebooks"][0]["withheld"])
     for bad in ("<script", "onerror", "<svg", "alert alert-success", "text/html", "image/svg+xml"):
         assert bad not in raw, bad
     assert "Score: 10 / 10" not in raw and "<IPython.core.display.HTML object>" in raw  # its text/plain stays

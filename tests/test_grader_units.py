@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import types
 import zipfile
 from pathlib import Path
 
@@ -373,7 +374,7 @@ def test_release_takes_a_course_folder_anywhere(tmp_path, capsys):
 
 
 def test_hidden_line_numbers_and_unclosed_blocks():
-    from grader.plan import hidden_line_numbers
+    from grader.hidden_tests import hidden_line_numbers
 
     src = "a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n# BEGIN HIDDEN TESTS\nd = 4"
     assert hidden_line_numbers(src) == {2, 3, 4, 6, 7}
@@ -484,6 +485,50 @@ def test_the_judge_tells_the_student_only_that_a_hidden_check_failed():
     assert "double(-3) (hidden test): failed." in shown and "-6" not in shown and "got 6" not in shown, shown
 
 
+def test_after_a_hidden_test_the_student_sees_no_output_value_or_message_of_their_code():
+    """Student code that ran inside a hidden test can keep its inputs and show them later: printed by an
+    answer cell, drawn in a figure, returned as the value a visible check prints, or raised in an error."""
+    import types
+
+    from grader import judge, plan, sandbox
+
+    nb, _, _, _ = _one_test_notebook(hidden=True)
+    later = {"cell_type": "code", "source": "print(kept)\nraise ValueError(kept)", "metadata": {}, "outputs": []}
+    again_source = 'cu.checks.check_equal(double(5), 10, "double(5)")\n'
+    meta = {"nbgrader": {"grade_id": "test_again", "grade": True, "points": 1}}
+    again = {"cell_type": "code", "source": again_source, "metadata": meta, "outputs": []}
+    nb.source = nb.release = [*nb.source, later, again]
+    nb.tests["test_again"] = rewrite.rewrite(again_source)
+    nb.points["test_again"] = 1.0
+    nb.references["test_again"] = {"0": [{"check": 0, "expected": {"int": "10"}}]}
+    roles = [("answer", "double"), ("test", "test_double"), ("answer", None), ("test", "test_again")]
+    job, where = plan.job_cells(nb.source, roles, nb, reference=False)
+    kept = "[8, 9, 10, 11]"  # the hidden test's input, as student code kept it
+    events = [
+        {"event": "end", "cell": 0, "outputs": []},
+        {"event": "end", "cell": 1, "outputs": [], "records": [{"check": 0, "actual": {"int": "4"}}, {"check": 1, "actual": {"int": "-6"}}]},
+        {"event": "end", "cell": 2, "error": {"ename": "ValueError", "evalue": kept}, "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": kept},
+            {"output_type": "display_data", "data": {"text/plain": kept}, "metadata": {}},
+            {"output_type": "error", "ename": "ValueError", "evalue": kept, "traceback": [kept]},
+        ]},
+        {"event": "end", "cell": 3, "outputs": [{"output_type": "stream", "name": "stdout", "text": kept}],
+         "records": [{"check": 0, "actual": {"str": kept}}]},
+    ]  # fmt: skip
+    normalized = types.SimpleNamespace(cells=nb.source, notes=[])
+    graded = judge.grade_notebook(nb, normalized, sandbox.JobResult(status="exited", events=events), job, where, sandbox.Limits())
+    shown = json.dumps([c.get("outputs", []) for c in graded.cells])  # the graded notebook, hence the feedback
+    assert kept not in shown, shown
+    assert judge.WITHHELD.strip() in shown and "ValueError" in shown
+    assert not graded.tests["test_again"]["passed"] and "double(5): failed" in shown
+    assert any(kept in m for m in graded.tests["test_again"]["messages"])  # the instructor's record has it
+    assert kept in json.dumps(graded.withheld[2])  # and what the cell showed
+    # Before any hidden test, a student sees what their code printed and what their value was.
+    nb2, normalized2, job2, where2 = _one_test_notebook(hidden=False)
+    shown2 = judge.grade_notebook(nb2, normalized2, _ran(4, 6), job2, where2, sandbox.Limits()).cells[1]["outputs"]
+    assert "got 6" in json.dumps(shown2)
+
+
 def test_a_frame_says_its_kind_and_length():
     payload = json.dumps({"token": "t", "status": "exited"}).encode()
     data = wire.frame(wire.STATUS, payload)
@@ -505,3 +550,39 @@ def test_the_judge_reads_a_problem_by_its_kind_not_its_words():
     assert "2 process(es) outlived it" in shown and not any("mid-frame" in text for text in shown), shown
     with pytest.raises(ValueError, match="unknown problem kind"):
         sandbox.Problem("oops", "text")
+
+
+def test_the_notes_cell_shows_a_students_file_name_as_text_not_html():
+    """The autograder's notes quote submitted file names, which the student chose; formgrader renders the
+    notes cell as HTML in the instructor's browser without sanitizing it (nbconvert's HTML exporter)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from grader import gradebook
+
+    nb, _, _, _ = _one_test_notebook(hidden=False)
+    hostile = "<img src=x onerror=alert(1)>[click](javascript:alert(2))**bold**.ipynb"
+    grade = {"cells": nb.source, "notes": [{"text": f"the extra notebook '{hostile}' was not graded"}]}
+    graded = gradebook.graded_notebook_json(nb, grade, [])
+    notes = graded["cells"][0]
+    assert notes["id"] == gradebook.NOTES_CELL_ID
+    html, _ = HTMLExporter(sanitize_html=False).from_notebook_node(nbformat.from_dict(graded))
+    body = html[html.index("Autograder notes") :]
+    for bad in ("<img", 'href="javascript', "<strong>bold"):
+        assert bad not in body, bad
+    assert "&lt;img src=x onerror=alert(1)&gt;[click](javascript:alert(2))**bold**.ipynb" in body  # shown as typed
+
+
+def test_notes_spell_out_what_a_submitted_file_name_hides(tmp_path):
+    """`status` prints notes in the instructor's terminal: a file name's escape sequences must not reach it."""
+    from grader import intake
+
+    nb, _, _, _ = _one_test_notebook(hidden=False)
+    plan_ = types.SimpleNamespace(notebooks=[nb])
+    (tmp_path / "nb.ipynb").write_text("{}")
+    (tmp_path / "x\x1b]0;owned\x07\u202e.ipynb").write_text("{}")
+    (tmp_path / ("y" * 200 + ".txt")).write_text("")
+    _, notes = intake.map_notebooks(plan_, tmp_path)
+    text = " ".join(n["text"] for n in notes)
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, text
+    assert "x\\x1b]0;owned\\x07\\u202e.ipynb" in text and "y" * 200 not in text

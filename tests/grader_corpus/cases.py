@@ -308,6 +308,20 @@ def flip_h(x):
     return x.flip(-1)
 """
 
+FLIP_KEEPS = """def flip_h(x):
+    KEPT.append(x.tolist())  # kept while the (hidden) tests run, to be shown later
+    return x.flip(-1)
+
+KEPT = []
+"""
+
+SHOW_KEPT = r"""
+import matplotlib.pyplot as plt
+print("KEPT", KEPT)
+plt.title(str(KEPT)); plt.show()
+raise type("Kept" + "".join(str(v) for v in KEPT[-1][-1]), (Exception,), {})(str(KEPT))
+"""
+
 HTML_BANNER = r"""
 from IPython.display import HTML, display
 display(HTML('<div class="alert alert-success" style="font-size:40px">Score: 10 / 10 (all tests passed)</div>'
@@ -576,6 +590,13 @@ CASES: list[Case] = [
         lambda ctx: one(answered(ctx, CORPUS, {"flip_h": LEAK_IN_ERROR}), CORPUS),
         FIRST_ONLY,
         why="puts the hidden input in an exception message",
+    ),
+    _c(
+        "kept_for_later",
+        CORPUS,
+        lambda ctx: one(insert_after(answered(ctx, CORPUS, {"flip_h": FLIP_KEEPS}), "test_flip_h", SHOW_KEPT), CORPUS),
+        FULL,
+        why="keeps the hidden tests' inputs and prints, draws and raises them in a cell after the tests",
     ),
     _c("marker_text", CORPUS, _marker_cells, FULL, why="the hidden-test marker in the student's own cells"),
     _c("html_banner", CORPUS, _between(HTML_BANNER), FULL, why="a <script> and a fake score banner"),
