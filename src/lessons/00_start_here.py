@@ -2,9 +2,10 @@
 # # 00 · Start here
 #
 # Welcome to **Pixels to Labels**, a hands-on course in image classification with
-# PyTorch. In nine short lessons we go from the numbers inside a photo to a trained
-# convolutional network, the ImageNet story, transfer learning, and the ways a
-# high accuracy can mislead.
+# PyTorch. In ten short lessons after this one we go from the numbers inside a
+# photo to a trained convolutional network, the ImageNet story and the networks
+# that followed it, transfer learning, the ways a high accuracy can mislead, and
+# training on more than one machine.
 #
 # **In this lesson you will**
 # 1. see the road map of the course and what each lesson builds;
@@ -35,10 +36,13 @@
 # | 04 | A CNN classifier, end to end | How do pixels become "circle, 87% sure"? |
 # | 05 | Training on a GPU, and fast on a CPU | Where does training time go, and how do we get it back? |
 # | 06 | ImageNet and the 2012 earthquake | Why did one result in 2012 change computer vision? |
+# | 06b | The recipe, scaled up | Why did deeper networks need shortcuts, and what makes EfficientNet cheap? |
 # | 07 | Transfer learning | Can a network trained on one task help with another? |
 # | 08 | What the leaderboard hides | Which groups a model fails, and which cue it uses |
+# | 09 | Beyond one machine | How do many processes train one model, and what does it cost? |
 #
-# Each lesson 01–08 comes with a graded exercise in `exercises/`. You implement a
+# Every lesson from 01 to 09 (06b included) comes with a graded exercise in
+# `exercises/`; `ex00` is a short example of how they work. You implement a
 # few functions and see self-checks pass as you go; your instructor's grader runs
 # more checks later.
 

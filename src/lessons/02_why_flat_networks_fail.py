@@ -316,7 +316,7 @@ list(models)
 # training, different architecture.
 
 # %%
-cu.env.set_threads(1)  # networks this small train faster on one CPU thread (lesson 05 measures threads)
+cu.env.set_threads(1)  # one thread: on ops this small, sharing work between cores can cost more than it saves (time it without)
 histories = {name: cu.fit(model, (x_train, y_train), epochs=4, batch_size=128, lr=3e-3, seed=0)
              for name, model in models.items()}  # fmt: skip
 cu.env.set_threads()  # back to every core

@@ -162,8 +162,8 @@ cu.expect(timings["loops"] > 50 * max(timings["unfold + einsum"], timings["F.con
 # `unfold` hands all the arithmetic to PyTorch in one call; `F.conv2d` calls hand-tuned
 # convolution kernels (oneDNN on a CPU). Which of those two wins on an image this
 # small depends on the machine (its cores, its vector units, the fixed cost of a
-# call), so read the numbers above; on real batches the hand-tuned kernels win. The answers
-# agree to rounding error; the speeds do not.
+# call), so read the numbers above, then time a batch of 64 images to see which
+# one scales. The answers agree to rounding error; the speeds do not.
 # (In the exercise you write a full `conv2d` with batches, stride, padding and a
 # bias.)
 

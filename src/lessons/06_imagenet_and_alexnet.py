@@ -361,7 +361,9 @@ def deep_mlp(activation: type[nn.Module]) -> nn.Sequential:
 torch.manual_seed(0)
 z = deep_mlp(nn.Tanh)[:2](raw[:512])  # the first layer's inputs to tanh
 slope = 1 - torch.tanh(z) ** 2
-f"first-layer pre-activations have std {z.std():.1f}; {(slope < 0.1).float().mean():.0%} of tanh units have slope < 0.1"
+saturated = (slope < 0.1).float().mean().item()
+cu.expect(saturated > 0.8, "nearly all of the tanh units start saturated", saturated=saturated)
+f"first-layer pre-activations have std {z.std():.1f}; {saturated:.0%} of tanh units have slope < 0.1"
 
 # %% [markdown]
 # Now the race. Each run trains with SGD and momentum 0.9 on batches of 64 and
@@ -452,8 +454,8 @@ cu.show(figure_race(runs), alt="Two curves of running training error against tra
 # smaller than the paper's six-fold on CIFAR-10 with a convolutional network.
 # The size of the effect depends on the data, the depth and the starting
 # weights. Try it: start the weights from PyTorch's default initialisation
-# (delete the two `nn.init` lines) and scale the pixels to [0, 1] — tanh then
-# starts off as fast as ReLU, because its units are no longer saturated. Modern
+# (delete the two `nn.init` lines) and scale the pixels to [0, 1], so that the
+# tanh units are no longer saturated, and see how much of ReLU's lead is left. Modern
 # networks avoid the problem in other ways too (careful initialisation, batch
 # normalisation), but ReLU-like activations stayed.
 #
@@ -545,8 +547,8 @@ scores.round(3)
 # harder to memorise, so the gap narrows and, here, the test accuracy rises.
 # With 1,000 test digits one digit is 0.1 points, so differences below about
 # half a point are noise. Try both at once by adding `(0.5, True)` to
-# `settings`: on a network this small, trained for only 20 epochs, that much
-# regularisation starts to cost accuracy. The authors report the same pattern
+# `settings`, and see whether a network this small, trained for only 20
+# epochs, still gains from that much regularisation. The authors report the same pattern
 # on a far larger scale: without augmentation, and again without dropout, their
 # network overfitted substantially, and dropout roughly doubled the number of
 # steps needed to converge (Sec. 4.1, 4.2).

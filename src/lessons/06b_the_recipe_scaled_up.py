@@ -116,15 +116,18 @@ accuracy = {r.label: r.train_accuracy for r in runs}
 cu.expect(accuracy["plain-56"] < accuracy["plain-20"] < accuracy["plain-4"]
           and accuracy["residual-20"] > accuracy["plain-20"] and accuracy["residual-56"] > accuracy["plain-56"],
           "the plain networks' accuracy falls with depth, the residual networks stay better at 20 and 56 layers", **accuracy)
+cu.expect(min(loss["residual-20"], loss["residual-56"]) > min(loss["plain-4"], loss["residual-4"]) - 0.1,
+          "no deeper network, residual or not, reached a clearly lower loss than the better 4-layer one", **loss)
 {label: round(value, 3) for label, value in loss.items()}
 
 # %% [markdown]
 # The plain networks train worse the deeper they are: 56 layers worse than 20,
 # 20 worse than 4. That is the degradation problem, on our own CPU. At 20 and
 # at 56 layers, the residual network reaches a lower training loss than the
-# plain one. (The cell above checks both sentences: it fails if a run ever
-# contradicts them.) Note what this short run does *not* show: that the deeper
-# residual networks beat the shallow ones (compare the losses above). He et al.
+# plain one. (The cell above checks these sentences: it fails if a run ever
+# contradicts them.) Note what this short run does *not* show: that depth pays.
+# No deeper network, residual or not, reached a clearly lower loss than the
+# better of the two 4-layer ones (compare the losses above). He et al.
 # trained for 64,000 steps; with that budget their deeper residual networks did win (Sec. 4.2,
 # Table 6). A short run measures how easy a network is to optimise, not how
 # good it finally gets — and one short run is noisy: compare the two 4-layer
@@ -178,7 +181,9 @@ explorer = cu.widgets.degradation_explorer(runs)
 block = Block(8, residual=True)
 nn.init.zeros_(block.bn2.weight)  # γ = 0: the branch F(x) outputs zeros
 x_pos = torch.rand(4, 8, 7, 7)  # non-negative, like the output of a previous ReLU
-block.train(), torch.equal(block(x_pos), x_pos)
+passed_through = torch.equal(block.train()(x_pos), x_pos)
+cu.expect(passed_through, "with γ = 0 the residual block hands its input on unchanged")
+passed_through
 
 # %% [markdown]
 # A plain block cannot do that: with γ = 0 it outputs zeros, and to pass its
@@ -216,6 +221,9 @@ batch = 5 + 2 * torch.randn(16, 3, 8, 8)  # mean 5, standard deviation 2
 with torch.no_grad():
     train_out = bn.train()(batch)
     eval_out = bn.eval()(batch)
+cu.expect(torch.allclose(bn.running_mean, 0.1 * batch.mean((0, 2, 3))) and eval_out.mean() > 3 and abs(train_out.mean()) < 0.01,
+          "the running mean moved 10% of the way towards the batch's mean of about 5, so evaluation mode does not "
+          "yet centre the data", running_mean=bn.running_mean, eval_mean=eval_out.mean())
 {"running mean after one batch": bn.running_mean.tolist(), "train-mode output mean": round(train_out.mean().item(), 3),
  "eval-mode output mean": round(eval_out.mean().item(), 3)}  # fmt: skip
 
@@ -486,6 +494,7 @@ pd.DataFrame([{"model": f.name, "resolution": f.resolution, "parameters (M)": ro
                "GMACs": round(f.macs / 1e9, 2)} for f in family]).set_index("model")  # fmt: skip
 
 # %%
+cu.expect(min(growth) < 2 < max(growth), "the measured steps spread around 2", growth=growth)
 f"each step multiplies the arithmetic by {min(growth):.1f} to {max(growth):.1f} (B0 → B7: {family[-1].macs / family[0].macs:.0f}x)"
 
 # %% [markdown]
