@@ -307,10 +307,13 @@ def grade_notebook(
                         passed_checks += 1
                     else:
                         detailed.append(verdict.message)
+                        # The hint is the exercise author's literal (read from the trusted source): it says what
+                        # was expected in words, never the reference value.
+                        hint = f" Hint: {spec.options['hint']}" if spec.options.get("hint") else ""
                         messages.append(
-                            f"{spec.name} (hidden test): failed."
+                            f"{spec.name} (hidden test): failed.{hint}"
                             if secret
-                            else f"{spec.name}: failed{AFTER_HIDDEN}."
+                            else f"{spec.name}: failed{AFTER_HIDDEN}.{hint}"
                             if quiet
                             else verdict.message
                         )

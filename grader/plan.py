@@ -57,9 +57,17 @@ def _cells(nb: dict) -> list[dict]:
     return out
 
 
+#: nbgrader's templates for ``### AUTOTEST`` lines: read from the assignment's source folder, else the course root.
+AUTOTESTS = "autotests.yml"
+
+
+def _autotest_templates(course: Course, assignment: str) -> list[Path]:
+    return [p for p in (course.solutions / assignment / AUTOTESTS, course.root / AUTOTESTS) if p.is_file()]
+
+
 def source_sha(course: Course, assignment: str) -> str:
     h = hashlib.sha256(f"p2l-grader {GRADER_VERSION}\n".encode())
-    for path in sorted((course.solutions / assignment).glob("*.ipynb")):
+    for path in [*sorted((course.solutions / assignment).glob("*.ipynb")), *_autotest_templates(course, assignment)]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -77,6 +85,8 @@ def sync_gradebook(course: Course, assignment: str, sha: str) -> dict[str, dict]
         with tempfile.TemporaryDirectory(prefix="p2l-sync-") as tmp:
             scratch = Course(Path(tmp))
             scratch.add_assignment(assignment, course.solutions)
+            for template in _autotest_templates(course, assignment):  # where nbgrader looks for them
+                shutil.copy2(template, scratch.root / template.relative_to(course.root))
             with quiet_nbgrader():
                 api = scratch.api(CourseDirectory__db_url=course.db_url)
                 result = api.generate_assignment(assignment, force=True, create=True)
@@ -111,6 +121,22 @@ def _imports(cells: list[dict]) -> set[str]:
     return names
 
 
+def _recorded_tests(course: Course, assignment: str, notebook: str) -> dict[str, str]:
+    """The test cells as nbgrader recorded them in the gradebook: what its ``autograde`` runs.
+
+    Usually the source's own text; nbgrader's ``### AUTOTEST`` lines are turned into asserts there (from
+    ``autotests.yml``), and a plan made from the source text would run only comments.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with quiet_nbgrader(), Gradebook(course.db_url) as gb:
+        try:
+            cells = gb.find_notebook(notebook, assignment).source_cells
+        except MissingEntry:
+            return {}
+        return {c.name: c.source for c in cells if c.cell_type == "code"}
+
+
 def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
     """Read and rewrite an assignment (no execution): raises AssignmentError listing every broken test cell.
 
@@ -121,6 +147,11 @@ def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
     for path in sorted((course.solutions / assignment).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
         source = _cells(nb)
+        recorded = _recorded_tests(course, assignment, path.stem)
+        for cell in source:
+            grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+            if role_of(cell) == "test" and grade_id in recorded:
+                cell["source"] = recorded[grade_id]
         tests, points, hidden = {}, {}, {}
         ctx = byo.context(source)
         for cell in source:
@@ -199,6 +230,33 @@ def _source_roles(cells: list[dict]) -> list[tuple[str, str | None]]:
     return [(role_of(c), c["metadata"].get("nbgrader", {}).get("grade_id")) for c in cells]
 
 
+def missing_module_hint(error: dict) -> str:
+    """What to do when the solution cannot import a module in the sandbox (empty for any other error).
+
+    The sandbox sees only the Python environment's own folders (and ``course_utils``): a package installed
+    with ``pip install -e`` or found through ``PYTHONPATH`` lives elsewhere and is not there.
+    """
+    import importlib.util
+    import re
+
+    found = re.match(r"No module named '([\w.]+)'", str(error.get("evalue", "")))
+    if error.get("ename") != "ModuleNotFoundError" or not found:
+        return ""
+    top = found.group(1).split(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return f" ({top} is not installed: install it into the environment that runs the grader, then grade again)"
+    where = spec.origin or ", ".join(spec.submodule_search_locations or []) or "outside the environment"
+    return (
+        f" ({top} is importable here, from {where}, but not in the sandbox, which sees only the Python "
+        "environment's own folders: install it there with `pip install` (not `pip install -e` or PYTHONPATH), "
+        "then grade again)"
+    )
+
+
 def compute_references(plan: Plan, worker: sb.Worker, log) -> None:
     """Run the solution (reference mode) in a sandbox; keep every check's expected value; verify them."""
     from grader.compare import check_reference
@@ -221,6 +279,7 @@ def compute_references(plan: Plan, worker: sb.Worker, log) -> None:
                 if end.get("error"):
                     failures.append(
                         f"a cell of the solution raised {end['error'].get('ename')}: {str(end['error'].get('evalue'))[:300]}"
+                        + missing_module_hint(end["error"])
                     )
                 continue
             grade_id = cell["grade_id"]

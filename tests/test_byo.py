@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -330,6 +331,89 @@ def test_strict_refuses_nbgrader_style_tests(tmp_path):
         "helper_in_test",
         "partial_credit",
     }
+
+
+# ----------------------------------------------------------------------------- nbgrader's own test notebooks
+
+#: nbgrader's test notebooks, as the installed nbgrader ships them (nbgrader/tests/apps/files; read at test time,
+#: nothing copied into this repository): assignment -> (the source notebook, the submitted notebooks).
+#: Its autograde tests use "submitted-changed" as a working answer; the AUTOTEST notebooks need its autotests.yml.
+NBGRADER_SETS = {
+    "submitted": (
+        "submitted-changed",
+        ["submitted-unchanged", "submitted-changed", "submitted-cheat-attempt", "submitted-cheat-attempt-alternative",
+         "submitted-grade-cell-changed", "submitted-locked-cell-changed"],
+    ),
+    "autotest_simple": ("autotest-simple", ["autotest-simple-unchanged", "autotest-simple-changed"]),
+    "autotest_hidden": (
+        "autotest-hidden",
+        ["autotest-hidden-unchanged", "autotest-hidden-changed-right", "autotest-hidden-changed-wrong"],
+    ),
+    "autotest_multi": ("autotest-multi", ["autotest-multi-unchanged", "autotest-multi-changed"]),
+    "autotest_hashed": ("autotest-hashed", ["autotest-hashed-unchanged", "autotest-hashed-changed"]),
+}  # fmt: skip
+
+
+def _nbgrader_course(root, files, solutions: bool = True, students: bool = True) -> None:
+    import shutil
+
+    shutil.copy(files / "autotests.yml", root / "autotests.yml")
+    for assignment, (source, submitted) in NBGRADER_SETS.items():
+        if solutions:
+            (root / "solutions" / assignment).mkdir(parents=True, exist_ok=True)
+            shutil.copy(files / f"{source}.ipynb", root / "solutions" / assignment / "p1.ipynb")
+        for student in submitted if students else []:
+            folder = root / "submitted" / student / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(files / f"{student}.ipynb", folder / "p1.ipynb")
+
+
+@pytest.mark.grading
+def test_nbgrader_s_own_test_notebooks_score_alike(tmp_path):
+    """nbgrader's own test notebooks (print-only and assert tests, hidden tests, AUTOTEST directives with plain
+    and hashed templates, cheat attempts, edited grade and locked cells), graded by plain nbgrader and by the
+    sandboxed grader: the same score in every autograded cell."""
+    import nbgrader
+
+    if sandbox.check_sandbox() is not None:
+        pytest.fail(f"the sandboxed grader needs bubblewrap: {sandbox.check_sandbox()}")
+    files = Path(nbgrader.__file__).parent / "tests" / "apps" / "files"
+    plain_root, box_root = tmp_path / "plain", tmp_path / "sandboxed"
+    plain_root.mkdir(), box_root.mkdir()
+    _nbgrader_course(plain_root, files, students=False)
+    with temporary_environ(grading_environment()):
+        api = state.Course(plain_root).api()
+        for assignment in NBGRADER_SETS:
+            result = api.generate_assignment(assignment, force=True, create=True)
+            assert result["success"], result.get("log")
+        _nbgrader_course(plain_root, files, solutions=False)
+        for assignment, (_source, submitted) in NBGRADER_SETS.items():
+            for student in submitted:
+                out = api.autograde(assignment, student, force=True, create=True)
+                assert out["success"], out.get("log")
+    _nbgrader_course(box_root, files)
+    summary = pipeline.autograde(pipeline.Course(box_root), None, pipeline.RunOptions(jobs=2, log=lambda m: None))
+    assert not summary.refused, summary.refused
+    rows, mismatches, cells = [f"{'assignment':16} {'student':36} {'cell':22} {'nbgrader':>9} {'sandboxed':>9}"], [], 0
+    for assignment, (_source, submitted) in NBGRADER_SETS.items():
+        plain, boxed = state.Course(plain_root).scores(assignment), state.Course(box_root).scores(assignment)
+        for student in submitted:
+            assert set(plain[student]) == set(boxed[student]), (assignment, student)
+            for cell, (p, _top) in plain[student].items():
+                b = boxed[student][cell][0]
+                rows.append(f"{assignment:16} {student:36} {cell:22} {p:9g} {b:9g}")
+                cells += 1
+                if p != b:
+                    mismatches.append((assignment, student, cell, p, b))
+    print("\n" + "\n".join(rows))
+    assert not mismatches, mismatches
+    # Both ends occur: untouched stubs lose the AUTOTEST cells, working answers keep them.
+    hidden = state.Course(box_root).scores("autotest_hidden")
+    assert (
+        hidden["autotest-hidden-unchanged"]["test_hidden"][0] == 0
+        and hidden["autotest-hidden-changed-right"]["test_hidden"][0] == 1
+    )
+    assert cells >= 20, cells
 
 
 # ----------------------------------------------------------------------------- the transform (no sandbox)

@@ -529,6 +529,22 @@ def test_after_a_hidden_test_the_student_sees_no_output_value_or_message_of_thei
     assert "got 6" in json.dumps(shown2)
 
 
+def test_a_failed_hidden_check_shows_its_hint_but_no_value():
+    """Feedback that teaches: the author's hint for a hidden check reaches the student; its values do not."""
+    from grader import judge, sandbox
+
+    nb, normalized, job, where = _one_test_notebook(hidden=True)
+    hinted = (
+        'cu.checks.check_equal(double(2), 4, "double(2)")\n'
+        'cu.checks.check_equal(double(-3), -6, "double(-3)", hint="negative numbers double too")\n'
+    )
+    nb.tests["test_double"] = rewrite.rewrite(hinted)
+    graded = judge.grade_notebook(nb, normalized, _ran(4, 6), job, where, sandbox.Limits())
+    shown = json.dumps(graded.cells[1]["outputs"])
+    assert "double(-3) (hidden test): failed. Hint: negative numbers double too" in shown, shown
+    assert "-6" not in shown and "got 6" not in shown, shown
+
+
 def test_a_frame_says_its_kind_and_length():
     payload = json.dumps({"token": "t", "status": "exited"}).encode()
     data = wire.frame(wire.STATUS, payload)
@@ -586,3 +602,18 @@ def test_notes_spell_out_what_a_submitted_file_name_hides(tmp_path):
     text = " ".join(n["text"] for n in notes)
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, text
     assert "x\\x1b]0;owned\\x07\\u202e.ipynb" in text and "y" * 200 not in text
+
+
+def test_a_module_the_sandbox_cannot_import_says_what_to_do(tmp_path, monkeypatch):
+    """The reference run of a solution that imports a package the sandbox does not see (an editable install,
+    PYTHONPATH) is refused with what to do, not only 'No module named ...'."""
+    from grader.plan import missing_module_hint
+
+    (tmp_path / "helpers_p2l_test").mkdir()
+    (tmp_path / "helpers_p2l_test" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))  # importable here, as through PYTHONPATH
+    hint = missing_module_hint({"ename": "ModuleNotFoundError", "evalue": "No module named 'helpers_p2l_test.grading'"})
+    assert "importable here" in hint and str(tmp_path) in hint and "pip install" in hint, hint
+    absent = missing_module_hint({"ename": "ModuleNotFoundError", "evalue": "No module named 'no_such_module_p2l'"})
+    assert "not installed" in absent, absent
+    assert missing_module_hint({"ename": "ValueError", "evalue": "No module named 'x'"}) == ""
