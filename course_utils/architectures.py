@@ -145,19 +145,17 @@ def _execution_roles(module: nn.Module, example: torch.Tensor) -> dict[str, nn.M
     (``"conv3x3#0"``, ``"conv3x3#1"``, ``"conv1x1#0"``); a batch norm takes the
     role of the convolution that ran last before it (``"bn after conv3x3#0"``).
     """
+    from course_utils.models import eval_mode
+
     order: list[nn.Module] = []
     handles = [m.register_forward_hook(lambda m, i, o: order.append(m)) for m in module.modules()
                if isinstance(m, (nn.Conv2d, nn.modules.batchnorm._BatchNorm))]  # fmt: skip
-    was_training = [(m, m.training) for m in module.modules()]
     try:
-        module.eval()
-        with torch.no_grad():
+        with eval_mode(module), torch.no_grad():
             module(example)
     finally:
         for handle in handles:
             handle.remove()
-        for m, mode in was_training:
-            m.training = mode
     roles: dict[str, nn.Module] = {}
     counts: dict[str, int] = {}
     last_conv = "input"

@@ -216,7 +216,7 @@ def photo_features(
     Each photo goes through ``transform`` (e.g. ``cu.models.pretrained_backbone().transform``),
     then batches run through ``model.forward_features`` and
     ``model.forward_head(..., pre_logits=True)`` in eval mode, without gradients,
-    on the model's device.
+    on the model's device; every module gets its own mode back afterwards.
 
     Args:
         model: a timm classifier (EfficientNet, ResNet, ViT, ...).
@@ -231,13 +231,12 @@ def photo_features(
     """
     from tqdm.auto import tqdm
 
-    from course_utils.models import _as_chw
+    from course_utils.models import _as_chw, eval_mode
 
     device = next(model.parameters()).device
-    model.eval()
     net: Any = model  # a timm model: forward_features / forward_head are not nn.Module's
     chunks = []
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         for start in tqdm(range(0, len(photos), batch_size), desc="features", leave=False):
             rows = photos[start : start + batch_size]
             rows = rows["image"] if isinstance(rows, dict) else rows  # a datasets.Dataset slice is a dict of columns

@@ -112,6 +112,10 @@ def runtime_text(stem: str) -> str:
     return f"about {seconds} s" if seconds is not None else "not measured yet"
 
 
+#: In every built notebook's metadata (beside ``generated_from``): where to make a change so that it stays.
+GENERATED_NOTE = "Do not edit: `make notebooks` writes this notebook from the source file named above; edit that, then run it."
+
+
 def build_notebook(source: Path) -> nbformat.NotebookNode:
     """Read one py:percent source and return the notebook to commit."""
     source = Path(source).resolve()
@@ -146,7 +150,11 @@ def build_notebook(source: Path) -> nbformat.NotebookNode:
     if duplicates:
         raise BuildError(f"{source.relative_to(ROOT)}: duplicate cell ids {duplicates}")
     out = nbformat.v4.new_notebook(cells=cells)
-    out.metadata = {"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO}
+    out.metadata = {
+        "kernelspec": KERNELSPEC,
+        "language_info": LANGUAGE_INFO,
+        "p2l": {"generated_from": str(source.relative_to(ROOT)), "note": GENERATED_NOTE},
+    }
     out.nbformat, out.nbformat_minor = 4, 5
     nbformat.validate(out)
     return out

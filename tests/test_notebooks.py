@@ -129,3 +129,14 @@ def test_generated_files_are_marked_as_generated():
         out = subprocess.run(["git", "check-attr", "linguist-generated", "--", str(path.relative_to(ROOT))],
                              cwd=ROOT, capture_output=True, text=True, check=True).stdout  # fmt: skip
         assert out.strip().endswith(": set") or out.strip().endswith(": true"), f"{path.name} is not marked as generated: {out}"
+
+
+def test_every_built_notebook_names_its_source_and_says_not_to_edit_it():
+    """Whoever opens a generated notebook (in JupyterLab's metadata editor, or its JSON) finds where to edit."""
+    from grader.build import GENERATED_NOTE
+
+    for path in [*LESSONS, *SOLUTIONS, *EXERCISES]:
+        marker = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("p2l", {})
+        source = ROOT / str(marker.get("generated_from", ""))
+        assert marker.get("note") == GENERATED_NOTE, f"{path.relative_to(ROOT)} does not say it is generated"
+        assert source.is_file() and source.stem in path.stem, f"{path.relative_to(ROOT)} names {source} as its source"

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import transfer
+from course_utils import models, transfer
 
 
 def _labels() -> torch.Tensor:
@@ -180,10 +180,10 @@ def test_photo_features_match_a_manual_forward_pass():
     transform = T.Compose([T.ToImage(), T.Resize(32, antialias=True), T.CenterCrop(32), T.ToDtype(torch.float32, scale=True)])
     g = np.random.default_rng(7)
     photos = [g.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((40, 50), (64, 32), (33, 33), (90, 45), (32, 32))]
-    model.train()  # photo_features must switch to eval mode itself
+    model.train()  # photo_features must switch to eval mode itself, and give the model its modes back
     feats = transfer.photo_features(model, transform, photos, batch_size=2)
-    assert feats.shape == (5, 1280) and not model.training
-    with torch.no_grad():
+    assert feats.shape == (5, 1280) and all(m.training for m in model.modules())
+    with models.eval_mode(model), torch.no_grad():
         batch = torch.stack([transform(torch.from_numpy(p).permute(2, 0, 1)) for p in photos])
         expected = model.forward_head(model.forward_features(batch), pre_logits=True)
     torch.testing.assert_close(feats, expected, rtol=1e-4, atol=1e-5)
