@@ -35,14 +35,23 @@ def _course(args):
     return Course(Path(args.course_dir).resolve() if args.course_dir else ROOT)
 
 
-def _default_cell_timeout() -> float:
-    try:
-        from grader.nbgrader_setup import load_config
-        from grader.repo_exercises import ROOT
+def _default_cell_timeout(root: Path) -> float:
+    """The per-cell limit: ``ExecutePreprocessor.timeout`` from the course folder's own ``nbgrader_config.py``
+    if it sets one (what plain nbgrader run there would use), else from ``grader/nbgrader_config.py``, else 120 s."""
+    from traitlets.config.loader import PyFileConfigLoader
 
-        return float(load_config(ROOT).ExecutePreprocessor.timeout)
-    except Exception:
-        return 120.0
+    from grader.nbgrader_setup import CONFIG_FILE
+
+    for folder in (root, CONFIG_FILE.parent):
+        if not (folder / CONFIG_FILE.name).is_file():
+            continue
+        try:
+            timeout = PyFileConfigLoader(CONFIG_FILE.name, path=str(folder)).load_config().ExecutePreprocessor.get("timeout")
+        except Exception:  # noqa: BLE001 - an unreadable config falls back to the next one
+            continue
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
+            return float(timeout)
+    return 120.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,8 +155,8 @@ whose solution does not get full marks is refused with the reason.""",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="wall time per cell before it is interrupted (default: nbgrader's "
-        "ExecutePreprocessor.timeout in grader/nbgrader_config.py)",
+        help="wall time per cell before it is interrupted (default: nbgrader's ExecutePreprocessor.timeout "
+        "from the course folder's nbgrader_config.py if it sets one, else from grader/nbgrader_config.py)",
     )
     p.add_argument(
         "--notebook-timeout", type=float, default=900.0, metavar="SECONDS", help="wall time per notebook (default: %(default)s)"
@@ -320,7 +329,7 @@ def _autograde(args) -> int:
     elif args.unsafe_no_sandbox:
         print("note: a sandbox is available here, so --unsafe-no-sandbox is ignored", file=sys.stderr)
     limits = sandbox.Limits(
-        cell_seconds=args.cell_timeout or _default_cell_timeout(),
+        cell_seconds=args.cell_timeout or _default_cell_timeout(course.root),
         notebook_seconds=args.notebook_timeout,
         memory_mb=args.memory,
         processes=args.processes,

@@ -617,3 +617,14 @@ def test_a_module_the_sandbox_cannot_import_says_what_to_do(tmp_path, monkeypatc
     absent = missing_module_hint({"ename": "ModuleNotFoundError", "evalue": "No module named 'no_such_module_p2l'"})
     assert "not installed" in absent, absent
     assert missing_module_hint({"ename": "ValueError", "evalue": "No module named 'x'"}) == ""
+
+
+def test_the_cell_limit_follows_the_course_folder_s_own_nbgrader_config(tmp_path):
+    """`--course-dir` elsewhere: a cell timeout set in that course's nbgrader_config.py is the one used."""
+    from grader.__main__ import _default_cell_timeout
+
+    assert _default_cell_timeout(tmp_path) == 120.0  # the course's own grader/nbgrader_config.py
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.ExecutePreprocessor.timeout = 33\n")
+    assert _default_cell_timeout(tmp_path) == 33.0
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'x'\n")
+    assert _default_cell_timeout(tmp_path) == 120.0  # sets no timeout: the course's default
