@@ -82,11 +82,14 @@ def _descendants(pid: int) -> list[int]:
 class JupyterLab:
     """A JupyterLab server on loopback, serving a scratch copy of ``folders``."""
 
-    def __init__(self, repo: Path, folders: tuple[str, ...] = ("lessons", "exercises")):
+    def __init__(self, repo: Path, folders: tuple[str, ...] = ("lessons", "exercises"), files: dict[str, str] | None = None):
+        """``files``: more files for the served folder, ``{relative path: text}`` (e.g. an nbgrader_config.py)."""
         self.tmp = Path(tempfile.mkdtemp(prefix="p2l-lab-"))
         self.root = self.tmp / "course"
         for folder in folders:
             shutil.copytree(repo / folder, self.root / folder)
+        for name, text in (files or {}).items():
+            (self.root / name).write_text(text, encoding="utf-8")
         settings = self.tmp / "settings"
         for name, value in LAB_SETTINGS.items():
             plugin, _, file = name.rpartition("/")

@@ -589,3 +589,45 @@ def test_feedback_page_runs_no_student_script_in_a_browser(run, tmp_path):
         finally:
             browser.close()
     assert dialogs == [] and title != "PWNED" and banners == 0
+
+
+def test_formgrader_runs_no_student_html_in_the_instructor_s_browser(run):
+    """formgrader (nbgrader's grading pages, inside the instructor's logged-in Jupyter) renders the graded
+    notebooks with its own exporter: the banner student's outputs and Markdown, and a submitted file named as
+    HTML (quoted in the notes), run no script there and draw no fake banner."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from nbgrader.api import Gradebook
+
+    from browser import CHROMIUM, CHROMIUM_ARGS, JupyterLab
+    from grader.nbgrader_setup import CONFIG_FILE
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    # The graded course, served the way INSTRUCTORS.md sets formgrader up: the course's nbgrader configuration.
+    config = CONFIG_FILE.read_text(encoding="utf-8") + "\nc.CourseDirectory.root = __import__('os').getcwd()\n"
+    lab = JupyterLab(run.root, folders=("solutions", "submitted", "autograded"), files={"nbgrader_config.py": config})
+    try:
+        shutil.copy2(run.root / "gradebook.db", lab.root / "gradebook.db")
+        with Gradebook(f"sqlite:///{lab.root / 'gradebook.db'}") as gb:
+            ids = {s: gb.find_submission_notebook(CORPUS, CORPUS, s).id for s in ("html_banner", "html_file_name", "marker_text")}
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                for student, submission in ids.items():
+                    page = browser.new_page()
+                    dialogs: list[str] = []
+                    page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
+                    page.goto(f"http://127.0.0.1:{lab.port}/formgrader/submissions/{submission}/?token={lab.token}")
+                    page.locator(".cell").first.wait_for(timeout=60_000)  # the notebook is on the page
+                    page.wait_for_timeout(1000)
+                    text = page.inner_text("body")
+                    assert dialogs == [] and page.title() != "PWNED", (student, dialogs, page.title())
+                    assert page.locator("img[src='x']").count() == 0, student
+                    assert page.locator("div.alert-success", has_text="Score: 10 / 10").count() == 0, student
+                    if student == "html_file_name":  # the name is there, as text
+                        assert "<img src=x onerror=alert(3)>" in text and "was graded as that notebook" in text, text[:2000]
+                    page.close()
+            finally:
+                browser.close()
+    finally:
+        lab.stop()

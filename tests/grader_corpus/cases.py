@@ -360,6 +360,14 @@ def _renamed(ctx):
     return {f"{CORPUS} (1).ipynb": dump(answered(ctx, CORPUS))}
 
 
+#: A submitted file named as HTML: the notes quote it, and formgrader renders the notes in the instructor's browser.
+HTML_FILE_NAME = f"<img src=x onerror=alert(3)>{CORPUS}.ipynb"
+
+
+def _html_file_name(ctx):
+    return {HTML_FILE_NAME: dump(answered(ctx, CORPUS))}
+
+
 def _missing(ctx):
     return {"notes.txt": b"I could not finish, sorry"}
 
@@ -487,6 +495,7 @@ CASES: list[Case] = [
     _c("nbformat3", CORPUS, _nbformat3, FULL, ["nbformat 3"]),
     _c("nbformat5", CORPUS, _nbformat5, FULL, ["declared format 5"], True),
     _c("renamed", CORPUS, _renamed, FULL, ["was graded as that notebook"], True),
+    _c("html_file_name", CORPUS, _html_file_name, FULL, ["was graded as that notebook"], True, why="a file name that is HTML"),
     _c("missing", CORPUS, _missing, ZERO, ["missing from the submission"], True),
     _c("extra_notebook", CORPUS, _extra, FULL, ["extra notebook"]),
     # test cells tampered with
