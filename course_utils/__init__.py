@@ -32,10 +32,9 @@ _MODULES = (
 
 #: Functions every lesson calls as ``cu.name``, and the module that defines each.
 _FUNCTIONS = {
-    "choose_device": "env", "is_online": "env", "seed_everything": "env", "doctor": "checkup", "expect": "claims",
+    "is_online": "env", "doctor": "checkup", "expect": "claims",
     "evaluate": "train", "fit": "train", "predict": "train",
-    "show": "viz", "show_confusion": "viz", "show_feature_maps": "viz", "show_filters": "viz",
-    "show_history": "viz", "show_images": "viz", "show_probabilities": "viz",
+    "show": "viz", "show_confusion": "viz", "show_filters": "viz", "show_history": "viz", "show_images": "viz",
 }  # fmt: skip
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ loads lazily
@@ -46,11 +45,9 @@ if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getatt
     )  # fmt: skip
     from course_utils.checkup import doctor  # noqa: F401
     from course_utils.claims import expect  # noqa: F401
-    from course_utils.env import choose_device, is_online, seed_everything  # noqa: F401
+    from course_utils.env import is_online  # noqa: F401
     from course_utils.train import evaluate, fit, predict  # noqa: F401
-    from course_utils.viz import (  # noqa: F401
-        show, show_confusion, show_feature_maps, show_filters, show_history, show_images, show_probabilities,
-    )  # fmt: skip
+    from course_utils.viz import show, show_confusion, show_filters, show_history, show_images  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -295,29 +295,6 @@ def show_confusion(
     return cm
 
 
-def figure_feature_maps(maps: torch.Tensor, *, ncols: int = 8, title: str | None = None) -> Figure:
-    """Every channel of one stack of feature maps (C, H, W), each stretched to its own range.
-
-    Introduced in lesson 03.
-    """
-    maps = torch.as_tensor(maps).detach().cpu().float()
-    if maps.ndim == 4:
-        maps = maps[0]
-    titles = [f"map {i}" for i in range(len(maps))]
-    return figure_images(list(maps), titles, ncols=ncols, title=title, cmap=SEQUENTIAL, normalize=True)
-
-
-def show_feature_maps(maps: torch.Tensor, *, alt: str | None = None, **kwargs: Any) -> None:
-    """Show feature maps (see `figure_feature_maps`).
-
-    Introduced in lesson 03.
-    """
-    maps = torch.as_tensor(maps)
-    shape = tuple(maps.shape[-3:])
-    alt = alt or f"{shape[0]} feature maps of {shape[1]}x{shape[2]} pixels, bright where each filter responds strongly."
-    show(figure_feature_maps(maps, **kwargs), alt=alt)
-
-
 def figure_filters(weight: torch.Tensor, *, ncols: int = 8, title: str | None = None) -> Figure:
     """Convolution filters (K, C, kh, kw): RGB if C == 3, else the first input channel.
 
@@ -339,45 +316,3 @@ def show_filters(weight: torch.Tensor, *, alt: str | None = None, **kwargs: Any)
     k, c, kh, kw = torch.as_tensor(weight).shape
     alt = alt or f"{k} learned {kh}x{kw} convolution filters over {c} input channel(s), drawn as small images."
     show(figure_filters(weight, **kwargs), alt=alt)
-
-
-def figure_probabilities(
-    probs: torch.Tensor | np.ndarray | Sequence[float],
-    class_names: Sequence[str],
-    *,
-    k: int | None = None,
-    title: str | None = None,
-) -> Figure:
-    """Horizontal bars of class probabilities, highest first.
-
-    Introduced in lesson 04.
-    """
-    probs = torch.as_tensor(probs).detach().cpu().float().flatten()
-    order = probs.argsort(descending=True)[: k or len(probs)]
-    fig = _figure(figsize=(4.5, 0.35 * len(order) + 0.9))
-    ax = fig.subplots()
-    ax.barh(range(len(order)), probs[order].numpy() * 100, color=OKABE_ITO[0])
-    ax.set_yticks(range(len(order)), [class_names[i] for i in order])
-    ax.invert_yaxis()
-    ax.set(xlim=(0, 100), xlabel="probability (%)", title=title or "Prediction")
-    for row, i in enumerate(order):
-        ax.text(min(float(probs[i]) * 100 + 1, 88), row, f"{float(probs[i]):.0%}", va="center", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def show_probabilities(
-    probs: torch.Tensor | np.ndarray | Sequence[float],
-    class_names: Sequence[str],
-    *,
-    alt: str | None = None,
-    **kwargs: Any,
-) -> None:
-    """Show class probabilities as bars (see `figure_probabilities`).
-
-    Introduced in lesson 04.
-    """
-    probs = torch.as_tensor(probs).flatten()
-    best = int(probs.argmax())
-    alt = alt or f"Bar chart of class probabilities; the top class is {class_names[best]} at {float(probs[best]):.0%}."
-    show(figure_probabilities(probs, class_names, **kwargs), alt=alt)

@@ -54,17 +54,16 @@ def test_show_requires_alt_text_and_attaches_it(monkeypatch):
     assert data["text/html"] == f'<img src="data:image/png;base64,{data["image/png"]}" alt="Two &quot;noise&quot; images."/>'
 
 
-def test_history_and_probability_figures(monkeypatch):
+def test_history_and_confusion_figures(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(kw["metadata"]["image/png"]["alt"]))
     h = cu.train.History(train_loss=[1.0, 0.5], train_acc=[0.5, 0.9], val_loss=[1.1, 0.6], val_acc=[0.4, 0.8],
                          seconds=[1.0, 1.0], images=[10, 10])  # fmt: skip
     cu.show_history(h)
-    cu.show_probabilities(torch.tensor([0.1, 0.7, 0.2]), ["a", "b", "c"])
     cm = cu.show_confusion(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), ["a", "b"])
     assert torch.equal(cm, torch.tensor([[1, 1], [0, 1]]))
     alts = shown
-    assert "80.0%" in alts[0] and "b at 70%" in alts[1] and "a taken for b" in alts[2]
+    assert "80.0%" in alts[0] and "a taken for b" in alts[1]
 
 
 def test_palette_is_set_by_setup_style():
