@@ -156,3 +156,37 @@ def test_uv_is_told_where_pip_looks():
     assert ("--find-links", "/opt/wheels") in pairs and ("-c", "/etc/pip/constraints.txt") in pairs
     assert install.uv_arguments({"no-index": "true"})[-1] == "--no-index"
     assert install.uv_arguments({}) == ["--index-strategy", "unsafe-best-match"]
+
+
+def test_course_utils_modules_import_each_other_without_a_cycle():
+    """Module-level imports between course_utils's modules form no cycle (data and env once imported each
+    other): each module can be read, and loaded, after the ones it names at its top. Imports inside functions
+    (loaded on first use) do not count."""
+    import ast
+
+    package = ROOT / "course_utils"
+    graph: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        name = ".".join(("course_utils", *path.relative_to(package).with_suffix("").parts)).removesuffix(".__init__")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        targets = set()
+        for node in tree.body:  # top level only (TYPE_CHECKING blocks are not run)
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        graph[name] = {t for t in targets if t.startswith("course_utils.") and t != name}
+    graph = {k: {t for t in v if t in graph} for k, v in graph.items()}
+    done: set[str] = set()
+
+    def visit(node: str, stack: list[str]) -> None:
+        if node in stack:
+            raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(node) :], node]))
+        if node not in done:
+            for target in sorted(graph[node]):
+                visit(target, [*stack, node])
+            done.add(node)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert len(graph) > 20 and any(graph.values()), graph  # it did read the package
