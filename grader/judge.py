@@ -7,7 +7,9 @@ reference records: it runs nothing and touches no file. Student outputs pass :fu
 
 from __future__ import annotations
 
+import errno
 import json
+import re
 from dataclasses import dataclass, field
 
 from grader import byo
@@ -181,6 +183,12 @@ AFTER_HIDDEN = " (shown without values: it ran after hidden tests, whose inputs 
 WITHHELD = "(the output of this cell is not shown: it ran after hidden tests, whose inputs it could reveal)\n"
 
 
+def _errno(evalue: str) -> int | None:
+    """The errno of an OSError's message (``"[Errno 30] Read-only file system: ..."``), if it has one."""
+    found = re.match(r"\[Errno (\d+)\]", evalue)
+    return int(found.group(1)) if found else None
+
+
 def _withheld(outputs: list[dict]) -> list[dict]:
     """What is shown of a cell that ran after a hidden test: a note, and the name of an error it raised
     (never its message or traceback, which student code chooses)."""
@@ -238,7 +246,8 @@ def grade_notebook(
         if not job_cell["test"]:
             cell["outputs"] = shown
             if end and isinstance(end.get("error"), dict):
-                ename = str(end["error"].get("ename"))
+                ename, evalue = str(end["error"].get("ename")), str(end["error"].get("evalue"))
+                code = _errno(evalue)  # an OSError's number, not its (locale-dependent) words
                 snippet = f"cell {where[index] + 1} (`{_short_source(cell['source'])}`)"
                 if ename == "CellTimeout":
                     notes.append(
@@ -247,9 +256,9 @@ def grade_notebook(
                             attention=True,
                         )
                     )
-                elif ename == "MemoryError" or "can't allocate memory" in str(end["error"].get("evalue")):
+                elif ename == "MemoryError" or code == errno.ENOMEM or "can't allocate memory" in evalue:  # (torch's words)
                     notes.append(dict(text=f"{snippet} ran out of memory (limit {limits.memory_mb} MB)", attention=True))
-                elif "Read-only file system" in str(end["error"].get("evalue")):
+                elif code == errno.EROFS:
                     notes.append(
                         dict(
                             text=f"{snippet} tried to write outside its own folder (everything else, "
@@ -257,7 +266,7 @@ def grade_notebook(
                             attention=True,
                         )
                     )
-                elif ename == "BlockingIOError" or "Resource temporarily unavailable" in str(end["error"].get("evalue")):
+                elif ename == "BlockingIOError" or code == errno.EAGAIN:
                     notes.append(
                         dict(text=f"{snippet} tried to start too many processes (limit {limits.processes})", attention=True)
                     )

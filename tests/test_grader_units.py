@@ -628,3 +628,22 @@ def test_the_cell_limit_follows_the_course_folder_s_own_nbgrader_config(tmp_path
     assert _default_cell_timeout(tmp_path) == 33.0
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'x'\n")
     assert _default_cell_timeout(tmp_path) == 120.0  # sets no timeout: the course's default
+
+
+def test_the_judge_reads_an_os_error_by_its_number_not_its_words():
+    """A student cell's OSError gets its note from errno, whatever language the C library spoke."""
+    from grader import judge, sandbox
+
+    nb, normalized, job, where = _one_test_notebook(hidden=False)
+    for evalue, said in (
+        ("[Errno 30] Nur-Lese-Dateisystem: '/opt/x'", "tried to write outside its own folder"),
+        ("[Errno 11] Ressource vorübergehend nicht verfügbar", "tried to start too many processes"),
+        ("[Errno 12] Nicht genügend Hauptspeicher verfügbar", "ran out of memory"),
+    ):
+        events = [
+            {"event": "end", "cell": 0, "outputs": [], "error": {"ename": "OSError", "evalue": evalue}},
+            {"event": "end", "cell": 1, "outputs": [], "records": []},
+        ]
+        result = sandbox.JobResult(status="exited", events=events)
+        notes = " ".join(n["text"] for n in judge.grade_notebook(nb, normalized, result, job, where, sandbox.Limits()).notes)
+        assert said in notes, (evalue, notes)
