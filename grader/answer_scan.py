@@ -32,7 +32,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.astutil import dotted_name
+from grader.astutil import dotted_name, parse
 
 __all__ = ["Flag", "forbidden_routes", "scan_notebook", "scan_source"]
 
@@ -103,7 +103,7 @@ class Flag:
 def scan_source(source: str, cell: str = "cell", forbidden: set[str] | frozenset[str] = frozenset()) -> list[Flag]:
     """Flags for one answer cell's ``source``; ``forbidden`` holds dotted routes (``"course_utils.speed.random_translate"``)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError as err:
         return [Flag(cell, err.lineno or 0, f"does not parse ({err.msg})")]
     tails = {tuple(path.split(".")[-2:]): path for path in forbidden if not path.startswith("aten.")}
@@ -162,7 +162,7 @@ def forbidden_routes(notebook: dict) -> dict[str, set[str]]:
         if cell.get("cell_type") != "code":
             continue
         try:
-            tree = ast.parse("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+            tree = parse("".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
         except SyntaxError:
             continue
         lists = {
@@ -207,7 +207,7 @@ def scan_notebook(notebook: dict, routes: dict[str, set[str]] | None = None, ref
         if not meta.get("solution") and source in known:
             continue
         try:
-            defined = {n.name for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)}
+            defined = {n.name for n in ast.walk(parse(source)) if isinstance(n, ast.FunctionDef)}
         except SyntaxError:
             defined = set()
         forbidden = set().union(*(routes.get(name, set()) for name in defined)) if defined else set()

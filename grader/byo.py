@@ -47,7 +47,7 @@ import torch
 
 from grader import lint
 from grader import rewrite as rw
-from grader.astutil import dotted_name
+from grader.astutil import dotted_name, parse
 from grader.wire import DecodeError, Opaque, decode
 
 KIND = "assert"  # the recorder kind of an assert check (the worker encodes the values as plain data)
@@ -212,7 +212,7 @@ def import_aliases(sources: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for source in sources:
         try:
-            tree = ast.parse(source)
+            tree = parse(source)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -236,7 +236,7 @@ def bound_names(sources: list[str]) -> set[str]:
     out: set[str] = set()
     for source in sources:
         try:
-            tree = ast.parse(source)
+            tree = parse(source)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -480,7 +480,7 @@ def inside_cell(source: str, reason: str) -> rw.RewrittenCell:
 
 def _outside(source: str, ctx: Context) -> rw.RewrittenCell:
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError as err:
         raise Inside(f"the cell does not parse ({err.msg})") from None
     # Trusted variables: top-level, assigned once, from a trusted value; used only by trusted values.
@@ -804,7 +804,7 @@ def inside_outputs(outputs: list[dict], hidden: bool) -> list[dict]:
 def is_nbgrader_style(source: str) -> bool:
     """A test cell written nbgrader's way (assertions of its own, or no cu.checks call at all)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return True
     if any(isinstance(n, (ast.Assert, ast.Raise, ast.Try)) for n in ast.walk(tree)):
@@ -825,7 +825,7 @@ def context(cells: list[dict]) -> Context:
     loaded: dict[str, int] = {}
     for c in code:
         try:
-            tree = ast.parse(c["source"])
+            tree = parse(c["source"])
         except SyntaxError:
             continue
         for name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import rewrite as rw
-from grader.astutil import dotted_name
+from grader.astutil import dotted_name, parse
 
 TORCH_RANDOM = {
     "rand",
@@ -127,7 +127,7 @@ def lint_test_cell(source: str) -> list[tuple[int, str]]:
     """Problems in one test cell, as ``(line, message)``."""
     problems: list[tuple[int, str]] = []
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError as err:
         return [(err.lineno or 0, f"the cell does not parse: {err.msg}")]
     problems += rw.forbidden_statements(tree)

@@ -17,6 +17,7 @@ from pathlib import Path
 from grader import byo
 from grader import rewrite as rw
 from grader import sandbox as sb
+from grader.astutil import parse
 from grader.hidden_tests import hidden_line_numbers
 from grader.state import GRADER_VERSION, AssignmentError, Course, quiet_nbgrader, read_json, write_json
 from grader.submission import perfect_submission, role_of
@@ -110,7 +111,7 @@ def _imports(cells: list[dict]) -> set[str]:
         if cell["cell_type"] != "code":
             continue
         try:
-            tree = ast.parse(cell["source"])
+            tree = parse(cell["source"])
         except SyntaxError:
             continue
         for node in ast.walk(tree):

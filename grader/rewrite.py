@@ -18,6 +18,7 @@ import inspect
 from dataclasses import dataclass, field
 
 from course_utils import checks as _checks
+from grader.astutil import parse
 
 RECORD = "__p2l_record__"
 
@@ -124,7 +125,7 @@ def _names(node: ast.AST) -> set[str]:
 def analyse(source: str) -> tuple[ast.Module, list[tuple[ast.Call, CheckSpec, ast.AST, ast.AST | None]], str | None]:
     """Parse a test cell: every check call with its spec, actual and expected nodes; the ``passed`` label."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError as err:
         raise RewriteError(f"the test cell does not parse: {err}") from None
     found = []

@@ -23,6 +23,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from grader.astutil import parse
+
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 
 
@@ -138,7 +140,7 @@ def role_of(cell: dict) -> str:
 def defined_names(source: str) -> set[str]:
     """Top-level functions, classes and assigned names of a code cell (empty if it does not parse)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         # Fall back to a pattern, so a cell with a syntax error still matches by its def line.
         return set(re.findall(r"^(?:def|class)\s+([A-Za-z_]\w*)", source, re.M))
