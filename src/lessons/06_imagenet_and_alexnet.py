@@ -589,7 +589,9 @@ def receptive_field(depth: int, size: int = 15) -> int:
     return int((image.grad[0, 0].abs().sum(dim=0) > 0).sum())
 
 
-{depth: receptive_field(depth) for depth in (1, 2, 3)}
+fields = {depth: receptive_field(depth) for depth in (1, 2, 3)}
+cu.expect(fields == {1: 3, 2: 5, 3: 7}, "two 3x3 layers see a 5x5 region and three see 7x7", fields=fields)
+fields
 
 # %% [markdown]
 # Two 3×3 layers see a 5×5 region and three see 7×7. With C channels in and

@@ -116,6 +116,7 @@ explorer = cu.widgets.depth_explorer({name: t[0] * 0.5 + 0.5 for name, t in inpu
 # %%
 head = backbone.classifier
 n_head, n_all = cu.models.count_params(head), cu.models.count_params(backbone)
+cu.expect(0.25 < n_head / n_all < 0.5, "the head holds over a quarter of all the weights", head=n_head, all=n_all)
 head, f"{n_head:,} of {n_all:,} parameters ({n_head / n_all:.0%})"
 
 # %%
