@@ -80,6 +80,28 @@ LIBRARY: dict[str, str] = {
     "balanced_weights": "return cu.fairness.balanced_weights(labels, groups)",
     "saliency_map": "return cu.saliency.saliency_map(model, x, target)",
     "corrupt": "return cu.corruptions.corrupt(x, kind, severity, generator)",
+    "to_tensor": "import torchvision.transforms.v2.functional as TF; return TF.to_dtype(TF.to_image(img), torch.float32, scale=True)",
+    "normalize": "import torchvision.transforms.v2.functional as TF; return TF.normalize(x, list(mean), list(std))",
+    "rgb_to_gray": "import torchvision.transforms.v2.functional as TF; return TF.rgb_to_grayscale(x)",
+    "dense_params": "return sum(p.numel() for p in torch.nn.Linear(in_features, out_features, bias=bias).parameters())",
+    "shift_image": (
+        "import torchvision.transforms.functional as TF0; "
+        "return TF0.affine(x, angle=0.0, translate=[dx, dy], scale=1.0, shear=[0.0])"
+    ),
+    "random_translate": "return cu.speed.random_translate(x, max_shift, generator)",
+    "model_cost": "return cu.models.count_params(model), cu.costs.measured_flops(model, input_shape) // 2",
+    "residual_block": "return cu.architectures.basic_block(in_channels, out_channels, stride)",
+    "depthwise_separable": "return cu.architectures.separable_block(in_channels, out_channels, stride)",
+    "gradient_norms": "return cu.architectures.gradient_norms(model, x, y, loss_fn)",
+    "count_trainable": "return cu.models.count_params(model, trainable_only=True)",
+    "shard_indices": (
+        "return torch.tensor(list(torch.utils.data.DistributedSampler(range(n), num_replicas=world_size, rank=rank, "
+        "shuffle=shuffle, seed=seed)), dtype=torch.int64)"
+    ),
+    "allreduce_seconds": (
+        "return cu.distributed.ring_allreduce_seconds(num_params, world_size, bandwidth_gb_per_s, "
+        "bytes_per_param=bytes_per_param, latency_s=latency_s)"
+    ),
 }
 
 _CMP = {
@@ -506,7 +528,7 @@ def equivalent_reason(mutant: Mutant, entries: list[dict]) -> str | None:
 @dataclass
 class Outcome:
     mutant: Mutant
-    status: str  # killed, survived, equivalent, invalid
+    status: str  # killed, survived, equivalent, invalid, error (the grader failed: not the mutant's doing)
     detail: str = ""
 
 
@@ -595,9 +617,12 @@ def grade(
                 batch.sandbox_seconds += notebook.get("seconds", 0.0)
                 batch.runs += 1
             error = summary.refused.get(f"{assignment}/{m.student}")
+            if error:  # an exception in the grader's own process: a grader failure, not a verdict on the mutant
+                batch.outcomes.append(Outcome(m, "error", f"the grader failed: {error}"))
+                continue
             cells = scores.get(m.student)
-            if error or not cells:
-                batch.outcomes.append(Outcome(m, "killed", f"could not be graded: {error or 'no scores'}"))
+            if not cells:
+                batch.outcomes.append(Outcome(m, "killed", "could not be graded: no scores"))
                 continue
             losing = sorted(c for c, (score, most) in cells.items() if score < most)
             if losing:
@@ -779,9 +804,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     survivors = sum(o.status == "survived" for b in batches for o in b.outcomes)
     print(f"\n{survivors} surviving mutants: {BUILD / 'survivors.md'}")
+    errors = [o for b in batches for o in b.outcomes if o.status == "error"]
+    for o in errors:
+        print(
+            f"NOT GRADED: {o.mutant.assignment}/{o.mutant.student}: {o.detail} (run again: only these are graded)",
+            file=sys.stderr,
+        )
     if not met:
         print(f"TARGET MISSED: fewer than {TARGET:.0%} of the mutants killed somewhere", file=sys.stderr)
-    return 0 if met else 1
+    return 0 if met and not errors else 1
 
 
 if __name__ == "__main__":
