@@ -328,9 +328,9 @@ display(Markdown(
     + ("about the same as with it (within half a point): on a network this small and shallow the first large "
        "steps do no lasting harm. " if abs(cold - scaled) <= 0.005 else
        f"{abs(cold - scaled) * 100:.1f} points {'below' if cold < scaled else 'above'} the run with it. ")
-    + "Goyal et al. needed it for ResNet-50 at batch 8k: without it, the large batch's training error stayed "
-      "above the small batch's early in training and its final error was about a point worse (their Sec. 2.2, "
-      "Fig. 2 and Table 1)."))
+    + "Goyal et al. needed it for ResNet-50 at batch 8k: at that size the scaled rate alone ran into trouble in "
+      "the first epochs, and their gradual warm-up, a rate raised step by step over the first five epochs, is "
+      "what let the large batch match the small batch's accuracy (their abstract and Sec. 2.2)."))
 
 # %% [markdown]
 # ## 5 · AlexNet's split was model parallelism
