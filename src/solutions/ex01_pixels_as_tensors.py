@@ -141,6 +141,9 @@ cu.checks.check_close(normalize(batch, [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]), TF.no
 w3 = torch.rand(3, 2, 3, generator=gen)  # W == C: broadcasting along the wrong axis goes unnoticed by the shape
 cu.checks.check_close(normalize(w3, [0.1, 0.5, 0.9], [1.0, 2.0, 4.0]), TF.normalize(w3, [0.1, 0.5, 0.9], [1.0, 2.0, 4.0]),
                       "normalize on a (3, 2, 3) image", hint="a mean of shape (C,) broadcasts along W, not C")
+wide = torch.rand(2, 3, 5, 4, generator=gen).transpose(-1, -2)  # a (2, 3, 4, 5) view, not contiguous in memory
+cu.checks.check_close(normalize(wide, [0.2, 0.4, 0.6], [0.5, 1.0, 2.0]), TF.normalize(wide, [0.2, 0.4, 0.6], [0.5, 1.0, 2.0]),
+                      "normalize on a transposed (non-contiguous) view", hint="index or broadcast; .view() needs contiguous memory")
 one = torch.rand(1, 4, 4, generator=gen)
 cu.checks.check_close(normalize(one, [0.5], [0.2]), (one - 0.5) / 0.2, "normalize on one channel")
 cu.checks.check_close(normalize(batch, torch.tensor([0.1, 0.2, 0.3]), torch.tensor([0.5, 0.25, 2.0])),

@@ -101,6 +101,10 @@ x64, w64 = xb.double(), wb.double()
 cu.checks.check_dtype(conv2d(x64, w64), torch.float64, "conv2d on float64 input", hint="don't convert to float32")
 cu.checks.check_close(conv2d(x64, w64, bb.double(), stride=1, padding=1), F.conv2d(x64, w64, bb.double(), padding=1),
                       "conv2d on float64 input", atol=1e-10)
+xt = torch.randn(2, 3, 9, 8, generator=torch.Generator().manual_seed(11)).transpose(-1, -2)  # (2, 3, 8, 9), not contiguous
+cu.checks.check_close(conv2d(xt, wb, bb, stride=2, padding=1), F.conv2d(xt, wb, bb, stride=2, padding=1),
+                      "conv2d on a transposed (non-contiguous) view", atol=1e-4,
+                      hint="unfold or index the input; .view() needs contiguous memory")
 ### END HIDDEN TESTS
 cu.checks.passed("conv2d")
 

@@ -72,6 +72,9 @@ cu.checks.check_close(cu.restrictions.call_without(library_softmax, stable_softm
                       atol=1e-6, hint="take the maximum and the sum over dim, not over the last axis")
 cu.checks.check_close(stable_softmax(x, dim=0), torch.softmax(x, dim=0), "stable_softmax(x, dim=0)", atol=1e-6)
 cu.checks.check_close(stable_softmax(x), torch.softmax(x, dim=-1), "stable_softmax(x) with the default dim", atol=1e-6)
+xt = x.transpose(0, -1)  # a view with other strides, not contiguous in memory
+cu.checks.check_close(stable_softmax(xt, dim=1), torch.softmax(xt, dim=1), "stable_softmax on a transposed (non-contiguous) view",
+                      atol=1e-6, hint="reduce with amax/sum over dim; .view() needs contiguous memory")
 cu.checks.check_close(stable_softmax(torch.tensor([3e4, 3e4])), torch.tensor([0.5, 0.5]), "two equal huge logits",
                       hint="use the maximum, not the mean: exp(z - mean) still overflows")
 cu.checks.check_close(stable_softmax(torch.tensor([[2.0, 0.0, -1e4]]) + 100), torch.softmax(torch.tensor([[2.0, 0.0, -1e4]]), dim=-1),
