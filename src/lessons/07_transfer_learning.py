@@ -529,7 +529,7 @@ cu.expect((imnet_m < np.minimum(fash_m, scr_m)).all(), "the ImageNet features ar
 #
 # Is it the pretraining, or only the extra width? The backbone has twice the
 # feature maps of the CNN we train from scratch. Find out: give `from_scratch`'s
-# `cu.models.small_cnn` the argument `width=32` and run the table again. If the
+# `cu.models.small_cnn` the argument `width=32` and run the digits table again. If the
 # wide CNN from scratch does no better than the narrow one, the head start comes
 # from what the filters learned on clothes. The set-up matters as well: try the
 # probe on the narrow CNN's features (pretrain with the default width), or on
