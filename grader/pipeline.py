@@ -4,7 +4,8 @@ For each assignment:
 
 1. **Prepare** (once per change of ``solutions/``): sync nbgrader's gradebook
    (``generate_assignment`` in a throwaway folder, writing only the course's
-   ``gradebook.db``), rewrite every test cell (:mod:`grader.rewrite`), and run
+   ``gradebook.db``), rewrite every test cell as nbgrader recorded it there
+   (its ``### AUTOTEST`` lines made into asserts; :mod:`grader.rewrite`), and run
    the solution in a sandbox to record the *expected* value of every check.
    The solution must pass its own checks, and must also get full marks when
    graded exactly like a student; otherwise the assignment is refused with the
@@ -22,7 +23,8 @@ For each assignment:
 One module per job: :mod:`grader.state` (the course folder, atomic JSON state, the course lock),
 :mod:`grader.plan` (step 1: what to run, the reference run and its cache), :mod:`grader.intake`
 (which submitted file is which notebook), :mod:`grader.judge` (step 3, a pure function of what the
-sandbox recorded), :mod:`grader.gradebook` (step 4, nbgrader's bookkeeping); this module schedules the
+sandbox recorded), :mod:`grader.gradebook` (step 4, nbgrader's bookkeeping), :mod:`grader.hidden_tests`
+(what feedback leaves out); this module schedules the
 steps over the workers and keeps the state that makes a re-run safe.
 
 State lives in ``grading/<assignment>/<student>/`` (``result.json`` after
