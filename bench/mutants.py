@@ -98,6 +98,22 @@ LIBRARY: dict[str, str] = {
         "return torch.tensor(list(torch.utils.data.DistributedSampler(range(n), num_replicas=world_size, rank=rank, "
         "shuffle=shuffle, seed=seed)), dtype=torch.int64)"
     ),
+    "linear_cost": (
+        "m = torch.nn.Linear(in_features, out_features, bias=bias); "
+        "return sum(p.numel() for p in m.parameters()), cu.costs.measured_flops(m, (in_features,)) // 2"
+    ),
+    "conv2d_cost": (
+        "kh, kw = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size); "
+        "m = torch.nn.Conv2d(in_channels, out_channels, (kh, kw), bias=bias, groups=groups); "
+        "return sum(p.numel() for p in m.parameters()), "
+        "cu.costs.measured_flops(m, (in_channels, out_height + kh - 1, out_width + kw - 1)) // 2"
+    ),
+    "separable_cost_ratio": (
+        "k, shape = kernel_size, (in_channels, 8, 8); "
+        "return (cu.costs.measured_flops(torch.nn.Conv2d(in_channels, in_channels, k, padding=k // 2, groups=in_channels, "
+        "bias=False), shape) + cu.costs.measured_flops(torch.nn.Conv2d(in_channels, out_channels, 1, bias=False), shape)) "
+        "/ cu.costs.measured_flops(torch.nn.Conv2d(in_channels, out_channels, k, padding=k // 2, bias=False), shape)"
+    ),
     "allreduce_seconds": (
         "return cu.distributed.ring_allreduce_seconds(num_params, world_size, bandwidth_gb_per_s, "
         "bytes_per_param=bytes_per_param, latency_s=latency_s)"
