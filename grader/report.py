@@ -183,28 +183,24 @@ def feedback(
 ) -> list[tuple[str, str, bool, str]]:
     """nbgrader's ``generate_feedback`` for every graded submission; returns (assignment, student, ok, message).
 
-    Hidden tests are removed from the feedback unless ``show_hidden_tests``. Every HTML page is written to a
-    staging folder first and moved into ``feedback/<student>/<assignment>/`` only when it succeeded, so a
-    failure never deletes feedback written earlier. Markdown and outputs go through nbconvert's HTML sanitizer
-    (the graded notebooks hold no student HTML to begin with, see ``judge.safe_bundle``).
+    The course's nbgrader configuration (``grader/nbgrader_config.py``, the one nbgrader's own feedback uses
+    too) removes hidden tests from the feedback and sends Markdown and outputs through nbconvert's HTML
+    sanitizer (the graded notebooks hold no student HTML to begin with, see ``judge.safe_bundle``);
+    ``show_hidden_tests`` leaves the hidden tests in. Every HTML page is written to a staging folder first and
+    moved into ``feedback/<student>/<assignment>/`` only when it succeeded, so a failure never deletes
+    feedback written earlier.
     """
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import GetGrades
-
     from grader.hidden_tests import HideHiddenTests
+    from grader.nbgrader_setup import load_config
 
     out = []
     staging_rel = Path("grading") / f".feedback-staging-{os.getpid()}"
     staging = course.root / staging_rel
     shutil.rmtree(staging, ignore_errors=True)
-    preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]
-    if not show_hidden_tests:
-        preprocessors.insert(1, HideHiddenTests)
-    overrides = {
-        "GenerateFeedback__preprocessors": preprocessors,
-        "HTMLExporter__sanitize_html": True,
-        "CourseDirectory__feedback_directory": str(staging_rel),
-    }
+    overrides: dict = {"CourseDirectory__feedback_directory": str(staging_rel)}
+    if show_hidden_tests:
+        configured = load_config(course.root).GenerateFeedback.preprocessors
+        overrides["GenerateFeedback__preprocessors"] = [p for p in configured if p is not HideHiddenTests]
     try:
         with quiet_nbgrader():
             api = course.api(**overrides)
