@@ -130,9 +130,11 @@ cu.checks.check_close(top_k_error(rand_logits, rand_labels.to(torch.int32), k=5)
                       hint="labels may come in any integer dtype: convert them with .long() before indexing or gathering with them")
 cu.checks.check_close(top_k_error(torch.tensor([[0.5, 2.0, 1.0], [3.0, 0.0, 1.0]]), torch.tensor([2, 0], dtype=torch.uint8), k=1), 0.5,
                       "top-1 error with uint8 labels", hint="labels may come in any integer dtype")
-columns = rand_logits.T.contiguous().T  # the same logits stored column by column: a non-contiguous view
+boosted = rand_logits.clone()
+boosted[torch.arange(200), rand_labels[:200]] += 10  # two thirds right: reading the memory in the wrong order shows
+columns = boosted.T.contiguous().T  # the same logits stored column by column: a non-contiguous view
 cu.checks.check_close(top_k_error(columns, rand_labels, k=5),
-                      float((rand_logits.topk(5, dim=1).indices != rand_labels[:, None]).all(dim=1).float().mean()),
+                      float((boosted.topk(5, dim=1).indices != rand_labels[:, None]).all(dim=1).float().mean()),
                       "top-5 error of logits in a non-contiguous view", hint="topk and comparisons work on any strides; .view() does not")
 cu.checks.check_raises(lambda: top_k_error(rand_logits, rand_labels, k=0), ValueError, "top_k_error with k=0", match="k")
 cu.checks.check_raises(lambda: top_k_error(rand_logits, rand_labels, k=51), ValueError, "top_k_error with k=51 > 50",
