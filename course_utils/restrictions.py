@@ -30,25 +30,24 @@ returns, so a ``try``/``except`` around the forbidden call does not hide it.
 so a forbidden call makes that value fail wherever the cell is judged.
 
 What this guard cannot do, stated plainly: it runs in the student's process,
-so code in that process can switch it off: rebinding
-``cu.restrictions.call_without`` in an earlier cell, calling
-``sys.setprofile(None)`` or popping the dispatch mode
-(``torch.utils._python_dispatch._pop_mode()``) inside the graded function, or
-re-creating a library function from its source (``inspect.getsource`` +
-``exec``: a new code object the profile hook does not know, although its ATen
-operators are still seen), or reaching an ATen operator directly
-(``torch.ops.aten...``) from another thread: the dispatch mode is per-thread
-(threads started during the call do get the profile hook, so named Python
-functions are caught there too). The function itself checks that both watchers are
-still installed when the call returns and fails if either was removed, which
-catches the naive versions. The determined versions are left to the trusted
-side: `grader.answer_scan` (``python -m grader.answer_scan COURSE`` after
-autograding; it is not part of the grade) reads each submitted answer cell, and
-every cell the student added, *outside* the sandbox and flags, for an instructor's review, answers that name a forbidden
+so code in that process can switch it off (rebinding
+``cu.restrictions.call_without`` in an earlier cell, ``sys.setprofile(None)``,
+popping the dispatch mode). It is what a student's own run uses (Colab, the
+self-checks); a *graded* run does not rely on it. The grader reads each
+``call_without`` list from the trusted test cell, runs the plain call instead,
+and the sandbox watches the whole test cell for those routes from hooks set up
+before any student code ran (``_prepare_watch`` in ``grader/_worker.py``): each
+forbidden route the student's code reaches, and each attempt to remove or
+bypass the watch (profile and trace hooks, dispatch-mode internals, PyTorch's
+dispatch switched off, frames, threads, processes), is written to the grader's
+pipe the moment it happens, and the grader fails the cell. What remains
+possible there is listed in that function's docstring; `grader.answer_scan`
+(``python -m grader.answer_scan COURSE``) reads every answer cell *outside* the
+sandbox and flags, for an instructor's review, answers that name a forbidden
 route or use the tools needed to switch a guard off (``setprofile``,
 ``settrace``, dispatch-mode internals, threads, ``exec``/``eval``/``compile``,
 ``importlib``/``__import__``, ``inspect``, ``sys.modules``, ``globals()``,
-``getattr``/``setattr`` on modules, ``course_utils.restrictions``).
+``getattr``/``setattr`` on modules, ``ctypes``, ``course_utils.restrictions``).
 """
 
 from __future__ import annotations

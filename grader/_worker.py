@@ -14,7 +14,10 @@ next one. The child writes its results straight to a pipe the grader owns
 that finished is on record.
 
 Nothing here decides a grade: the grader compares the recorded values with the
-solution's outside the sandbox. This file is standalone (standard library plus
+solution's outside the sandbox. Two things are watched from in here and judged
+out there: whether the notebook changed the grader's own code or Python's
+built-ins before a test cell ended (:func:`_integrity_snapshot`), and which
+library routes a test cell that forbids some reached (:func:`_prepare_watch`). This file is standalone (standard library plus
 the notebook stack, and :mod:`grader.wire`, bound beside it: the frames and the value
 encoding the grader reads) so that nothing else of the grader has to be visible here.
 
@@ -82,6 +85,7 @@ def _load_wire():
 
 
 wire = _load_wire()
+_WORKER = sys.modules[__name__]  # this module: IPython later puts the notebook's own namespace under "__main__"
 
 SCRATCH = os.environ.get("P2L_SCRATCH", "/tmp")
 IN_OWN_PID_NS = os.environ.get("P2L_SANDBOXED") == "1"
@@ -245,6 +249,420 @@ class Recorder:
             except BaseException as err:  # noqa: BLE001
                 record["expected_error"] = _error_info(err)
         self.records.append(record)
+
+
+# ----------------------------------------------------------------------------- the grader's own code, unchanged
+
+
+#: Built-in names IPython itself swaps while a cell runs, or that only display things.
+_BUILTINS_IPYTHON_CHANGES = {"exit", "quit", "get_ipython", "display", "__IPYTHON__", "_", "__", "___", "help"}
+
+
+def _integrity_snapshot(shell) -> tuple:
+    """What the recording of test cells relies on, as it is before any student code runs.
+
+    ``(owner, owner name, attribute, value)`` for every attribute of this module, :mod:`grader.wire`, the
+    modules they write with (json, struct, base64, os) and the built-ins, and of every class the recording
+    and IPython's running of a cell go through (the recorder, the shell, its compiler); the number of
+    attributes of each of those classes (a name added to a class can shadow its base's); and the shell's
+    methods that no instance attribute shadows yet.
+    """
+    import builtins
+    import json.encoder
+    import struct
+
+    owners: list = [_WORKER, wire, json, json.encoder, struct, base64, os, builtins]
+    skip = {id(builtins): _BUILTINS_IPYTHON_CHANGES, id(os): {"fork", "forkpty", "environ"}}
+    classes = {v for v in vars(_WORKER).values() if isinstance(v, type) and v.__module__ == _WORKER.__name__}
+    classes |= {v for v in vars(wire).values() if isinstance(v, type) and v.__module__ == wire.__name__}
+    classes |= set(type(shell).__mro__) | set(type(shell.compile).__mro__) | {json.JSONEncoder}
+    classes -= {object, type}
+    items = []
+    for owner in owners + sorted(classes, key=lambda c: c.__qualname__):
+        name = getattr(owner, "__qualname__", None) or owner.__name__
+        for attr, value in list(vars(owner).items()):
+            if attr not in skip.get(id(owner), ()) and attr not in ("__dict__", "__weakref__"):
+                items.append((owner, name, attr, value))
+    items.append((shell, "the shell", "compile", shell.compile))
+    counts = tuple((cls, cls.__qualname__, len(vars(cls))) for cls in classes)
+    methods = frozenset(n for c in type(shell).__mro__ for n, v in vars(c).items() if callable(v)) - set(vars(shell))
+    return tuple(items), counts, (shell, methods)
+
+
+_MISSING = object()
+
+
+def _guard_own_functions(dicts: tuple, getattr_=getattr) -> None:
+    """Refuse, from now on, to change the code, defaults or keyword defaults of any function of this module or
+    :mod:`grader.wire` (``f.__code__ = ...`` raises an audit event; the hook cannot be removed)."""
+
+    def audit(event, args):
+        if event == "object.__setattr__" and args:
+            scope = getattr_(args[0], "__globals__", None)
+            for own in dicts:
+                if scope is own:
+                    raise RuntimeError("p2l: the grader's own functions cannot be changed while grading")
+
+    sys.addaudithook(audit)
+
+
+def _integrity_changes(snapshot, vars_=vars, len_=len, missing=_MISSING) -> list[str]:
+    """The names in ``snapshot`` (from :func:`_integrity_snapshot`) whose value is no longer the same object.
+
+    Uses only its arguments (its defaults are bound before any student code), so patching built-ins or this
+    module does not change what it sees."""
+    items, counts, (shell, methods) = snapshot
+    changed = [f"{name}.{attr}" for owner, name, attr, value in items if vars_(owner).get(attr, missing) is not value]
+    changed += [f"{name} (attributes added)" for cls, name, n in counts if len_(vars_(cls)) != n]
+    changed += [f"the shell.{attr}" for attr in vars_(shell) if attr in methods]  # an instance attribute shadowing a method
+    return changed
+
+
+# ----------------------------------------------------------------------------- the write-it-yourself watch
+
+
+def _fingerprint(code, str_=str, tuple_=tuple, isinstance_=isinstance, hasattr_=hasattr):
+    """What a copy of a function's source keeps: its names, its variables and its constants (not its docstring,
+    line numbers or file; the bytecode itself can differ between two compilations of the same text)."""
+    consts = code.co_consts
+    if consts and isinstance_(consts[0], str_):
+        consts = consts[1:]
+    return (code.co_names, code.co_varnames, tuple_(c for c in consts if not hasattr_(c, "co_code")))
+
+
+def _prepare_watch(routes: list[str], result_fd: int):
+    """The watch of test cells that forbid library routes (``cu.restrictions.call_without`` in the source).
+
+    Called in the child *before any student code runs*. Returns ``(open_window, close_window)``:
+    ``open_window(cell, routes)`` starts watching the test cell about to run, ``close_window(cell)`` ends it.
+    While a cell is watched, a profile hook sees every Python and built-in call and a PyTorch dispatch mode
+    every ATen operator. A forbidden route reached by the student's code (the nearest caller that is not
+    library code is not the test cell itself), or a tool that could switch the watch off, is written to the
+    grader's pipe at once, as a ``guard`` event, before the call it reports runs: nothing the student's code
+    does afterwards can take it back, and the grader, not this process, decides the grade.
+
+    Sealed against the notebook's own code: every object the watch uses is captured here, before any student
+    code, and kept in ``open_window``'s default arguments (a tuple: replacing it is refused by an audit hook)
+    or in the per-cell closures, which nothing outside the watch references (the profile hook and the dispatch
+    mode are reachable only through calls the watch reports). What remains possible, stated plainly: writing
+    the interpreter's memory directly (ctypes), work handed to a thread started before the cell, and code
+    compiled under the running test cell's own file name. `grader.answer_scan` flags the tools for those.
+    """
+    import _posixsubprocess
+    import _thread
+    import gc
+    import sysconfig
+    import threading
+
+    import torch
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from course_utils import restrictions
+
+    codes: dict = {}
+    builtin_ids: dict = {}
+    methods: dict = {}
+    ops: dict = {}
+    prints: dict = {}  # (bytecode, names, variables) of each forbidden function: the same code copied elsewhere
+    broken: list = []
+    for entry in routes:
+        if not isinstance(entry, str) or '"' in entry or "\\" in entry:
+            continue
+        name = entry.encode()
+        if entry.startswith("aten."):
+            ops.setdefault(entry[5:], name)
+            continue
+        try:
+            obj = restrictions._resolve(entry)
+        except Exception:  # noqa: BLE001 - reported: the cells that forbid it cannot be watched
+            broken.append(name)
+            continue
+        found = restrictions._codes(obj)
+        if found:
+            for code in found:
+                codes.setdefault(code, name)
+                if len(code.co_names) + len(code.co_varnames) >= 14:  # too short to tell a copy from the obvious code
+                    prints.setdefault(_fingerprint(code), name)
+        elif type(obj).__name__ in ("method_descriptor", "wrapper_descriptor"):
+            methods.setdefault(obj.__name__, name)
+        else:
+            builtin_ids.setdefault(id(obj), name)
+
+    tamper_builtins = {}
+    for owner, names in (
+        (sys, ("setprofile", "getprofile", "settrace", "gettrace")),
+        (gc, ("get_objects", "get_referrers", "get_referents")),
+        (
+            torch._C,
+            (
+                "_pop_torch_dispatch_stack",
+                "_push_on_torch_dispatch_stack",
+                "_get_dispatch_stack_at",
+                "_get_dispatch_mode",
+                "_set_dispatch_mode",
+                "_unset_dispatch_mode",
+                "_len_torch_dispatch_stack",
+            ),
+        ),
+        (os, ("dup", "dup2", "close", "closerange", "fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "write")),
+        (_posixsubprocess, ("fork_exec",)),
+        (_thread, ("start_new_thread",)),
+    ):
+        for attr in names:
+            obj = getattr(owner, attr, None)
+            if obj is not None:
+                tamper_builtins[id(obj)] = f"{getattr(owner, '__name__', '?')}.{attr}".encode()
+    direct_only = {id(_thread.start_new_thread)}
+    tamper_codes = {
+        threading.setprofile.__code__: b"threading.setprofile",
+        threading.settrace.__code__: b"threading.settrace",
+        threading.Thread.start.__code__: b"threading.Thread.start",
+    }
+    try:
+        from tqdm._monitor import TMonitor  # tqdm's own progress-bar monitor thread is not the student's work
+    except Exception:  # noqa: BLE001
+        TMonitor = None
+
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots |= {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.abspath(__file__))}
+    for module in list(sys.modules.values()):  # every package imported before the student's code: library
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and os.path.isabs(path) and "." not in getattr(module, "__name__", "."):
+            roots.add(os.path.dirname(path) if os.path.basename(path) == "__init__.py" else path)
+    roots_tuple = tuple(sorted(r.rstrip("/") + ("/" if not r.endswith(".py") else "") for r in roots if r)) + ("<frozen ",)
+    python_key = torch._C.DispatchKey.Python
+
+    deps = (
+        result_fd,
+        os.write,
+        sys.setprofile,
+        sys.getprofile,
+        sys._getframe,
+        torch._C._push_on_torch_dispatch_stack,
+        torch._C._pop_torch_dispatch_stack,
+        torch._C._len_torch_dispatch_stack,
+        torch._C._get_dispatch_stack_at,
+        torch._C._dispatch_tls_is_dispatch_key_excluded,
+        python_key,
+        type,
+        object,
+        id,
+        frozenset,
+        dict,
+        set,
+        OSError,
+        InteractiveShell.run_code.__code__,
+        roots_tuple,
+        tuple(codes.items()),
+        tuple(builtin_ids.items()),
+        tuple(methods.items()),
+        tuple(ops.items()),
+        tuple(tamper_builtins.items()),
+        tuple(tamper_codes.items()),
+        TMonitor,
+        tuple(broken),
+        frozenset(direct_only),
+        getattr,
+        ("/inspect.py", "/traceback.py"),
+        tuple(prints.items()),
+        _fingerprint,
+    )
+
+    def open_window(cell, cell_routes, deps=deps):
+        (
+            fd,
+            write,
+            setprofile,
+            _getprofile,
+            getframe,
+            push,
+            _pop,
+            _depth,
+            _at,
+            excluded,
+            python_key,
+            type_,
+            object_,
+            id_,
+            frozenset_,
+            dict_,
+            set_,
+            OSError_,
+            run_code,
+            roots,
+            codes,
+            builtin_ids,
+            methods,
+            ops,
+            tamper_builtins,
+            tamper_codes,
+            tmonitor,
+            broken,
+            direct_only,
+            getattr_,
+            frame_modules,
+            prints,
+            fingerprint,
+        ) = deps
+        allowed = frozenset_(r.encode() for r in cell_routes)
+        codes = dict_(c for c in codes if c[1] in allowed)
+        builtin_ids = dict_(c for c in builtin_ids if c[1] in allowed)
+        methods = dict_(c for c in methods if c[1] in allowed)
+        ops = dict_(c for c in ops if c[1] in allowed)
+        prints = dict_(c for c in prints if c[1] in allowed)
+        tamper_builtins = dict_(tamper_builtins)
+        tamper_codes = dict_(tamper_codes)
+        library_cache = dict_()
+        reported = set_()
+        head = b'{"event":"guard","cell":%d,"kind":"' % cell
+
+        def report(kind, route):
+            if (kind, route) in reported:
+                return
+            reported.add((kind, route))
+            payload = head + kind + b'","route":"' + route + b'"}'
+            try:
+                write(fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
+            except OSError_:
+                pass
+
+        def library(code):
+            name = code.co_filename
+            known = library_cache.get(name)
+            if known is None:
+                known = library_cache[name] = name.startswith(roots)
+            return known
+
+        def students(frame):
+            """True if the nearest caller that is not library code is the student's (not the test cell's)."""
+            while frame is not None and library(frame.f_code):
+                frame = frame.f_back
+            if frame is None:
+                return False
+            top = frame
+            while top.f_back is not None and top.f_back.f_code is not run_code:
+                top = top.f_back
+            if top.f_back is None:  # not under the test cell at all (a finalizer, another context)
+                return True
+            return frame.f_code.co_filename != top.f_code.co_filename
+
+        def profile(frame, event, arg):
+            if event == "c_call":
+                key = id_(arg)
+                route = builtin_ids.get(key)
+                if route is None and methods and getattr_(arg, "__self__", None) is not None:
+                    route = methods.get(getattr_(arg, "__name__", ""))
+                if route is not None:
+                    if students(frame):
+                        report(b"hit", route)
+                    return
+                route = tamper_builtins.get(key)
+                if route is not None:
+                    code = frame.f_code
+                    if code in own:
+                        return
+                    if key in direct_only and library(code):
+                        return  # a thread: threading.Thread.start is watched, with tqdm's monitor allowed
+                    if students(frame):
+                        report(b"tamper", route)
+                    return
+                if not library(frame.f_code) and excluded(python_key):
+                    report(
+                        b"tamper", b"a switch that turns PyTorch's Python dispatch off (such as torch._C._DisableTorchDispatch)"
+                    )
+            elif event == "call":
+                code = frame.f_code
+                route = codes.get(code)
+                if route is not None:
+                    if students(frame.f_back):
+                        report(b"hit", route)
+                    return
+                caller = frame.f_back
+                if caller is not None and not library(caller.f_code) and excluded(python_key):
+                    report(
+                        b"tamper", b"a switch that turns PyTorch's Python dispatch off (such as torch._C._DisableTorchDispatch)"
+                    )
+                if prints and not library(code):
+                    route = prints.get(fingerprint(code))
+                    if route is not None:
+                        report(b"hit", route + b" (a copy of its code)")
+                        return
+                route = tamper_codes.get(code)
+                if route is not None and students(frame.f_back):
+                    if tmonitor is not None and type_(frame.f_locals.get("self")) is tmonitor:
+                        return
+                    report(b"tamper", route)
+
+        def dispatch(self, func, types, args=(), kwargs=None):
+            route = ops.get(func.overloadpacket.__name__) if ops else None
+            if route is not None and students(getframe(1)):
+                report(b"hit", route)
+            return func(*args, **(kwargs or {}))
+
+        own = frozenset_((report.__code__, library.__code__, students.__code__, dispatch.__code__))
+        mode = type_("P2LWatch", (object_,), {"__torch_dispatch__": dispatch, "__slots__": ()})()
+        for route in broken:
+            if route in allowed:
+                report(b"broken", route)
+        report(b"on", b"")
+        push(mode)
+        setprofile(profile)
+
+    profile_code = next(c for c in open_window.__code__.co_consts if getattr(c, "co_name", "") == "profile")
+
+    def close_window(cell, deps=deps, profile_code=profile_code):
+        (
+            fd,
+            write,
+            setprofile,
+            getprofile,
+            _getframe,
+            _push,
+            pop,
+            depth,
+            at,
+            _excluded,
+            _key,
+            type_,
+            _object,
+            _id,
+            _frozenset,
+            _dict,
+            _set,
+            OSError_,
+            *_rest,
+        ) = deps
+        current = getprofile()
+        intact = current is not None and current.__code__ is profile_code
+        setprofile(None)
+        mode = at(depth() - 1) if depth() > 0 else None
+        ours = mode is not None and type_(mode).__name__ == "P2LWatch"
+        if ours:
+            pop(None)
+        payload = b'{"event":"guard","cell":%d,"kind":"%s","route":""}' % (cell, b"off" if intact and ours else b"removed")
+        try:
+            write(fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
+        except OSError_:
+            pass
+
+    sealed = (open_window, close_window, _fingerprint)
+    watched_codes = (open_window.__code__, close_window.__code__)
+    getframe = sys._getframe
+
+    def audit(event, args):
+        if event == "sys.setprofile" or event == "sys.settrace":
+            caller = getframe(1)
+            if caller is not None and (caller.f_code is watched_codes[0] or caller.f_code is watched_codes[1]):
+                return
+            raise RuntimeError(
+                "p2l: the grader watches which library functions this notebook calls; "
+                "setting a profile or trace hook is not allowed while grading"
+            )
+        if event == "object.__setattr__" and args and args[0] in sealed:
+            raise RuntimeError("p2l: the grader's watch cannot be changed")
+
+    sys.addaudithook(audit)
+    return open_window, close_window
 
 
 # ----------------------------------------------------------------------------- the child: run cells
@@ -628,6 +1046,36 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
             name: list(getattr(manager, name)) for name in ("cleanup_transforms", "line_transforms", "token_transformers")
         }
 
+        # What the recording relies on, as it is now: a test cell after any change to it is not trusted.
+        snapshot = _integrity_snapshot(shell)
+        _guard_own_functions((vars(_WORKER), vars(wire)))
+        integrity_changes, raw_write = _integrity_changes, os.write
+        tampered = False
+
+        def report_integrity(cell_index: int) -> None:
+            """Compare with the snapshot; on the first change, say so through a write nothing patched can stop."""
+            nonlocal tampered
+            if tampered:
+                return
+            changed = integrity_changes(snapshot)
+            if not changed:
+                return
+            tampered = True
+            names = ",".join('"' + "".join(ch for ch in n if ch.isalnum() or ch in "._ ()") + '"' for n in changed[:20])
+            payload = f'{{"event":"integrity","cell":{cell_index},"changed":[{names}]}}'.encode()
+            try:
+                raw_write(RESULT_FD, b"J" + len(payload).to_bytes(8, "big") + payload)
+            except OSError:
+                pass
+
+        # The write-it-yourself watch, set up before any student code (see _prepare_watch).
+        open_window = close_window = None
+        if limits.get("forbid"):
+            try:
+                open_window, close_window = _prepare_watch(list(limits["forbid"]), RESULT_FD)
+            except Exception as err:  # noqa: BLE001 - the watched cells then fail as unwatched, with this reason
+                emit({"event": "guard", "cell": -1, "kind": "broken", "route": f"{type(err).__name__}: {err}"[:300]})
+
         real_fork = os.fork
         timeout_message = f"this cell ran longer than the {limits['cell_seconds']} s limit and was stopped"
 
@@ -682,6 +1130,11 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
             state["in_cell"] = True
             signal.setitimer(signal.ITIMER_REAL, float(limits["cell_seconds"]))
             cached = set(linecache.cache)
+            if cell.get("test"):
+                report_integrity(index)
+            watched = bool(cell.get("test") and cell.get("forbid") and open_window is not None)
+            if watched:
+                open_window(index, list(cell["forbid"]))
             try:
                 run_cell(shell, cell["source"], store_history=not cell.get("test"))
             except CellTimeout:
@@ -700,6 +1153,10 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
                     break
                 except CellTimeout:
                     continue
+            if watched:
+                close_window(index)
+            if cell.get("test"):
+                report_integrity(index)
             if os.getpid() != _NOTEBOOK_PID:  # a forked copy got back here: it must not run the next cells
                 os._exit(0)
             if cell.get("test"):

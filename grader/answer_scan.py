@@ -1,10 +1,12 @@
 """Trusted-side review flags: read each submitted answer cell (outside any sandbox) and flag what needs a human look.
 
-`course_utils.restrictions.call_without` watches a graded call from inside the
-student's process, so code in that process can, with effort, switch it off
-(see that module's docstring). This scan is the part of the guard that the
-student cannot reach: it runs in the instructor's process, on the notebook
-file, and never executes it. It does not change a grade; it lists, per
+When grading, the sandbox watches every test cell that uses
+`course_utils.restrictions.call_without` for the routes it forbids, from hooks
+set before the student's code runs (``_prepare_watch`` in ``grader/_worker.py``),
+and the grader fails the cell on what it reports. That watch still lives in the
+student's process; what it cannot see is listed in its docstring. This scan is
+the part that the student cannot reach at all: it runs in the instructor's
+process, on the notebook file, and never executes it. It does not change a grade; it lists, per
 submission, answer cells that
 
 - reach a route the exercise forbids for that function by name (the
@@ -118,6 +120,8 @@ def scan_source(source: str, cell: str = "cell", forbidden: set[str] | frozenset
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in SUSPICIOUS:
             flag(node, f"{node.id}: {SUSPICIOUS[node.id]}")
+        elif isinstance(node, ast.Name) and node.id.startswith("__p2l"):
+            flag(node, f"{node.id}: touches the grader's own recorder")
         elif isinstance(node, ast.Attribute):
             if node.attr in SUSPICIOUS and node.attr not in BUILTIN_ONLY:
                 flag(node, f"{node.attr}: {SUSPICIOUS[node.attr]}")

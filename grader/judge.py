@@ -199,6 +199,42 @@ def _withheld(outputs: list[dict]) -> list[dict]:
     return out
 
 
+WATCH_HINT = "Hint: this exercise asks you to write it yourself (loops, slicing, unfold, sums)."
+
+
+def guard_problem(events: list[dict], cell: int) -> str | None:
+    """Why a test cell that forbids library routes fails on what the sandbox's watch reported; None if it passes.
+
+    The watch (``_prepare_watch`` in the worker) writes a ``guard`` event the moment the student's code reaches
+    a forbidden route (``hit``) or a tool that could switch the watch off (``tamper``), and ``on``/``off`` around
+    the cell. A cell passes only with both markers and nothing else: events are never taken back, and a watch
+    that did not start or end intact is a failure, not a pass.
+    """
+    seen = [e for e in events if e.get("event") == "guard" and e.get("cell") in (cell, -1)]
+    kinds = {str(e.get("kind")) for e in seen}
+
+    def routes(kind: str) -> str:
+        names = sorted({str(e.get("route"))[:120] for e in seen if e.get("kind") == kind})
+        return ", ".join(f"`{n}`" for n in names[:3]) + (" …" if len(names) > 3 else "")
+
+    if "hit" in kinds:
+        return f"expected your own computation; while this test cell ran, your code called {routes('hit')}. {WATCH_HINT}"
+    if "tamper" in kinds:
+        return (
+            f"while this test cell ran, your code used {routes('tamper')}, which the grader does not allow in a "
+            "function it must watch (it can hide which library functions were called). Write the computation "
+            "yourself, without changing the interpreter's hooks, frames, threads or processes."
+        )
+    if "broken" in kinds:
+        return f"the grader could not watch this test cell ({routes('broken')}); ask your instructor."
+    if "on" not in kinds or "off" not in kinds or "removed" in kinds:
+        return (
+            "the grader's watch of which library functions your code calls was not in place for the whole test "
+            "cell, so it cannot be scored. Write the computation yourself, without changing the grader's hooks."
+        )
+    return None
+
+
 def grade_notebook(
     nb: NotebookPlan, normalized, result: sb.JobResult, job: list[dict], where: list[int], limits: sb.Limits
 ) -> NotebookGrade:
@@ -340,6 +376,19 @@ def grade_notebook(
                     # nbgrader scores a test cell that wrote to stderr as failed; so does the outside judgement.
                     detailed.append("The test cell wrote to stderr (nbgrader scores that as a failure).")
                     messages.append(detailed[-1])
+            changed_at = next((e for e in result.events if e.get("event") == "integrity"), None)
+            if changed_at is not None and isinstance(changed_at.get("cell"), int) and changed_at["cell"] <= index:
+                names = [str(n)[:80] for n in changed_at.get("changed") or []][:5]
+                detailed.append(f"The grader's own code was changed by the notebook before this test ended: {names}.")
+                messages.append(
+                    "This test cannot be scored: code in this notebook changed the grader's own functions or "
+                    "Python's built-ins, which decide how results are recorded. Remove that code."
+                )
+            if job_cell.get("forbid"):
+                problem = guard_problem(result.events, index)
+                if problem:
+                    detailed.append(problem)
+                    messages.append(problem)
             verdicts_ok = not messages
         visible = [o for o in shown if o["output_type"] in ("stream", "display_data")]
         if grade_id in nb.hidden and visible:

@@ -209,6 +209,8 @@ def job_cells(cells: list[dict], roles: list[tuple[str, str | None]], nb: Notebo
                     "source": rewritten.reference_source if reference else rewritten.student_source,
                     "test": True,
                     "grade_id": grade_id,
+                    # The routes the sandbox watches this cell for (the reference run keeps call_without itself).
+                    "forbid": [] if reference else list(getattr(rewritten, "forbidden", [])),
                 }
             )
         else:

@@ -18,9 +18,10 @@ import inspect
 from dataclasses import dataclass, field
 
 from course_utils import checks as _checks
-from grader.astutil import parse
+from grader.astutil import dotted_name, parse
 
 RECORD = "__p2l_record__"
+GUARD = "call_without"  # course_utils.restrictions.call_without: see guarded_routes
 
 #: cu.checks function -> kind recorded in the sandbox.
 KINDS = {
@@ -72,6 +73,9 @@ class RewrittenCell:
     checks: list[CheckSpec]
     passed_label: str | None
     removed: list[str]  # assignments dropped from the student version (expected-only variables)
+    #: Library routes the cell's ``call_without`` calls forbid. In the student version each such call is the
+    #: plain call; the sandbox watches the whole cell for these routes and the grader judges what it saw.
+    forbidden: list[str] = field(default_factory=list)
 
 
 def check_function(node: ast.AST) -> str | None:
@@ -260,6 +264,59 @@ def forbidden_statements(tree: ast.Module) -> list[tuple[int, str]]:
     return out
 
 
+def _is_guard(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    name = dotted_name(node.func, partial=True)
+    return name is not None and name.split(".")[-1] == GUARD
+
+
+def guarded_routes(tree: ast.Module) -> list[str]:
+    """The routes every ``call_without(routes, fn, ...)`` in a test cell forbids, sorted.
+
+    ``routes`` must be a list of strings written in the call or assigned to a name once in the cell: the grader
+    reads it here, from the trusted source, and the sandbox never decides it.
+
+    Raises:
+        RewriteError: a ``call_without`` whose routes cannot be read.
+    """
+    lists: dict[str, list[ast.AST]] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            lists.setdefault(stmt.targets[0].id, []).append(stmt.value)
+    routes: set[str] = set()
+    for node in ast.walk(tree):
+        if not _is_guard(node):
+            continue
+        assert isinstance(node, ast.Call)
+        if len(node.args) < 2 or any(isinstance(a, ast.Starred) for a in node.args[:2]):
+            raise RewriteError(f"line {node.lineno}: call_without needs the routes and the function as its first two arguments")
+        listed = node.args[0]
+        if isinstance(listed, ast.Name) and len(lists.get(listed.id, [])) == 1:
+            listed = lists[listed.id][0]
+        if not (
+            isinstance(listed, ast.List)
+            and listed.elts
+            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in listed.elts)
+        ):
+            raise RewriteError(
+                f"line {node.lineno}: call_without's routes must be a list of strings written in this cell "
+                "(inline or assigned to a name once), so that the grader can read them"
+            )
+        routes.update(e.value for e in listed.elts if isinstance(e, ast.Constant))
+    return sorted(routes)
+
+
+class _Unguard(ast.NodeTransformer):
+    """``call_without(routes, fn, *args, **kwargs)`` -> ``fn(*args, **kwargs)``: the sandbox watches the cell."""
+
+    def visit_Call(self, node: ast.Call):
+        self.generic_visit(node)
+        if _is_guard(node):
+            return ast.copy_location(ast.Call(func=node.args[1], args=node.args[2:], keywords=node.keywords), node)
+        return node
+
+
 def rewrite(source: str) -> RewrittenCell:
     """The student and reference versions of one test cell.
 
@@ -281,6 +338,9 @@ def rewrite(source: str) -> RewrittenCell:
     dropped = {id(memo[id(stmt)]) for stmt in removed}
     student_tree.body = [stmt for stmt in student_tree.body if id(stmt) not in dropped]
     student_tree = _Replace(student_calls, reference=False).visit(student_tree)
+    forbidden = guarded_routes(tree)
+    if forbidden:
+        student_tree = _Unguard().visit(student_tree)
     reference_tree, reference_calls, _memo = _clone_with_ids(tree, calls)
     reference_tree = _Replace(reference_calls, reference=True).visit(reference_tree)
     ast.fix_missing_locations(student_tree)
@@ -291,6 +351,7 @@ def rewrite(source: str) -> RewrittenCell:
         checks=[spec for _n, spec, _a, _e in found],
         passed_label=label,
         removed=[ast.unparse(stmt) for stmt in removed],
+        forbidden=forbidden,
     )
 
 

@@ -769,6 +769,8 @@ class Worker:
             self.start()
         token = secrets.token_hex(16)
         limits = self.limits.for_worker()
+        # Every route any cell forbids: the sandbox resolves them before the notebook's first cell runs.
+        limits["forbid"] = sorted({r for c in cells for r in c.get("forbid") or ()})
         line = (
             f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()} {base64.b64encode(name.encode()).decode()}\n"
         ).encode()
@@ -791,6 +793,8 @@ class Worker:
             if sent < len(cells):
                 cell = cells[sent]
                 payload = {"token": token, "index": sent, "source": cell["source"], "test": bool(cell.get("test"))}
+                if cell.get("forbid"):
+                    payload["forbid"] = list(cell["forbid"])
             elif sent == len(cells):
                 payload = {"token": token, "done": True}
             else:
@@ -827,6 +831,10 @@ class Worker:
                     events.append(event)
                     state["ended"] = True
                     send_next()
+                elif kind == "integrity" and cell == current and current is not None and not state["ended"]:
+                    events.append(event)  # the grader's own code changed by the notebook: judged by grader.judge
+                elif kind == "guard" and sent > 0 and not state["finished"] and (cell == current or cell == -1):
+                    events.append(event)  # the write-it-yourself watch: judged by grader.judge.guard_verdicts
                 elif kind == "finish" and sent == len(cells) + 1 and not state["finished"]:
                     events.append(event)
                     state["finished"] = True

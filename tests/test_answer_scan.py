@@ -68,6 +68,7 @@ def test_wrong_answers_that_call_the_library_are_flagged(assignment, student, ce
         ("import importlib\ndef f(x):\n    return importlib.import_module('torch').conv2d\n", "computed name"),
         ("def f(x):\n    return sys.modules['torch'].conv2d\n", "sys.modules"),
         ("def f(:\n", "does not parse"),
+        ("type(__p2l_record__)._measure = lambda *a: True\n", "the grader's own recorder"),
     ],
 )
 def test_tampering_tools_are_flagged(source, reason):

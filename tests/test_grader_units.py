@@ -67,6 +67,40 @@ def test_unjudgeable_cells_are_refused():
         rewrite.rewrite("cu.checks.check_close(f(1), 2.0, 'f', atol=tol)")
 
 
+def test_forbidden_routes_are_read_from_the_cell_and_the_student_runs_the_plain_call():
+    r = rewrite.rewrite(
+        'library = ["aten.convolution", "torch.nn.functional.conv2d"]\n'
+        "cu.checks.check_close(cu.restrictions.call_without(['aten._softmax'], f, x, dim=1), y, 'f')\n"
+        "out = cu.restrictions.call_without(library, g, x)\n"
+        "cu.checks.check_equal(out, z, 'g')\ncu.checks.passed('fg')"
+    )
+    assert r.forbidden == ["aten._softmax", "aten.convolution", "torch.nn.functional.conv2d"]
+    assert "call_without" not in r.student_source and "f(x, dim=1)" in r.student_source and "out = g(x)" in r.student_source
+    assert "call_without(library, g, x)" in r.reference_source  # the solution's run keeps the in-process guard
+    assert rewrite.rewrite("cu.checks.check_equal(f(1), 2, 'f')").forbidden == []
+    for routes in ("routes", "['aten.a'] + more", "[name]"):  # not a literal list in the cell: refused
+        with pytest.raises(rewrite.RewriteError, match="routes must be a list of strings"):
+            rewrite.rewrite(f"cu.checks.check_equal(cu.restrictions.call_without({routes}, f, 1), 2, 'f')")
+
+
+def test_a_watched_cell_passes_only_with_the_watch_in_place_and_nothing_reported():
+    from grader.judge import guard_problem
+
+    def events(*kinds, cell=3):
+        return [{"event": "guard", "cell": cell, "kind": k, "route": r} for k, r in kinds]
+
+    assert guard_problem(events(("on", ""), ("off", "")), 3) is None
+    assert "called `aten.convolution`" in guard_problem(events(("on", ""), ("hit", "aten.convolution"), ("off", "")), 3)
+    assert "used `sys.setprofile`" in guard_problem(events(("on", ""), ("tamper", "sys.setprofile"), ("off", "")), 3)
+    assert "not in place" in guard_problem(events(("on", "")), 3)  # never closed intact
+    assert "not in place" in guard_problem(events(("on", ""), ("removed", "")), 3)
+    assert "not in place" in guard_problem([], 3)  # never opened
+    assert "not in place" in guard_problem(events(("on", ""), ("off", ""), cell=2), 3)  # another cell's markers
+    anywhere = events(("tamper", "sys.settrace"), cell=-1) + events(("on", ""), ("off", ""))
+    assert "sys.settrace" in guard_problem(anywhere, 3)  # the audit hook reports outside any cell
+    assert "could not watch" in guard_problem(events(("on", ""), ("broken", "x.y"), ("off", "")), 3)
+
+
 # ----------------------------------------------------------------------------- values
 
 
@@ -647,3 +681,39 @@ def test_the_judge_reads_an_os_error_by_its_number_not_its_words():
         result = sandbox.JobResult(status="exited", events=events)
         notes = " ".join(n["text"] for n in judge.grade_notebook(nb, normalized, result, job, where, sandbox.Limits()).notes)
         assert said in notes, (evalue, notes)
+
+
+def test_changes_to_the_grader_s_own_code_are_seen():
+    """The notebook's process compares what recording relies on with a snapshot taken before student code ran."""
+    import builtins
+
+    from grader import _worker
+
+    class Shell:
+        def __init__(self):
+            self.compile = object()
+
+        def run_cell(self):
+            return None
+
+    shell = Shell()
+    snapshot = _worker._integrity_snapshot(shell)
+    assert _worker._integrity_changes(snapshot) == []
+    measure, dumps, isinstance_ = _worker.Recorder._measure, json.dumps, builtins.isinstance
+    try:
+        _worker.Recorder._measure = lambda self, kind, thunk, budget: True  # the forging student in ex04's wrong answers
+        json.dumps = lambda *a, **k: "{}"
+        builtins.isinstance = lambda *a: True
+        changed = _worker._integrity_changes(snapshot)
+    finally:
+        _worker.Recorder._measure, json.dumps, builtins.isinstance = measure, dumps, isinstance_
+    assert {"Recorder._measure", "json.dumps", "builtins.isinstance"} <= set(changed)
+    assert _worker._integrity_changes(snapshot) == []
+    try:
+        _worker.Recorder.__call__ = _worker.Recorder.__call__  # the same object again: no change
+        _worker.CappedStream.shadow = 1  # a name added to a class
+        shell.run_cell = lambda: None  # an instance attribute over a method
+        changed = _worker._integrity_changes(snapshot)
+    finally:
+        del _worker.CappedStream.shadow, shell.run_cell
+    assert changed == ["CappedStream (attributes added)", "the shell.run_cell"]

@@ -93,4 +93,85 @@ STUDENTS = {
         },
         "loses": ["test_conv2d", "test_max_pool2d"],
     },
+    # Switches the in-process guard off in one line, then calls the library. The sandbox watches the test cell
+    # itself (grader/_worker.py, _prepare_watch), so rebinding cu.restrictions.call_without changes nothing.
+    "rebinds_the_guard": {
+        "answers": {
+            "conv2d": (
+                "import torch.nn.functional as F\n"
+                "cu.restrictions.call_without = lambda forbidden, fn, *args, **kwargs: fn(*args, **kwargs)\n"
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    return F.conv2d(x, weight, bias, stride=stride, padding=padding)\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
+    # Takes the watchers off around the library call and puts them back: the watch reports the attempt first.
+    "pops_the_watchers": {
+        "answers": {
+            "conv2d": (
+                "import sys\n"
+                "import torch\n"
+                "import torch.nn.functional as F\n"
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    hook = sys.getprofile()\n"
+                "    sys.setprofile(None)\n"
+                "    mode = torch._C._pop_torch_dispatch_stack(None)\n"
+                "    try:\n"
+                "        return F.conv2d(x, weight, bias, stride=stride, padding=padding)\n"
+                "    finally:\n"
+                "        torch._C._push_on_torch_dispatch_stack(mode)\n"
+                "        sys.setprofile(hook)\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
+    # The dispatch mode is per thread: the library call runs in a thread of its own.
+    "conv_in_a_thread": {
+        "answers": {
+            "conv2d": (
+                "import threading\n"
+                "import torch.nn.functional as F\n"
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    out = []\n"
+                "    job = lambda: out.append(F.conv2d(x, weight, bias, stride=stride, padding=padding))\n"
+                "    worker = threading.Thread(target=job)\n"
+                "    worker.start()\n"
+                "    worker.join()\n"
+                "    return out[0]\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
+    # Turns PyTorch's Python dispatch off (the watch's operator view) and calls the ATen operator by name.
+    "dispatch_switched_off": {
+        "answers": {
+            "conv2d": (
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    with torch._C._DisableTorchDispatch():\n"
+                "        return torch.ops.aten.convolution(\n"
+                "            x, weight, bias, [stride] * 2, [padding] * 2, [1, 1], False, [0, 0], 1\n"
+                "        )\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
+    # Must pass: its own convolution (unfold + einsum) beside a tqdm bar, whose monitor thread is not the student's.
+    "own_unfold_with_tqdm": {
+        "answers": {
+            "conv2d": (
+                "from tqdm.auto import tqdm\n"
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    if padding:\n"
+                "        x = torch.nn.functional.pad(x, (padding,) * 4)\n"
+                "    kh, kw = weight.shape[2:]\n"
+                "    patches = x.unfold(2, kh, stride).unfold(3, kw, stride)\n"
+                "    out = torch.einsum('nchwij,ocij->nohw', patches, weight)\n"
+                "    for _ in tqdm(range(1)):\n"
+                "        pass\n"
+                "    return out if bias is None else out + bias.view(1, -1, 1, 1)\n"
+            ),
+        },
+        "loses": [],
+    },
 }

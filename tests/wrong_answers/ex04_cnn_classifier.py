@@ -149,4 +149,30 @@ STUDENTS = {
         },
         "loses": ["test_train_one_epoch", "test_evaluate"],
     },
+    # Returns a tensor (fails "returns a Python float") and patches the class of the grader's recorder so that
+    # every check_true records True: the grader's own code changed, so no test cell after it is scored.
+    "forges_the_recorder": {
+        "answers": {
+            "train_one_epoch": (
+                "_Recorder = type(__p2l_record__)\n"
+                "_measure = _Recorder._measure\n"
+                "def _forged(self, kind, thunk, budget):\n"
+                "    return _measure(self, kind, (lambda: True) if kind == 'true' else thunk, budget)\n"
+                "_Recorder._measure = _forged\n"
+                "def train_one_epoch(model, loader, optimizer, loss_fn, device):\n"
+                "    model.train()\n"
+                "    total, count = 0.0, 0\n"
+                "    for xb, yb in loader:\n"
+                "        xb, yb = xb.to(device), yb.to(device)\n"
+                "        loss = loss_fn(model(xb), yb)\n"
+                "        optimizer.zero_grad()\n"
+                "        loss.backward()\n"
+                "        optimizer.step()\n"
+                "        total += loss.item() * len(yb)\n"
+                "        count += len(yb)\n"
+                "    return torch.tensor(total / count)\n"
+            ),
+        },
+        "loses": ["test_train_one_epoch", "test_evaluate"],
+    },
 }

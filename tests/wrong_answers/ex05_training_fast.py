@@ -55,6 +55,29 @@ STUDENTS = {
         },
         "loses": ["test_random_translate"],
     },
+    # Lesson 05's helper again, copied from its source rather than called: the same bytecode runs.
+    "copies_the_course_helper": {
+        "answers": {
+            "random_translate": (
+                "import inspect\n"
+                "namespace = dict(vars(cu.speed))\n"
+                "exec(inspect.getsource(cu.speed.random_translate), namespace)\n"
+                "random_translate = namespace['random_translate']\n"
+            ),
+        },
+        "loses": ["test_random_translate"],
+    },
+    # Rebinds the in-process guard, then calls the helper: the sandbox's watch of the test cell still sees it.
+    "rebinds_the_guard": {
+        "answers": {
+            "random_translate": (
+                "cu.restrictions.call_without = lambda forbidden, fn, *args, **kwargs: fn(*args, **kwargs)\n"
+                "def random_translate(x, max_shift, generator=None):\n"
+                "    return cu.speed.random_translate(x, max_shift, generator=generator)\n"
+            ),
+        },
+        "loses": ["test_random_translate"],
+    },
     # Starts the clock before the warm-up: the speed is about half the true one.
     "times_the_warm_up_too": {
         "answers": {
