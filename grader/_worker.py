@@ -344,9 +344,12 @@ def _prepare_watch(routes: list[str], result_fd: int):
     Sealed against the notebook's own code: every object the watch uses is captured here, before any student
     code, and kept in ``open_window``'s default arguments (a tuple: replacing it is refused by an audit hook)
     or in the per-cell closures, which nothing outside the watch references (the profile hook and the dispatch
-    mode are reachable only through calls the watch reports). What remains possible, stated plainly: writing
-    the interpreter's memory directly (ctypes), work handed to a thread started before the cell, and code
-    compiled under the running test cell's own file name. `grader.answer_scan` flags the tools for those.
+    mode are reachable only through calls the watch reports). A thread the notebook started earlier and that
+    still runs when the cell starts is reported too (tqdm's monitor excepted); processes a cell starts are
+    stopped when it ends. What remains possible, stated plainly: writing the interpreter's memory directly
+    (ctypes), code compiled under the running test cell's own file name, and a copy of a short forbidden function (a copy is
+    recognised by its names, variables and constants only for functions with at least 14 of the first two:
+    shorter ones look like the obvious code). `grader.answer_scan` flags the tools for those.
     """
     import _posixsubprocess
     import _thread
@@ -363,7 +366,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
     builtin_ids: dict = {}
     methods: dict = {}
     ops: dict = {}
-    prints: dict = {}  # (bytecode, names, variables) of each forbidden function: the same code copied elsewhere
+    prints: dict = {}  # _fingerprint of each long forbidden function: its code pasted or exec'd elsewhere
     broken: list = []
     for entry in routes:
         if not isinstance(entry, str) or '"' in entry or "\\" in entry:
@@ -463,9 +466,10 @@ def _prepare_watch(routes: list[str], result_fd: int):
         tuple(broken),
         frozenset(direct_only),
         getattr,
-        ("/inspect.py", "/traceback.py"),
         tuple(prints.items()),
         _fingerprint,
+        sys._current_frames,
+        _thread.get_ident,
     )
 
     def open_window(cell, cell_routes, deps=deps):
@@ -500,9 +504,10 @@ def _prepare_watch(routes: list[str], result_fd: int):
             broken,
             direct_only,
             getattr_,
-            frame_modules,
             prints,
             fingerprint,
+            current_frames,
+            get_ident,
         ) = deps
         allowed = frozenset_(r.encode() for r in cell_routes)
         codes = dict_(c for c in codes if c[1] in allowed)
@@ -513,6 +518,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
         tamper_builtins = dict_(tamper_builtins)
         tamper_codes = dict_(tamper_codes)
         library_cache = dict_()
+        print_cache = dict_()  # code object -> its fingerprint's route (or b""): each is computed once
         reported = set_()
         head = b'{"event":"guard","cell":%d,"kind":"' % cell
 
@@ -583,8 +589,10 @@ def _prepare_watch(routes: list[str], result_fd: int):
                         b"tamper", b"a switch that turns PyTorch's Python dispatch off (such as torch._C._DisableTorchDispatch)"
                     )
                 if prints and not library(code):
-                    route = prints.get(fingerprint(code))
-                    if route is not None:
+                    route = print_cache.get(code)
+                    if route is None:
+                        route = print_cache[code] = prints.get(fingerprint(code), b"")
+                    if route:
                         report(b"hit", route + b" (a copy of its code)")
                         return
                 route = tamper_codes.get(code)
@@ -604,6 +612,12 @@ def _prepare_watch(routes: list[str], result_fd: int):
         for route in broken:
             if route in allowed:
                 report(b"broken", route)
+        main = get_ident()
+        for thread, frame in current_frames().items():  # a thread started earlier could do the work unwatched
+            while frame is not None and not frame.f_code.co_filename.endswith("/tqdm/_monitor.py"):
+                frame = frame.f_back
+            if thread != main and frame is None:
+                report(b"tamper", b"a thread the notebook started before this test, still running")
         report(b"on", b"")
         push(mode)
         setprofile(profile)

@@ -143,6 +143,27 @@ STUDENTS = {
         },
         "loses": ["test_conv2d"],
     },
+    # A thread started with the answer waits for work: the watched call hands it the inputs. Every watched test
+    # cell that starts while the thread runs is reported, so both library-guarded cells are lost.
+    "thread_started_earlier": {
+        "answers": {
+            "conv2d": (
+                "import queue\n"
+                "import threading\n"
+                "import torch.nn.functional as F\n"
+                "_jobs, _results = queue.Queue(), queue.Queue()\n"
+                "def _serve():\n"
+                "    while True:\n"
+                "        x, weight, bias, stride, padding = _jobs.get()\n"
+                "        _results.put(F.conv2d(x, weight, bias, stride=stride, padding=padding))\n"
+                "threading.Thread(target=_serve, daemon=True).start()\n"
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    _jobs.put((x, weight, bias, stride, padding))\n"
+                "    return _results.get()\n"
+            ),
+        },
+        "loses": ["test_conv2d", "test_max_pool2d"],
+    },
     # Turns PyTorch's Python dispatch off (the watch's operator view) and calls the ATen operator by name.
     "dispatch_switched_off": {
         "answers": {
