@@ -334,10 +334,11 @@ def _prepare_watch(routes: list[str], result_fd: int):
     """The watch of test cells that forbid library routes (``cu.restrictions.call_without`` in the source).
 
     Called in the child *before any student code runs*. Returns ``(open_window, close_window)``:
-    ``open_window(cell, routes)`` starts watching the test cell about to run, ``close_window(cell)`` ends it.
+    ``open_window(cell, routes, lines)`` starts watching the test cell about to run, ``close_window(cell)`` ends it.
     While a cell is watched, a profile hook sees every Python and built-in call and a PyTorch dispatch mode
-    every ATen operator. A forbidden route reached by the student's code (the nearest caller that is not
-    library code is not the test cell itself), or a tool that could switch the watch off, is written to the
+    every ATen operator. A forbidden route reached from the student's code (the nearest caller that is not
+    library code is the student's, or the test cell's own code on a line that holds a watched call: see
+    ``students``), or a tool that could switch the watch off, is written to the
     grader's pipe at once, as a ``guard`` event, before the call it reports runs: nothing the student's code
     does afterwards can take it back, and the grader, not this process, decides the grade.
 
@@ -472,7 +473,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
         _thread.get_ident,
     )
 
-    def open_window(cell, cell_routes, deps=deps):
+    def open_window(cell, cell_routes, cell_lines, deps=deps):
         (
             fd,
             write,
@@ -510,6 +511,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
             get_ident,
         ) = deps
         allowed = frozenset_(r.encode() for r in cell_routes)
+        guarded_lines = frozenset_(cell_lines)
         codes = dict_(c for c in codes if c[1] in allowed)
         builtin_ids = dict_(c for c in builtin_ids if c[1] in allowed)
         methods = dict_(c for c in methods if c[1] in allowed)
@@ -540,7 +542,10 @@ def _prepare_watch(routes: list[str], result_fd: int):
             return known
 
         def students(frame):
-            """True if the nearest caller that is not library code is the student's (not the test cell's)."""
+            """True if the nearest caller that is not library code is the student's code, or the test cell's own
+            code on a line that holds a watched call (there the answer itself may *be* the library function:
+            ``conv2d = F.conv2d``, or a ``functools.partial`` of it, called from C). The test cell's other lines
+            may call a forbidden route themselves (to build a reference); the grader's code is library code."""
             while frame is not None and library(frame.f_code):
                 frame = frame.f_back
             if frame is None:
@@ -548,9 +553,9 @@ def _prepare_watch(routes: list[str], result_fd: int):
             top = frame
             while top.f_back is not None and top.f_back.f_code is not run_code:
                 top = top.f_back
-            if top.f_back is None:  # not under the test cell at all (a finalizer, another context)
-                return True
-            return frame.f_code.co_filename != top.f_code.co_filename
+            if top.f_back is None or frame.f_code.co_filename != top.f_code.co_filename or frame.f_globals is not top.f_globals:
+                return True  # the student's code (or a finalizer outside any cell)
+            return frame.f_lineno in guarded_lines
 
         def profile(frame, event, arg):
             if event == "c_call":
@@ -1148,7 +1153,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
                 report_integrity(index)
             watched = bool(cell.get("test") and cell.get("forbid") and open_window is not None)
             if watched:
-                open_window(index, list(cell["forbid"]))
+                open_window(index, list(cell["forbid"]), [n for n in cell.get("guarded_lines") or [] if isinstance(n, int)])
             try:
                 run_cell(shell, cell["source"], store_history=not cell.get("test"))
             except CellTimeout:

@@ -211,6 +211,7 @@ def job_cells(cells: list[dict], roles: list[tuple[str, str | None]], nb: Notebo
                     "grade_id": grade_id,
                     # The routes the sandbox watches this cell for (the reference run keeps call_without itself).
                     "forbid": [] if reference else list(getattr(rewritten, "forbidden", [])),
+                    "guarded_lines": [] if reference else list(getattr(rewritten, "guarded_lines", [])),
                 }
             )
         else:

@@ -76,6 +76,10 @@ class RewrittenCell:
     #: Library routes the cell's ``call_without`` calls forbid. In the student version each such call is the
     #: plain call; the sandbox watches the whole cell for these routes and the grader judges what it saw.
     forbidden: list[str] = field(default_factory=list)
+    #: Lines of the student version that hold such a call. There a forbidden route reached from the test cell's
+    #: own code counts too (the answer *is* the library function); elsewhere the test may call one itself
+    #: (to build a reference block, say).
+    guarded_lines: list[int] = field(default_factory=list)
 
 
 def check_function(node: ast.AST) -> str | None:
@@ -339,7 +343,13 @@ def rewrite(source: str) -> RewrittenCell:
     student_tree.body = [stmt for stmt in student_tree.body if id(stmt) not in dropped]
     student_tree = _Replace(student_calls, reference=False).visit(student_tree)
     forbidden = guarded_routes(tree)
+    guarded_lines: list[int] = []
     if forbidden:
+        # ast.unparse writes each simple statement on one line: unparse with the calls still in place, read off
+        # their lines, then drop the calls from that very text (the lines stay where they are).
+        ast.fix_missing_locations(student_tree)
+        student_tree = parse(ast.unparse(student_tree))
+        guarded_lines = sorted({n.lineno for n in ast.walk(student_tree) if _is_guard(n)})
         student_tree = _Unguard().visit(student_tree)
     reference_tree, reference_calls, _memo = _clone_with_ids(tree, calls)
     reference_tree = _Replace(reference_calls, reference=True).visit(reference_tree)
@@ -352,6 +362,7 @@ def rewrite(source: str) -> RewrittenCell:
         passed_label=label,
         removed=[ast.unparse(stmt) for stmt in removed],
         forbidden=forbidden,
+        guarded_lines=guarded_lines,
     )
 
 

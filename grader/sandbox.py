@@ -795,6 +795,7 @@ class Worker:
                 payload = {"token": token, "index": sent, "source": cell["source"], "test": bool(cell.get("test"))}
                 if cell.get("forbid"):
                     payload["forbid"] = list(cell["forbid"])
+                    payload["guarded_lines"] = list(cell.get("guarded_lines") or [])
             elif sent == len(cells):
                 payload = {"token": token, "done": True}
             else:

@@ -75,6 +75,11 @@ def test_forbidden_routes_are_read_from_the_cell_and_the_student_runs_the_plain_
         "cu.checks.check_equal(out, z, 'g')\ncu.checks.passed('fg')"
     )
     assert r.forbidden == ["aten._softmax", "aten.convolution", "torch.nn.functional.conv2d"]
+    lines = r.student_source.splitlines()
+    assert [lines[n - 1] for n in r.guarded_lines] == [
+        "__p2l_record__(0, 'close', lambda: f(x, dim=1))",
+        "out = g(x)",
+    ]  # where the test cell's own call of a forbidden route counts as the answer's
     assert "call_without" not in r.student_source and "f(x, dim=1)" in r.student_source and "out = g(x)" in r.student_source
     assert "call_without(library, g, x)" in r.reference_source  # the solution's run keeps the in-process guard
     assert rewrite.rewrite("cu.checks.check_equal(f(1), 2, 'f')").forbidden == []

@@ -143,6 +143,11 @@ STUDENTS = {
         },
         "loses": ["test_conv2d"],
     },
+    # The answer *is* the library function: the test cell itself then calls it.
+    "names_the_library_function": {
+        "answers": {"conv2d": "conv2d = torch.nn.functional.conv2d\n"},
+        "loses": ["test_conv2d"],
+    },
     # A thread started with the answer waits for work: the watched call hands it the inputs. Every watched test
     # cell that starts while the thread runs is reported, so both library-guarded cells are lost.
     "thread_started_earlier": {

@@ -67,6 +67,11 @@ STUDENTS = {
         },
         "loses": ["test_random_translate"],
     },
+    # The answer *is* the helper, wrapped in C (functools.partial): the test cell's own line calls it.
+    "partial_of_the_course_helper": {
+        "answers": {"random_translate": "import functools\nrandom_translate = functools.partial(cu.speed.random_translate)\n"},
+        "loses": ["test_random_translate"],
+    },
     # Rebinds the in-process guard, then calls the helper: the sandbox's watch of the test cell still sees it.
     "rebinds_the_guard": {
         "answers": {
