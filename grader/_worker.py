@@ -348,12 +348,14 @@ def _prepare_watch(routes: list[str], result_fd: int):
     mode are reachable only through calls the watch reports). A thread the notebook started earlier and that
     still runs when the cell starts is reported too (tqdm's monitor excepted); processes a cell starts are
     stopped when it ends. What remains possible, stated plainly: writing the interpreter's memory directly
-    (ctypes), code compiled under the running test cell's own file name, and a copy of a short forbidden function (a copy is
+    (ctypes), code compiled through a library's compiler (not ``compile``/``exec`` called by the student)
+    under the running test cell's own file name, and a copy of a short forbidden function (a copy is
     recognised by its names, variables and constants only for functions with at least 14 of the first two:
     shorter ones look like the obvious code). `grader.answer_scan` flags the tools for those.
     """
     import _posixsubprocess
     import _thread
+    import builtins
     import gc
     import sysconfig
     import threading
@@ -409,6 +411,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
             ),
         ),
         (os, ("dup", "dup2", "close", "closerange", "fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "write")),
+        (builtins, ("exec", "eval", "compile")),  # code made while the test runs could carry the test cell's file name
         (_posixsubprocess, ("fork_exec",)),
         (_thread, ("start_new_thread",)),
     ):
@@ -416,7 +419,9 @@ def _prepare_watch(routes: list[str], result_fd: int):
             obj = getattr(owner, attr, None)
             if obj is not None:
                 tamper_builtins[id(obj)] = f"{getattr(owner, '__name__', '?')}.{attr}".encode()
-    direct_only = {id(_thread.start_new_thread)}
+    # Only when the student's own code calls them: libraries use these for themselves (tqdm's monitor thread,
+    # the exec behind a namedtuple).
+    direct_only = {id(_thread.start_new_thread), id(builtins.exec), id(builtins.eval), id(builtins.compile)}
     tamper_codes = {
         threading.setprofile.__code__: b"threading.setprofile",
         threading.settrace.__code__: b"threading.settrace",
@@ -471,6 +476,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
         _fingerprint,
         sys._current_frames,
         _thread.get_ident,
+        type(_fingerprint.__code__),
     )
 
     def open_window(cell, cell_routes, cell_lines, deps=deps):
@@ -509,6 +515,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
             fingerprint,
             current_frames,
             get_ident,
+            code_type,
         ) = deps
         allowed = frozenset_(r.encode() for r in cell_routes)
         guarded_lines = frozenset_(cell_lines)
@@ -573,9 +580,12 @@ def _prepare_watch(routes: list[str], result_fd: int):
                     if code in own:
                         return
                     if key in direct_only and library(code):
-                        return  # a thread: threading.Thread.start is watched, with tqdm's monitor allowed
+                        return  # called by a library (threading.Thread.start is watched, tqdm's monitor allowed)
                     if students(frame):
                         report(b"tamper", route)
+                    return
+                if type_(getattr_(arg, "__self__", None)) is code_type and students(frame):
+                    report(b"tamper", b"code.replace (a copy of code under another name or file)")
                     return
                 if not library(frame.f_code) and excluded(python_key):
                     report(

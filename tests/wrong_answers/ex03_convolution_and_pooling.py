@@ -148,6 +148,21 @@ STUDENTS = {
         "answers": {"conv2d": "conv2d = torch.nn.functional.conv2d\n"},
         "loses": ["test_conv2d"],
     },
+    # Compiles the library call under the running test cell's own file name, so that it looks like the test's.
+    "compiles_as_the_test": {
+        "answers": {
+            "conv2d": (
+                "import sys\n"
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    test = sys._getframe(1)\n"
+                "    code = compile('\\n' * 40 + 'out = torch.nn.functional.conv2d(*args)', test.f_code.co_filename, 'exec')\n"
+                "    scope = {'torch': torch, 'args': (x, weight, bias, stride, padding)}\n"
+                "    exec(code, test.f_globals, scope)\n"
+                "    return scope['out']\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
     # A thread started with the answer waits for work: the watched call hands it the inputs. Every watched test
     # cell that starts while the thread runs is reported, so both library-guarded cells are lost.
     "thread_started_earlier": {
