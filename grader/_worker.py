@@ -347,9 +347,9 @@ def _prepare_watch(routes: list[str], result_fd: int):
     or in the per-cell closures, which nothing outside the watch references (the profile hook and the dispatch
     mode are reachable only through calls the watch reports). A thread the notebook started earlier and that
     still runs when the cell starts is reported too (tqdm's monitor excepted); processes a cell starts are
-    stopped when it ends. What remains possible, stated plainly: writing the interpreter's memory directly
-    (ctypes), code compiled through a library's compiler (not ``compile``/``exec`` called by the student)
-    under the running test cell's own file name, and a copy of a short forbidden function (a copy is
+    stopped when it ends. Code compiled under the running test cell's own file name (to pass for the test's) is
+    refused by the audit hook, whichever compiler is used. What remains possible, stated plainly: writing the
+    interpreter's memory directly (ctypes), and a copy of a short forbidden function (a copy is
     recognised by its names, variables and constants only for functions with at least 14 of the first two:
     shorter ones look like the obvious code). `grader.answer_scan` flags the tools for those.
     """
@@ -675,6 +675,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
             pass
 
     sealed = (open_window, close_window, _fingerprint)
+    run_code_code = InteractiveShell.run_code.__code__
     watched_codes = (open_window.__code__, close_window.__code__)
     getframe = sys._getframe
 
@@ -689,6 +690,25 @@ def _prepare_watch(routes: list[str], result_fd: int):
             )
         if event == "object.__setattr__" and args and args[0] in sealed:
             raise RuntimeError("p2l: the grader's watch cannot be changed")
+        if event == "compile" and len(args) > 1 and isinstance(args[1], str):
+            current = sys.getprofile()
+            if current is None or getattr(current, "__code__", None) is not profile_code:
+                return  # no test cell is being watched
+            frame = getframe(1)
+            while frame is not None and frame.f_code.co_filename.startswith(roots_tuple):
+                frame = frame.f_back
+            if frame is None:
+                return  # IPython compiling the cell itself
+            top = frame
+            while top.f_back is not None and top.f_back.f_code is not run_code_code:
+                top = top.f_back
+            if top.f_back is not None and args[1] == top.f_code.co_filename:  # through any library's compiler
+                payload = b'{"event":"guard","cell":-1,"kind":"tamper","route":"code compiled under the test cell\'s file name"}'
+                try:
+                    os.write(result_fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
+                except OSError:
+                    pass
+                raise RuntimeError("p2l: code compiled under the running test cell's name is not allowed while grading")
 
     sys.addaudithook(audit)
     return open_window, close_window
@@ -1093,7 +1113,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
             names = ",".join('"' + "".join(ch for ch in n if ch.isalnum() or ch in "._ ()") + '"' for n in changed[:20])
             payload = f'{{"event":"integrity","cell":{cell_index},"changed":[{names}]}}'.encode()
             try:
-                raw_write(RESULT_FD, b"J" + len(payload).to_bytes(8, "big") + payload)
+                raw_write(RESULT_FD, b"J" + payload.__len__().to_bytes(8, "big") + payload)
             except OSError:
                 pass
 

@@ -834,8 +834,12 @@ class Worker:
                     send_next()
                 elif kind == "integrity" and cell == current and current is not None and not state["ended"]:
                     events.append(event)  # the grader's own code changed by the notebook: judged by grader.judge
-                elif kind == "guard" and sent > 0 and not state["finished"] and (cell == current or cell == -1):
-                    events.append(event)  # the write-it-yourself watch: judged by grader.judge.guard_verdicts
+                elif kind == "guard" and not state["finished"] and cell == -1:
+                    # From the watch's audit hook, which does not know the cell: the one running, if any.
+                    running = current is not None and not state["ended"]
+                    events.append({**event, "cell": current} if running else event)
+                elif kind == "guard" and not state["finished"] and cell == current and current is not None:
+                    events.append(event)  # the write-it-yourself watch: judged by grader.judge.guard_problem
                 elif kind == "finish" and sent == len(cells) + 1 and not state["finished"]:
                     events.append(event)
                     state["finished"] = True

@@ -163,6 +163,22 @@ STUDENTS = {
         },
         "loses": ["test_conv2d"],
     },
+    # The same through IPython's own compiler, which calls compile() from library code.
+    "compiles_as_the_test_through_ipython": {
+        "answers": {
+            "conv2d": (
+                "import sys\n"
+                "import types\n"
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    test = sys._getframe(1)\n"
+                "    source = '\\n' * 40 + 'def lib(*args):\\n    return torch.nn.functional.conv2d(*args)'\n"
+                "    module = get_ipython().compile(source, test.f_code.co_filename, 'exec')\n"
+                "    code = next(c for c in module.co_consts if isinstance(c, types.CodeType))\n"
+                "    return types.FunctionType(code, test.f_globals)(x, weight, bias, stride, padding)\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
     # A thread started with the answer waits for work: the watched call hands it the inputs. Every watched test
     # cell that starts while the thread runs is reported, so both library-guarded cells are lost.
     "thread_started_earlier": {
