@@ -677,7 +677,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
     sealed = (open_window, close_window, _fingerprint)
     run_code_code = InteractiveShell.run_code.__code__
     watched_codes = (open_window.__code__, close_window.__code__)
-    getframe = sys._getframe
+    getframe, getprofile, write, isinstance_, getattr_ = sys._getframe, sys.getprofile, os.write, isinstance, getattr
 
     def audit(event, args):
         if event == "sys.setprofile" or event == "sys.settrace":
@@ -690,9 +690,9 @@ def _prepare_watch(routes: list[str], result_fd: int):
             )
         if event == "object.__setattr__" and args and args[0] in sealed:
             raise RuntimeError("p2l: the grader's watch cannot be changed")
-        if event == "compile" and len(args) > 1 and isinstance(args[1], str):
-            current = sys.getprofile()
-            if current is None or getattr(current, "__code__", None) is not profile_code:
+        if event == "compile" and args.__len__() > 1 and isinstance_(args[1], str):
+            current = getprofile()
+            if current is None or getattr_(current, "__code__", None) is not profile_code:
                 return  # no test cell is being watched
             frame = getframe(1)
             while frame is not None and frame.f_code.co_filename.startswith(roots_tuple):
@@ -705,7 +705,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
             if top.f_back is not None and args[1] == top.f_code.co_filename:  # through any library's compiler
                 payload = b'{"event":"guard","cell":-1,"kind":"tamper","route":"code compiled under the test cell\'s file name"}'
                 try:
-                    os.write(result_fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
+                    write(result_fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
                 except OSError:
                     pass
                 raise RuntimeError("p2l: code compiled under the running test cell's name is not allowed while grading")
