@@ -39,7 +39,8 @@ and the sandbox watches the whole test cell for those routes from hooks set up
 before any student code ran (``_prepare_watch`` in ``grader/_worker.py``): each
 forbidden route the student's code reaches, and each attempt to remove or
 bypass the watch (profile and trace hooks, dispatch-mode internals, PyTorch's
-dispatch switched off, frames, threads, processes), is written to the grader's
+dispatch switched off, threads, processes, code compiled to pass for the test's
+own), is written to the grader's
 pipe the moment it happens, and the grader fails the cell. What remains
 possible there is listed in that function's docstring; `grader.answer_scan`
 (``python -m grader.answer_scan COURSE``) reads every answer cell *outside* the

@@ -223,7 +223,7 @@ def guard_problem(events: list[dict], cell: int) -> str | None:
         return (
             f"while this test cell ran, your code used {routes('tamper')}, which the grader does not allow in a "
             "function it must watch (it can hide which library functions were called). Write the computation "
-            "yourself, without changing the interpreter's hooks, frames, threads or processes."
+            "yourself, without changing the interpreter's hooks, threads or processes."
         )
     if "broken" in kinds:
         return f"the grader could not watch this test cell ({routes('broken')}); ask your instructor."
