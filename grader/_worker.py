@@ -431,6 +431,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
         from tqdm._monitor import TMonitor  # tqdm's own progress-bar monitor thread is not the student's work
     except Exception:  # noqa: BLE001
         TMonitor = None
+    monitor_run = vars(TMonitor).get("run") if TMonitor is not None else None  # ... unless its run was replaced
 
     roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     roots |= {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.abspath(__file__))}
@@ -477,6 +478,8 @@ def _prepare_watch(routes: list[str], result_fd: int):
         sys._current_frames,
         _thread.get_ident,
         type(_fingerprint.__code__),
+        monitor_run,
+        vars,
     )
 
     def open_window(cell, cell_routes, cell_lines, deps=deps):
@@ -516,6 +519,8 @@ def _prepare_watch(routes: list[str], result_fd: int):
             current_frames,
             get_ident,
             code_type,
+            monitor_run,
+            vars_,
         ) = deps
         allowed = frozenset_(r.encode() for r in cell_routes)
         guarded_lines = frozenset_(cell_lines)
@@ -612,7 +617,13 @@ def _prepare_watch(routes: list[str], result_fd: int):
                         return
                 route = tamper_codes.get(code)
                 if route is not None and students(frame.f_back):
-                    if tmonitor is not None and type_(frame.f_locals.get("self")) is tmonitor:
+                    thread = frame.f_locals.get("self")
+                    if (
+                        tmonitor is not None
+                        and type_(thread) is tmonitor
+                        and vars_(tmonitor).get("run") is monitor_run
+                        and "run" not in vars_(thread)
+                    ):
                         return
                     report(b"tamper", route)
 

@@ -179,6 +179,24 @@ STUDENTS = {
         },
         "loses": ["test_conv2d"],
     },
+    # tqdm's monitor thread is allowed; this one runs the library call in its place.
+    "tqdm_monitor_does_it": {
+        "answers": {
+            "conv2d": (
+                "import tqdm._monitor\n"
+                "import torch.nn.functional as F\n"
+                "_box = {}\n"
+                "def _run(self):\n"
+                "    _box['out'] = F.conv2d(*_box['args'])\n"
+                "tqdm._monitor.TMonitor.run = _run\n"
+                "def conv2d(x, weight, bias=None, stride=1, padding=0):\n"
+                "    _box['args'] = (x, weight, bias, stride, padding)\n"
+                "    tqdm._monitor.TMonitor(object, 10).join()\n"
+                "    return _box['out']\n"
+            ),
+        },
+        "loses": ["test_conv2d"],
+    },
     # A thread started with the answer waits for work: the watched call hands it the inputs. Every watched test
     # cell that starts while the thread runs is reported, so both library-guarded cells are lost.
     "thread_started_earlier": {
