@@ -321,6 +321,16 @@ def _integrity_changes(snapshot, vars_=vars, len_=len, missing=_MISSING) -> list
 # ----------------------------------------------------------------------------- the write-it-yourself watch
 
 
+def _write_event(payload: bytes, fd: int = RESULT_FD, write=os.write, error=OSError) -> None:
+    """Write one EVENT frame from bytes the caller built, through objects bound before any student code (the
+    watch and the integrity check report this way: a notebook that patched ``json``, ``os`` or this module's
+    frame helpers cannot stop or change it; its code and defaults are guarded by :func:`_guard_own_functions`)."""
+    try:
+        write(fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
+    except error:
+        pass
+
+
 def _fingerprint(code, str_=str, tuple_=tuple, isinstance_=isinstance, hasattr_=hasattr):
     """What a copy of a function's source keeps: its names, its variables and its constants (not its docstring,
     line numbers or file; the bytecode itself can differ between two compilations of the same text)."""
@@ -330,7 +340,7 @@ def _fingerprint(code, str_=str, tuple_=tuple, isinstance_=isinstance, hasattr_=
     return (code.co_names, code.co_varnames, tuple_(c for c in consts if not hasattr_(c, "co_code")))
 
 
-def _prepare_watch(routes: list[str], result_fd: int):
+def _prepare_watch(routes: list[str]):
     """The watch of test cells that forbid library routes (``cu.restrictions.call_without`` in the source).
 
     Called in the child *before any student code runs*. Returns ``(open_window, close_window)``:
@@ -443,8 +453,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
     python_key = torch._C.DispatchKey.Python
 
     deps = (
-        result_fd,
-        os.write,
+        _write_event,
         sys.setprofile,
         sys.getprofile,
         sys._getframe,
@@ -460,7 +469,6 @@ def _prepare_watch(routes: list[str], result_fd: int):
         frozenset,
         dict,
         set,
-        OSError,
         InteractiveShell.run_code.__code__,
         roots_tuple,
         tuple(codes.items()),
@@ -484,8 +492,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
 
     def open_window(cell, cell_routes, cell_lines, deps=deps):
         (
-            fd,
-            write,
+            write_event,
             setprofile,
             _getprofile,
             getframe,
@@ -501,7 +508,6 @@ def _prepare_watch(routes: list[str], result_fd: int):
             frozenset_,
             dict_,
             set_,
-            OSError_,
             run_code,
             roots,
             codes,
@@ -540,11 +546,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
             if (kind, route) in reported:
                 return
             reported.add((kind, route))
-            payload = head + kind + b'","route":"' + route + b'"}'
-            try:
-                write(fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
-            except OSError_:
-                pass
+            write_event(head + kind + b'","route":"' + route + b'"}')
 
         def library(code):
             name = code.co_filename
@@ -652,8 +654,7 @@ def _prepare_watch(routes: list[str], result_fd: int):
 
     def close_window(cell, deps=deps, profile_code=profile_code):
         (
-            fd,
-            write,
+            write_event,
             setprofile,
             getprofile,
             _getframe,
@@ -669,7 +670,6 @@ def _prepare_watch(routes: list[str], result_fd: int):
             _frozenset,
             _dict,
             _set,
-            OSError_,
             *_rest,
         ) = deps
         current = getprofile()
@@ -679,16 +679,11 @@ def _prepare_watch(routes: list[str], result_fd: int):
         ours = mode is not None and type_(mode).__name__ == "P2LWatch"
         if ours:
             pop(None)
-        payload = b'{"event":"guard","cell":%d,"kind":"%s","route":""}' % (cell, b"off" if intact and ours else b"removed")
-        try:
-            write(fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
-        except OSError_:
-            pass
+        write_event(b'{"event":"guard","cell":%d,"kind":"%s","route":""}' % (cell, b"off" if intact and ours else b"removed"))
 
-    sealed = (open_window, close_window, _fingerprint)
     run_code_code = InteractiveShell.run_code.__code__
     watched_codes = (open_window.__code__, close_window.__code__)
-    getframe, getprofile, write, isinstance_, getattr_ = sys._getframe, sys.getprofile, os.write, isinstance, getattr
+    getframe, getprofile, write_event, isinstance_, getattr_ = sys._getframe, sys.getprofile, _write_event, isinstance, getattr
 
     def audit(event, args):
         if event == "sys.setprofile" or event == "sys.settrace":
@@ -699,8 +694,6 @@ def _prepare_watch(routes: list[str], result_fd: int):
                 "p2l: the grader watches which library functions this notebook calls; "
                 "setting a profile or trace hook is not allowed while grading"
             )
-        if event == "object.__setattr__" and args and args[0] in sealed:
-            raise RuntimeError("p2l: the grader's watch cannot be changed")
         if event == "compile" and args.__len__() > 1 and isinstance_(args[1], str):
             current = getprofile()
             if current is None or getattr_(current, "__code__", None) is not profile_code:
@@ -714,11 +707,9 @@ def _prepare_watch(routes: list[str], result_fd: int):
             while top.f_back is not None and top.f_back.f_code is not run_code_code:
                 top = top.f_back
             if top.f_back is not None and args[1] == top.f_code.co_filename:  # through any library's compiler
-                payload = b'{"event":"guard","cell":-1,"kind":"tamper","route":"code compiled under the test cell\'s file name"}'
-                try:
-                    write(result_fd, b"J" + payload.__len__().to_bytes(8, "big") + payload)
-                except OSError:
-                    pass
+                write_event(
+                    b'{"event":"guard","cell":-1,"kind":"tamper","route":"code compiled under the test cell\'s file name"}'
+                )
                 raise RuntimeError("p2l: code compiled under the running test cell's name is not allowed while grading")
 
     sys.addaudithook(audit)
@@ -1109,7 +1100,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
         # What the recording relies on, as it is now: a test cell after any change to it is not trusted.
         snapshot = _integrity_snapshot(shell)
         _guard_own_functions((vars(_WORKER), vars(wire)))
-        integrity_changes, raw_write = _integrity_changes, os.write
+        integrity_changes, write_event = _integrity_changes, _write_event
         tampered = False
 
         def report_integrity(cell_index: int) -> None:
@@ -1122,17 +1113,13 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
                 return
             tampered = True
             names = ",".join('"' + "".join(ch for ch in n if ch.isalnum() or ch in "._ ()") + '"' for n in changed[:20])
-            payload = f'{{"event":"integrity","cell":{cell_index},"changed":[{names}]}}'.encode()
-            try:
-                raw_write(RESULT_FD, b"J" + payload.__len__().to_bytes(8, "big") + payload)
-            except OSError:
-                pass
+            write_event(f'{{"event":"integrity","cell":{cell_index},"changed":[{names}]}}'.encode())
 
         # The write-it-yourself watch, set up before any student code (see _prepare_watch).
         open_window = close_window = None
         if limits.get("forbid"):
             try:
-                open_window, close_window = _prepare_watch(list(limits["forbid"]), RESULT_FD)
+                open_window, close_window = _prepare_watch(list(limits["forbid"]))
             except Exception as err:  # noqa: BLE001 - the watched cells then fail as unwatched, with this reason
                 emit({"event": "guard", "cell": -1, "kind": "broken", "route": f"{type(err).__name__}: {err}"[:300]})
 

@@ -265,6 +265,9 @@ def grade_notebook(
     count = 0
     withheld: dict[int, list[dict]] = {}
     after_hidden = False  # student code that ran in a hidden test could have kept its inputs to show later
+    # The first change the notebook made to the grader's own code (report_integrity in grader/_worker.py): no test
+    # cell from there on is scored.
+    changed_at = next((e for e in result.events if e.get("event") == "integrity"), None)
     for index, job_cell in enumerate(job):
         cell = cells[where[index]]
         end = ends.get(index)
@@ -376,7 +379,6 @@ def grade_notebook(
                     # nbgrader scores a test cell that wrote to stderr as failed; so does the outside judgement.
                     detailed.append("The test cell wrote to stderr (nbgrader scores that as a failure).")
                     messages.append(detailed[-1])
-            changed_at = next((e for e in result.events if e.get("event") == "integrity"), None)
             if changed_at is not None and isinstance(changed_at.get("cell"), int) and changed_at["cell"] <= index:
                 names = [str(n)[:80] for n in changed_at.get("changed") or []][:5]
                 detailed.append(f"The grader's own code was changed by the notebook before this test ended: {names}.")
