@@ -21,8 +21,9 @@ library routes a test cell that forbids some reached (:func:`_prepare_watch`). T
 the notebook stack, and :mod:`grader.wire`, bound beside it: the frames and the value
 encoding the grader reads) so that nothing else of the grader has to be visible here.
 
-Protocol (grader -> worker, stdin lines): ``RUN <token> <limits> <name>`` (base64
-JSON limits, base64 notebook name) starts a job, ``QUIT`` exits. Before
+Protocol (grader -> worker, stdin lines): ``RUN <token> <limits> <name> [<files>]``
+(base64 JSON limits, base64 notebook name, base64 JSON ``{relative path: base64
+bytes}`` of the files the notebook finds beside it) starts a job, ``QUIT`` exits. Before
 reporting a cell's end the child asks the worker to answer (``P`` on its
 progress pipe, ``K`` back): a cell that killed the worker never reports its end. Worker -> grader (stdout): frames ``D<length: 8 bytes
 big-endian><JSON>``, ``{"ready": ...}`` once, then one ``{"token": ...,
@@ -85,6 +86,17 @@ def _load_wire():
 
 
 wire = _load_wire()
+
+
+def _add_site_dirs() -> None:
+    """The grader's user site-packages (``pip install --user``): ``python -I`` skips it, the host names it."""
+    import site
+
+    for folder in filter(None, os.environ.get("P2L_SITE_DIRS", "").split(os.pathsep)):
+        site.addsitedir(folder)
+
+
+_add_site_dirs()
 _WORKER = sys.modules[__name__]  # this module: IPython later puts the notebook's own namespace under "__main__"
 
 SCRATCH = os.environ.get("P2L_SCRATCH", "/tmp")
@@ -1014,7 +1026,20 @@ def _worker_alive() -> bool:
         return False
 
 
-def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict) -> None:
+def _place_files(work: str, files: dict) -> None:
+    """Write the assignment's files (data, helper modules; and the student's own) beside the notebook, as
+    nbgrader's autograde has them in the assignment folder. Paths are relative and stay inside ``work``."""
+    root = os.path.realpath(work)
+    for rel, data in files.items():
+        target = os.path.realpath(os.path.join(root, rel))
+        if os.path.isabs(rel) or not target.startswith(root + os.sep):
+            continue  # the host sends none of these; never write outside the notebook's folder
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as fh:
+            fh.write(base64.b64decode(data))
+
+
+def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict, files: dict | None = None) -> None:
     """Runs in the forked child: set limits, run the cells, stream results, exit."""
     os.setsid()
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -1060,6 +1085,7 @@ def _child(job_token: str, name: str, progress_w: int, pong_r: int, limits: dict
                 "TMPDIR": SCRATCH,
             }
         )
+        _place_files(work, files or {})
         os.chdir(work)
         sys.path[:0] = [work]
 
@@ -1416,20 +1442,24 @@ def main() -> int:
     stdin = 0
     buffer = b""
     while True:
-        while b"\n" not in buffer:
-            chunk = os.read(stdin, 256)
+        chunks = [buffer]
+        while b"\n" not in chunks[-1]:  # a line may carry megabytes of files: read in large pieces
+            chunk = os.read(stdin, 1 << 20)
             if not chunk:
                 return 0
-            buffer += chunk
-        line, buffer = buffer.split(b"\n", 1)
+            chunks.append(chunk)
+        line, buffer = b"".join(chunks).split(b"\n", 1)
         parts = line.decode().split()
+        del line, chunks
         if not parts or parts[0] == "QUIT":
             return 0
-        if parts[0] != "RUN" or len(parts) != 4:
+        if parts[0] != "RUN" or len(parts) not in (4, 5):
             continue
         token = parts[1]
         limits = json.loads(base64.b64decode(parts[2]))
         name = base64.b64decode(parts[3]).decode("utf-8", "replace")
+        files = json.loads(base64.b64decode(parts[4])) if len(parts) == 5 else {}
+        del parts
         _discard_stale_cells()
         progress_r, progress_w = os.pipe()
         pong_r, pong_w = os.pipe()
@@ -1439,7 +1469,7 @@ def main() -> int:
             os.close(progress_r)
             os.close(pong_w)
             try:
-                _child(token, name, progress_w, pong_r, limits)
+                _child(token, name, progress_w, pong_r, limits, files)
             finally:
                 os._exit(73)
         os.close(progress_w)
@@ -1450,6 +1480,7 @@ def main() -> int:
         _kill_everything_else()
         for path in (SCRATCH, "/dev/shm"):
             _wipe(path)
+        del files
         status["token"] = token
         _frame(1, wire.STATUS, json.dumps(status).encode())
 

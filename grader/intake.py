@@ -34,7 +34,6 @@ def map_notebooks(plan: Plan, folder: Path) -> tuple[dict[str, Path | None], lis
     """Which submitted file is which assignment notebook (renamed copies are recognised)."""
     notes: list[dict] = []
     files = [p for p in submission_files(folder) if p.suffix.lower() == ".ipynb"]
-    others = [p for p in submission_files(folder) if p.suffix.lower() != ".ipynb" and p.name not in EXCHANGE_FILES]
     mapping: dict[str, Path | None] = {}
     left = list(files)
     for nb in plan.notebooks:
@@ -78,10 +77,63 @@ def map_notebooks(plan: Plan, folder: Path) -> tuple[dict[str, Path | None], lis
             )
     for path in left:
         notes.append(dict(text=f"the extra notebook '{_shown(path, folder)}' was not graded"))
-    if others:
-        names = ", ".join(_shown(p, folder) for p in others[:5])
-        notes.append(dict(text=f"other files in the submission were ignored: {names}" + (" ..." if len(others) > 5 else "")))
     return mapping, notes
+
+
+#: The most a student's own files beside the notebooks (a helper module, data they made) may weigh.
+MAX_STUDENT_FILES_BYTES = 16 * 2**20
+
+
+def files_beside(plan: Plan, folder: Path) -> tuple[dict[str, bytes], list[dict]]:
+    """The files each notebook of this submission finds beside it, as nbgrader's autograde lays them out: the
+    student's other files (not notebooks), then the assignment's own files over them (``plan.files``: a
+    student cannot change the data or helpers the tests read). Notes say what was used and what was not."""
+    import fnmatch
+
+    from grader.plan import ignored_patterns
+
+    ignored = ignored_patterns()
+    used: dict[str, bytes] = {}
+    replaced, skipped = [], []
+    total = 0
+    for path in submission_files(folder):
+        rel = path.relative_to(folder)
+        if path.suffix.lower() == ".ipynb" or (len(rel.parts) == 1 and path.name in EXCHANGE_FILES):
+            continue
+        if any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignored):
+            continue
+        if rel.as_posix() in plan.files:
+            replaced.append(path)
+            continue
+        size = path.stat().st_size
+        if total + size > MAX_STUDENT_FILES_BYTES:
+            skipped.append(path)
+            continue
+        try:
+            used[rel.as_posix()] = path.read_bytes()
+        except OSError:
+            skipped.append(path)
+            continue
+        total += size
+
+    def listed(paths: list[Path]) -> str:
+        return ", ".join(_shown(p, folder) for p in paths[:5]) + (" ..." if len(paths) > 5 else "")
+
+    notes = []
+    if used:
+        notes.append(
+            dict(text=f"the submission's other files were placed beside its notebooks: {listed([folder / r for r in used])}")
+        )
+    if replaced:
+        notes.append(dict(text=f"the assignment's own copies were used instead of the submitted {listed(replaced)}"))
+    if skipped:
+        notes.append(
+            dict(
+                text=f"files left out (over {MAX_STUDENT_FILES_BYTES // 2**20} MB in all, or unreadable): {listed(skipped)}",
+                attention=True,
+            )
+        )
+    return {**used, **plan.files}, notes
 
 
 def _shown(path: Path, folder: Path) -> str:

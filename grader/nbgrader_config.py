@@ -10,13 +10,13 @@ c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this f
 c.CourseDirectory.course_id = "pixels-to-labels"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
-# Only notebooks are released: nothing else in a source folder (data caches,
-# checkpoints, a stray script) is copied to students. The two files nbgrader's
-# exchange writes beside a submission (when, and the key its feedback is
-# released under) must travel with it through collect, autograde and
-# feedback, or `release_feedback` cannot return feedback on a JupyterHub.
-c.CourseDirectory.include = ["*.ipynb", "timestamp.txt", "submission_secret.txt"]
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "*.db"]
+# nbgrader's default: everything in an assignment's source folder is released
+# (notebooks, and the data files and helper modules beside them; the grader
+# places the same files beside every notebook it runs, see grader/plan.py
+# `assignment_files`), except checkpoints, caches, feedback and databases.
+# Keep anything students must not see out of the source folder.
+c.CourseDirectory.include = ["*"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.db", "autotests.yml"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

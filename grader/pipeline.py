@@ -46,7 +46,7 @@ from pathlib import Path
 from grader import repo_exercises
 from grader import sandbox as sb
 from grader.gradebook import record_with_nbgrader
-from grader.intake import map_notebooks, review_notes, submission_sha
+from grader.intake import files_beside, map_notebooks, review_notes, submission_sha
 from grader.judge import grade_notebook
 from grader.plan import Plan, build_plan, compute_references, job_cells, load_references, perfect_cells, save_references
 from grader.state import GRADER_VERSION, AssignmentError, Course, course_lock, read_json, write_json
@@ -56,6 +56,8 @@ from grader.submission import Note, empty_submission, normalize, read_notebook
 def grade_submission(plan: Plan, folder: Path, worker: sb.Worker) -> dict:
     """Run and judge every notebook of one student's submission; returns the result record (plain JSON)."""
     mapping, sub_notes = map_notebooks(plan, folder)
+    files, file_notes = files_beside(plan, folder)
+    sub_notes += file_notes
     graded = []
     for nb in plan.notebooks:
         path = mapping.get(nb.name)
@@ -87,9 +89,9 @@ def grade_submission(plan: Plan, folder: Path, worker: sb.Worker) -> dict:
             # Nothing of the student's to run: every test cell fails without starting a sandbox.
             result = sb.JobResult(status="not_run", events=[], detail={})
         else:
-            result = worker.run(nb.name, job)
+            result = worker.run(nb.name, job, files)
             if result.status in ("worker_died", "host_timeout") and not result.events:
-                result = worker.run(nb.name, job)  # one retry on a fresh sandbox (infrastructure hiccup)
+                result = worker.run(nb.name, job, files)  # one retry on a fresh sandbox (infrastructure hiccup)
         grade = grade_notebook(nb, normalized, result, job, where, worker.limits)
         if result.status == "not_run":
             why = "the notebook is missing" if path is None else "the file could not be read as a notebook"
@@ -250,7 +252,7 @@ def verify_solution(plan: Plan, worker: sb.Worker) -> None:
         cells = perfect_cells(nb)
         normalized = normalize(cells, nb.release, nb.source)
         job, where = job_cells(normalized.cells, normalized.roles, nb, reference=False)
-        result = worker.run(nb.name, job)
+        result = worker.run(nb.name, job, plan.files)
         grade = grade_notebook(nb, normalized, result, job, where, worker.limits)
         failed = {g: t["messages"] for g, t in grade.tests.items() if not t["passed"]}
         if failed:

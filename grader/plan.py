@@ -41,6 +41,7 @@ class Plan:
     sha: str
     notebooks: list[NotebookPlan]
     preload: list[str]
+    files: dict[str, bytes] = field(default_factory=dict)  # beside every notebook: see assignment_files
 
 
 def _cells(nb: dict) -> list[dict]:
@@ -66,10 +67,54 @@ def _autotest_templates(course: Course, assignment: str) -> list[Path]:
     return [p for p in (course.solutions / assignment / AUTOTESTS, course.root / AUTOTESTS) if p.is_file()]
 
 
+def ignored_patterns() -> tuple[str, ...]:
+    """Names in an assignment folder that are not the assignment's: nbgrader's ``CourseDirectory.ignore`` as
+    the course configures it (``grader/nbgrader_config.py``), plus nbgrader's AUTOTEST templates."""
+    from grader.nbgrader_setup import load_config
+
+    return tuple(dict.fromkeys([*load_config(Path(".")).CourseDirectory.ignore, AUTOTESTS]))
+
+
+#: The most an assignment's own files (data, helper modules) may weigh: each notebook run carries a copy.
+MAX_FILES_BYTES = 64 * 2**20
+
+
+def assignment_files(course: Course, assignment: str) -> dict[str, bytes]:
+    """Every file of the assignment's source folder but its notebooks (data, helper modules): nbgrader releases
+    them with the notebooks and its autograde runs each notebook beside the source's copies, so the sandbox
+    writes them beside every notebook it runs (the solution's reference run and each student's).
+
+    Raises AssignmentError when they weigh more than MAX_FILES_BYTES."""
+    import fnmatch
+
+    folder = course.solutions / assignment
+    ignored = ignored_patterns()
+    files: dict[str, bytes] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_dir() or any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignored):
+            continue
+        if len(rel.parts) == 1 and path.suffix == ".ipynb":
+            continue  # the graded notebooks themselves
+        if not path.resolve().is_relative_to(folder.resolve()):
+            raise AssignmentError(f"{assignment}: {rel} is a link to outside the assignment folder; copy the file in instead")
+        files[rel.as_posix()] = path.read_bytes()
+    total = sum(map(len, files.values()))
+    if total > MAX_FILES_BYTES:
+        raise AssignmentError(
+            f"{assignment}: the files beside its notebooks weigh {total / 2**20:.0f} MB; the grader copies them into "
+            f"every notebook's sandbox and takes at most {MAX_FILES_BYTES // 2**20} MB: put large data in the dataset "
+            "cache (course_utils.data) instead"
+        )
+    return files
+
+
 def source_sha(course: Course, assignment: str) -> str:
     h = hashlib.sha256(f"p2l-grader {GRADER_VERSION}\n".encode())
     for path in [*sorted((course.solutions / assignment).glob("*.ipynb")), *_autotest_templates(course, assignment)]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for rel, data in assignment_files(course, assignment).items():
+        h.update(b"file\0" + rel.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
 
@@ -193,7 +238,8 @@ def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
         raise AssignmentError(
             f"{assignment} cannot be autograded safely (run `python -m grader lint`):\n  " + "\n  ".join(problems)
         )
-    return Plan(assignment=assignment, sha=sha, notebooks=notebooks, preload=sorted(preload))
+    files = assignment_files(course, assignment)
+    return Plan(assignment=assignment, sha=sha, notebooks=notebooks, preload=sorted(preload), files=files)
 
 
 def job_cells(cells: list[dict], roles: list[tuple[str, str | None]], nb: NotebookPlan, reference: bool):
@@ -268,7 +314,7 @@ def compute_references(plan: Plan, worker: sb.Worker, log) -> None:
     for nb in plan.notebooks:
         roles = _source_roles(nb.source)
         job, _where = job_cells(nb.source, roles, nb, reference=True)
-        result = worker.run(nb.name, job)
+        result = worker.run(nb.name, job, plan.files)
         ends = {e.get("cell"): e for e in result.events if e.get("event") == "end"}
         failures = []
         for index, cell in enumerate(job):

@@ -6,8 +6,9 @@ per job in a freshly forked child and hands back what happened as plain data.
 
 What the sandbox sees (Linux, bubblewrap), an allow-list:
 
-* an empty root with only the system bound read-only (``/usr`` and its
-  ``/bin``, ``/lib*`` links, a few files of ``/etc``), the Python environment
+* an empty root with only the system bound read-only (the program and library
+  folders of ``/usr`` and ``/usr/local`` — not their ``src`` — and the ``/bin``,
+  ``/lib*`` links, a few files of ``/etc``), the Python environment
   the grader runs in wherever it lives (prefixes, standard library,
   site-packages; a venv under ``/tmp``, conda, ``--user`` installs),
   ``course_utils`` and the dataset cache — so the gradebook, the solutions,
@@ -191,7 +192,13 @@ ETC_ALLOWED = (
     "xdg",
 )
 #: System folders bound read-only when they exist (as symlinks when they are symlinks, e.g. /bin -> usr/bin).
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys/devices/system/cpu", "/var/cache/fontconfig")
+#: Of ``/usr`` only what programs and libraries are read from: not ``/usr/src``, ``/usr/local/src``, ``/usr/games``
+#: or ``/usr/local/etc``, where a course checkout (or anything else) may lie.
+SYSTEM_DIRS = (
+    *(f"/usr/{name}" for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "libexec", "share", "include")),
+    *(f"/usr/local/{name}" for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "libexec", "share", "include")),
+    *("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys/devices/system/cpu", "/var/cache/fontconfig"),
+)
 
 
 def python_view() -> list[Path]:
@@ -210,10 +217,22 @@ def python_view() -> list[Path]:
         found.update(Path(p) for p in site.getsitepackages())
     except AttributeError:
         pass
-    user = Path(site.getusersitepackages()) if hasattr(site, "getusersitepackages") else None
-    if user is not None and user.is_dir() and site.ENABLE_USER_SITE:
-        found.add(user)
+    found.update(user_site_dirs())
     return sorted({p.resolve() for p in found if p.exists()})
+
+
+def user_site_dirs() -> list[Path]:
+    """The grader's user site-packages (``pip install --user``), when its Python reads one.
+
+    The worker runs ``python -I``, which skips the user site (its ``HOME`` is not the grader's either):
+    it adds these folders itself (``P2L_SITE_DIRS``), so a package the grader imports from there imports
+    in the sandbox too."""
+    import site
+
+    if not site.ENABLE_USER_SITE or not hasattr(site, "getusersitepackages"):
+        return []
+    user = Path(site.getusersitepackages())
+    return [user.resolve()] if user.is_dir() else []
 
 
 def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_cache: bool, tmpfs_mb: int = 1024) -> list[str]:
@@ -247,6 +266,7 @@ def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_
                 made.add(str(parent))
                 args.extend(["--perms", "0755", "--dir", str(parent)])
 
+    covered: list[Path] = []
     for name in SYSTEM_DIRS:
         path = Path(name)
         if path.is_symlink():
@@ -257,12 +277,12 @@ def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_
             parents(path)
             args.extend(["--ro-bind", str(path), str(path)])
             made.add(str(path))
+            covered.append(path)
     for name in ETC_ALLOWED:
         path = Path("/etc") / name
         if path.exists() or path.is_symlink():
             parents(path)
             args.extend(["--ro-bind", str(path), str(path)])
-    covered = [Path("/usr")]
     binds: list[tuple[str, Path]] = [("--ro-bind", p) for p in [*python_view(), *extra]]
     if cache is not None:
         binds.append(("--bind" if writable_cache else "--ro-bind", cache))
@@ -273,8 +293,8 @@ def view_args(hide: list[Path], extra: list[Path], cache: Path | None, writable_
         args.extend([flag, str(path), str(path)])
         covered.append(path)
         made.add(str(path))
-    for folder in hide:  # a Python installation that contains the course folder: the course stays hidden
-        if folder.is_dir() and any(_under(folder, c) and folder != c for c in covered[1:]):
+    for folder in hide:  # a Python installation or system folder that contains the course folder: it stays hidden
+        if folder.is_dir() and any(_under(folder, c) and folder != c for c in covered):
             args += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
     args += ["--perms", "0755", "--dir", RUN_DIR]
     return args
@@ -592,6 +612,9 @@ class Worker:
             env["P2L_SANDBOX_UID"] = str(sandbox_uid(self.index))
         if self.trusted:
             env["P2L_TRUSTED"] = "1"
+        sites = user_site_dirs()
+        if sites:
+            env["P2L_SITE_DIRS"] = os.pathsep.join(map(str, sites))
         return env
 
     def _argv(self, env: dict[str, str]) -> list[str]:
@@ -758,8 +781,10 @@ class Worker:
         self.jobdir = self.scratch = self.log_path = None
 
     # -- jobs
-    def run(self, name: str, cells: list[dict]) -> JobResult:
+    def run(self, name: str, cells: list[dict], files: dict[str, bytes] | None = None) -> JobResult:
         """Run ``cells`` (``{"source": str, "test": bool}``) as one notebook; never raises for student behaviour.
+
+        ``files`` (``{relative path: bytes}``) are written beside the notebook before its first cell runs.
 
         The cells go to the sandbox one at a time, each only once the previous one has ended, and only the
         events of the cell that is running are accepted (in order): nothing in the sandbox can read a test
@@ -771,9 +796,10 @@ class Worker:
         limits = self.limits.for_worker()
         # Every route any cell forbids: the sandbox resolves them before the notebook's first cell runs.
         limits["forbid"] = sorted({r for c in cells for r in c.get("forbid") or ()})
-        line = (
-            f"RUN {token} {base64.b64encode(json.dumps(limits).encode()).decode()} {base64.b64encode(name.encode()).decode()}\n"
-        ).encode()
+        fields = [json.dumps(limits).encode(), name.encode()]
+        if files:
+            fields.append(json.dumps({rel: base64.b64encode(data).decode() for rel, data in files.items()}).encode())
+        line = " ".join(["RUN", token, *(base64.b64encode(f).decode() for f in fields)]).encode() + b"\n"
         started = time.monotonic()
         received = [0]  # bytes from the child so far
         parser = StreamParser()

@@ -20,7 +20,7 @@ from pathlib import Path
 from grader.nbgrader_setup import grading_environment, load_config, temporary_environ
 
 #: Bump when grading logic changes so that cached references and results are recomputed.
-GRADER_VERSION = "2"  # 2: the write-it-yourself watch and the integrity check (results of 1 are regraded)
+GRADER_VERSION = "3"  # 3: files beside the notebooks are placed in the sandbox; 2: the watch and the integrity check
 
 
 class AssignmentError(RuntimeError):

@@ -351,7 +351,10 @@ NBGRADER_SETS = {
     ),
     "autotest_multi": ("autotest-multi", ["autotest-multi-unchanged", "autotest-multi-changed"]),
     "autotest_hashed": ("autotest-hashed", ["autotest-hashed-unchanged", "autotest-hashed-changed"]),
+    "relative_file": ("open_relative_file", ["open_relative_file"]),
 }  # fmt: skip
+#: Files beside an assignment's source notebook (nbgrader's autograde copies them beside every submission's).
+NBGRADER_FILES = {"relative_file": ["data.txt"]}
 
 
 def _nbgrader_course(root, files, solutions: bool = True, students: bool = True) -> None:
@@ -362,6 +365,8 @@ def _nbgrader_course(root, files, solutions: bool = True, students: bool = True)
         if solutions:
             (root / "solutions" / assignment).mkdir(parents=True, exist_ok=True)
             shutil.copy(files / f"{source}.ipynb", root / "solutions" / assignment / "p1.ipynb")
+            for name in NBGRADER_FILES.get(assignment, []):
+                shutil.copy(files / name, root / "solutions" / assignment / name)
         for student in submitted if students else []:
             folder = root / "submitted" / student / assignment
             folder.mkdir(parents=True, exist_ok=True)
@@ -371,8 +376,8 @@ def _nbgrader_course(root, files, solutions: bool = True, students: bool = True)
 @pytest.mark.grading
 def test_nbgrader_s_own_test_notebooks_score_alike(tmp_path):
     """nbgrader's own test notebooks (print-only and assert tests, hidden tests, AUTOTEST directives with plain
-    and hashed templates, cheat attempts, edited grade and locked cells), graded by plain nbgrader and by the
-    sandboxed grader: the same score in every autograded cell."""
+    and hashed templates, cheat attempts, edited grade and locked cells, a test that reads a data file beside
+    the notebook), graded by plain nbgrader and by the sandboxed grader: the same score in every autograded cell."""
     import nbgrader
 
     if sandbox.check_sandbox() is not None:
@@ -414,6 +419,7 @@ def test_nbgrader_s_own_test_notebooks_score_alike(tmp_path):
         and hidden["autotest-hidden-changed-right"]["test_hidden"][0] == 1
     )
     assert cells >= 20, cells
+    assert state.Course(box_root).scores("relative_file")["open_relative_file"]["open_file"] == (10, 10)
 
 
 # ----------------------------------------------------------------------------- the transform (no sandbox)
@@ -588,3 +594,86 @@ def test_strict_is_an_autograde_option():
     assert _parser().parse_args(["autograde", "--strict"]).strict is True
     assert _parser().parse_args(["autograde"]).strict is False
     assert pipeline.RunOptions().strict is False
+
+
+# ----------------------------------------------------------------------------- files beside the notebooks
+
+FILES_SOURCE = {
+    "cells": [
+        _code('import helpers\nrows = open("data/table.csv").read().split()\n', "setup", locked=True),
+        _code(
+            "def total():\n    ### BEGIN SOLUTION\n    return sum(int(r) for r in rows) + helpers.OFFSET\n    ### END SOLUTION\n",
+            "total",
+            solution=True,
+        ),
+        _code("assert total() == 106\n", "test_total", grade=True, points=1, locked=True),
+        _code("def seven():\n    ### BEGIN SOLUTION\n    return 7\n    ### END SOLUTION\n", "seven", solution=True),
+        _code("assert seven() == 7\n", "test_seven", grade=True, points=1, locked=True),
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+#: The assignment's own files: a data file in a subfolder and a helper module the setup cell imports.
+FILES_ASSIGNMENT = {"data/table.csv": "1 2 3\n", "helpers.py": "OFFSET = 100\n"}
+#: student -> (answers, files submitted beside the notebook, points expected in test_total and test_seven).
+FILES_STUDENTS = {
+    "honest": ({}, {}, (1, 1)),
+    # Their own module beside the notebook, imported by their answer: placed, as nbgrader places it.
+    "own_module": ({"seven": "import mine\n\ndef seven():\n    return mine.SEVEN\n"}, {"mine.py": "SEVEN = 7\n"}, (1, 1)),
+    # Changed copies of the assignment's files: the assignment's own are used (their total is still 106).
+    "changed_the_data": ({}, {"data/table.csv": "100 200 300\n", "helpers.py": "OFFSET = 0\n"}, (1, 1)),
+    # An answer that needs a file nobody sent loses that cell only.
+    "missing_module": ({"seven": "import not_sent\n\ndef seven():\n    return not_sent.SEVEN\n"}, {}, (1, 0)),
+}
+
+
+@pytest.mark.grading
+def test_files_beside_the_notebooks_are_laid_out_as_nbgrader_does(tmp_path):
+    """An assignment with a data file and a helper module beside its notebook: nbgrader releases them and its
+    autograde runs every submission beside the source's copies (a student's own extra files stay, their changed
+    copies of the assignment's files do not). The sandboxed grader: the same scores as plain nbgrader."""
+    if sandbox.check_sandbox() is not None:
+        pytest.fail(f"the sandboxed grader needs bubblewrap: {sandbox.check_sandbox()}")
+    roots = {"plain": tmp_path / "plain", "sandboxed": tmp_path / "sandboxed"}
+    for root in roots.values():
+        folder = root / "solutions" / "files"
+        folder.mkdir(parents=True)
+        (folder / "lab.ipynb").write_text(json.dumps(FILES_SOURCE), encoding="utf-8")
+        for rel, text in FILES_ASSIGNMENT.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(text)
+    with temporary_environ(grading_environment()):
+        api = state.Course(roots["plain"]).api()
+        assert api.generate_assignment("files", force=True, create=True)["success"]
+        released = roots["plain"] / "exercises" / "files"
+        assert {p.relative_to(released).as_posix() for p in released.rglob("*") if p.is_file()} == {
+            "lab.ipynb",
+            *FILES_ASSIGNMENT,
+        }
+        release = json.loads((released / "lab.ipynb").read_text(encoding="utf-8"))
+        for root in roots.values():
+            for student, (answers, files, _points) in FILES_STUDENTS.items():
+                nb = submission.perfect_submission(release, FILES_SOURCE)
+                for cell in nb["cells"]:
+                    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                    cell["source"] = answers.get(grade_id, cell["source"])
+                folder = root / "submitted" / student / "files"
+                folder.mkdir(parents=True)
+                (folder / "lab.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+                for rel, text in files.items():
+                    (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (folder / rel).write_text(text)
+        for student in FILES_STUDENTS:
+            assert api.autograde("files", student, force=True, create=True)["success"]
+    summary = pipeline.autograde(pipeline.Course(roots["sandboxed"]), None, pipeline.RunOptions(jobs=2, log=lambda m: None))
+    assert not summary.refused, summary.refused
+    plain, boxed = state.Course(roots["plain"]).scores("files"), state.Course(roots["sandboxed"]).scores("files")
+    for student, (_answers, _files, (total, seven)) in FILES_STUDENTS.items():
+        expected = {"test_total": (total, 1), "test_seven": (seven, 1)}
+        assert plain[student] == expected, ("plain nbgrader", student, plain[student])
+        assert boxed[student] == expected, ("sandboxed", student, boxed[student])
+    notes = json.dumps(json.loads((roots["sandboxed"] / "grading" / "files" / "own_module" / "result.json").read_text()))
+    assert "mine.py" in notes, notes
+    notes = json.dumps(json.loads((roots["sandboxed"] / "grading" / "files" / "changed_the_data" / "result.json").read_text()))
+    assert "own copies were used instead" in notes and "helpers.py" in notes, notes

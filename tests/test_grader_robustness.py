@@ -485,9 +485,10 @@ print("READ " + json.dumps(out))
 """
 
 
-def _read_in_sandbox(paths: list[str], python: str = sys.executable) -> dict:
-    """Run READ_PROBE in a fresh sandboxed worker started by ``python`` (whose environment the view is built from)."""
-    code = READ_PROBE.replace("__PATHS__", repr(paths))
+def _read_in_sandbox(paths: list[str], python: str = sys.executable, env: dict | None = None, extra: str = "") -> dict:
+    """Run READ_PROBE (then ``extra``) in a fresh sandboxed worker started by ``python`` (whose environment the
+    view is built from)."""
+    code = READ_PROBE.replace("__PATHS__", repr(paths)) + extra
     script = (
         "import json, sys\nfrom grader import sandbox\n"
         f"w = sandbox.Worker(5, limits=sandbox.Limits(cell_seconds=30), hide=[], preload=['numpy'])\n"
@@ -496,8 +497,9 @@ def _read_in_sandbox(paths: list[str], python: str = sys.executable) -> dict:
         "print(json.dumps({'status': r.status, 'problems': r.problems, 'events': r.events}))\n"
     )
     proc = subprocess.run(
-        [python, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)}
-    )
+        [python, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     end = next(e for e in result["events"] if e.get("event") == "end")
@@ -505,13 +507,13 @@ def _read_in_sandbox(paths: list[str], python: str = sys.executable) -> dict:
     text = "".join(o.get("text", "") for o in end["outputs"])
     read = json.loads(next(line for line in text.splitlines() if line.startswith("READ "))[5:])
     prefix = next(line for line in text.splitlines() if line.startswith("PREFIX "))[7:]
-    return {"read": read, "prefix": prefix}
+    return {"read": read, "prefix": prefix, "text": text}
 
 
 def test_a_checkout_elsewhere_on_disk_is_not_readable(tmp_path):
     """Solutions with hidden tests in a folder the old deny-list did not know (/opt, /srv, /work, ...)."""
     secrets = []
-    for top in ("/opt", "/srv"):
+    for top in ("/opt", "/srv", "/usr/local/src", "/usr/src"):
         if not os.access(top, os.W_OK):
             continue
         folder = Path(tempfile.mkdtemp(prefix="p2l-checkout-", dir=top))
@@ -521,7 +523,7 @@ def test_a_checkout_elsewhere_on_disk_is_not_readable(tmp_path):
     try:
         assert secrets
         paths = [str(f / "solutions" / "ex.ipynb") for f in secrets] + [str(f) for f in secrets]
-        paths += [str(ROOT / "solutions"), str(ROOT / "grader"), "/etc/shadow", "/var/log", "/opt", "/srv"]
+        paths += [str(ROOT / "solutions"), str(ROOT / "grader"), "/etc/shadow", "/var/log", "/opt", "/srv", "/usr/local/src"]
         paths += [str(p / "solutions") for p in ROOT.parent.glob("*") if (p / "solutions").is_dir()][:3]
         read = _read_in_sandbox(paths + ["/root", "/home", "/"])["read"]
         for path in paths:
@@ -549,6 +551,28 @@ def test_a_venv_under_tmp_works(tmp_path):
         subprocess.run(["cp", "-al", sys.prefix, str(venv)], check=True)
         out = _read_in_sandbox(["/tmp"], python=str(venv / "bin" / "python"))
         assert out["prefix"] == str(venv)
+    finally:
+        shutil.rmtree(venv.parent, ignore_errors=True)
+
+
+def test_a_user_site_install_imports_in_the_sandbox(tmp_path):
+    """A package installed with ``pip install --user`` for the grader's Python imports in the sandbox too
+    (the worker runs ``python -I``, which skips the user site): a copy of this venv that reads the user site,
+    and a module in a user base under /tmp."""
+    venv = Path(tempfile.mkdtemp(prefix="p2l-venv-", dir="/tmp")) / "venv"
+    try:
+        subprocess.run(["cp", "-al", sys.prefix, str(venv)], check=True)
+        config = venv / "pyvenv.cfg"
+        text = config.read_text().replace("include-system-site-packages = false", "include-system-site-packages = true")
+        config.unlink()  # a hard link to this venv's own file: write a new one
+        config.write_text(text)
+        base = venv.parent / "userbase"
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        (base / "lib" / version / "site-packages").mkdir(parents=True)
+        (base / "lib" / version / "site-packages" / "p2l_user_probe.py").write_text("ANSWER = 42\n")
+        out = _read_in_sandbox(["/tmp"], python=str(venv / "bin" / "python"), env={"PYTHONUSERBASE": str(base)},
+                               extra="\nimport p2l_user_probe\nprint('USER', p2l_user_probe.ANSWER)")  # fmt: skip
+        assert "USER 42" in out["text"]
     finally:
         shutil.rmtree(venv.parent, ignore_errors=True)
 

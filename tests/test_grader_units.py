@@ -637,7 +637,9 @@ def test_notes_spell_out_what_a_submitted_file_name_hides(tmp_path):
     (tmp_path / "nb.ipynb").write_text("{}")
     (tmp_path / "x\x1b]0;owned\x07\u202e.ipynb").write_text("{}")
     (tmp_path / ("y" * 200 + ".txt")).write_text("")
+    plan_.files = {}
     _, notes = intake.map_notebooks(plan_, tmp_path)
+    notes += intake.files_beside(plan_, tmp_path)[1]
     text = " ".join(n["text"] for n in notes)
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, text
     assert "x\\x1b]0;owned\\x07\\u202e.ipynb" in text and "y" * 200 not in text
