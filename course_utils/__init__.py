@@ -39,10 +39,32 @@ _FUNCTIONS = {
 
 if TYPE_CHECKING:  # what a type checker and an editor see; at run time __getattr__ loads lazily
     from course_utils import (  # noqa: F401
-        architectures, checks, checkup, claims, convolution, corruptions, costs, data, device_audit,
-        distributed, env, fairness, imagenet, models, pixels, restrictions, saliency, shapes, speed, stages,
-        train, transfer, translation, viz, widgets,
-    )  # fmt: skip
+        architectures,
+        checks,
+        checkup,
+        claims,
+        convolution,
+        corruptions,
+        costs,
+        data,
+        device_audit,
+        distributed,
+        env,
+        fairness,
+        imagenet,
+        models,
+        pixels,
+        restrictions,
+        saliency,
+        shapes,
+        speed,
+        stages,
+        train,
+        transfer,
+        translation,
+        viz,
+        widgets,
+    )
     from course_utils.checkup import doctor  # noqa: F401
     from course_utils.claims import expect  # noqa: F401
     from course_utils.env import is_online  # noqa: F401
@@ -85,10 +107,10 @@ def setup(seed: int = 0, *, device: str | None = None, threads: int | None = Non
     """
     from course_utils import env, viz
 
-    env.seed_everything(seed)
+    env._seed_everything(seed)
     n_threads = env.set_threads(threads)
-    viz.setup_style()
-    chosen = env.choose_device(device, verbose=False)
+    viz._setup_style()
+    chosen = env._choose_device(device, verbose=False)
     online = env.is_online()
     if verbose:
         print(

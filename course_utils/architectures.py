@@ -2,8 +2,8 @@
 
 Lesson 06b's measurements as pure functions: a plain or residual stack of a
 chosen depth (`depth_net`), a short training run that records its loss
-(`train_steps`), the gradient norm of every weight layer (`gradient_norms`),
-what a depthwise separable convolution saves (`separable_macs`,
+(`_train_steps`), the gradient norm of every weight layer (`gradient_norms`),
+what a depthwise separable convolution saves (`_separable_macs`,
 `separable_pairs`), the measured cost of architectures built on PyTorch's
 ``meta`` device (`measure`), and the published ImageNet accuracies the lesson
 plots against those costs (`PUBLISHED`, each with its source).
@@ -145,13 +145,13 @@ def _execution_roles(module: nn.Module, example: torch.Tensor) -> dict[str, nn.M
     (``"conv3x3#0"``, ``"conv3x3#1"``, ``"conv1x1#0"``); a batch norm takes the
     role of the convolution that ran last before it (``"bn after conv3x3#0"``).
     """
-    from course_utils.models import eval_mode
+    from course_utils.models import _eval_mode
 
     order: list[nn.Module] = []
     handles = [m.register_forward_hook(lambda m, i, o: order.append(m)) for m in module.modules()
                if isinstance(m, (nn.Conv2d, nn.modules.batchnorm._BatchNorm))]  # fmt: skip
     try:
-        with eval_mode(module), torch.no_grad():
+        with _eval_mode(module), torch.no_grad():
             module(example)
     finally:
         for handle in handles:
@@ -276,26 +276,25 @@ def gradient_norms(
 
     Introduced in lesson 06b's exercise.
     """
+    from course_utils.models import _train_mode
+
     layers = _weight_layers(model)
     if not layers:
         raise ValueError(f"{type(model).__name__} has no nn.Conv2d or nn.Linear layer to measure")
-    modes = [(m, m.training) for m in model.modules()]
     buffers = [(b, b.detach().clone()) for b in model.buffers()]  # batch norm's running statistics
     try:
-        model.train()
-        loss = (loss_fn or F.cross_entropy)(model(x), y)
-        grads = torch.autograd.grad(loss, [layer.weight for layer in layers])
+        with _train_mode(model):
+            loss = (loss_fn or F.cross_entropy)(model(x), y)
+            grads = torch.autograd.grad(loss, [layer.weight for layer in layers])
     finally:
-        for m, mode in modes:
-            m.training = mode
         with torch.no_grad():
             for b, saved in buffers:
                 b.copy_(saved)
     return [float(g.norm()) for g in grads]
 
 
-def train_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int = 32, lr: float = 0.1,
-                seed: int = 0) -> list[float]:  # fmt: skip
+def _train_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int = 32, lr: float = 0.1,
+                 seed: int = 0) -> list[float]:  # fmt: skip
     """Train with SGD (momentum 0.9) on random batches; the loss of every step.
 
     Args:
@@ -383,7 +382,7 @@ def degradation_runs(x: torch.Tensor, y: torch.Tensor, depths: Sequence[int], *,
         model = depth_net(depth, residual, width=width, in_channels=x.shape[1], num_classes=int(y.max()) + 1)
         model.train()
         norms = gradient_norms(model, x[:batch_size], y[:batch_size])
-        losses = train_steps(model, x, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
+        losses = _train_steps(model, x, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed)
         model.eval()
         with torch.no_grad():
             logits = model(x[:sample])
@@ -458,7 +457,7 @@ def figure_depth_summary(runs: Sequence[DepthRun]) -> Figure:
 # ----------------------------------------------------------------------------- separable convolutions
 
 
-def separable_macs(in_channels: int, out_channels: int, kernel_size: int, height: int, width: int) -> tuple[int, int]:
+def _separable_macs(in_channels: int, out_channels: int, kernel_size: int, height: int, width: int) -> tuple[int, int]:
     """Multiply-adds of a standard k x k convolution and of a depthwise + pointwise pair, same channels.
 
     Args:
@@ -510,7 +509,7 @@ def separable_pairs(model: nn.Module, input_shape: Sequence[int]) -> list[Separa
     """Every depthwise convolution of ``model`` with the pointwise (1x1) convolution that follows it.
 
     Costs are measured (`course_utils.costs.layer_costs`); the standard
-    convolution it replaces is priced with `separable_macs`.
+    convolution it replaces is priced with `_separable_macs`.
 
     Introduced in lesson 06b.
     """
@@ -524,7 +523,7 @@ def separable_pairs(model: nn.Module, input_shape: Sequence[int]) -> list[Separa
         depthwise = conv.groups == conv.in_channels == conv.out_channels and conv.groups > 1
         if depthwise and after.kernel_size == (1, 1) and after.groups == 1:
             k, hw = conv.kernel_size[0], (cost.output_shape[-2], cost.output_shape[-1])
-            standard, _ = separable_macs(conv.in_channels, after.out_channels, k, *hw)
+            standard, _ = _separable_macs(conv.in_channels, after.out_channels, k, *hw)
             pairs.append(SeparablePair(cost.name, next_cost.name, conv.in_channels, after.out_channels, k, hw,
                                        cost.macs + next_cost.macs, standard))  # fmt: skip
     return pairs

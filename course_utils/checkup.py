@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from course_utils import data
-from course_utils.env import choose_device, detect_platform, is_online
+from course_utils.env import _choose_device, _detect_platform, is_online
 
 __all__ = ["Problem", "Report", "doctor"]
 
@@ -94,7 +94,7 @@ def doctor(*, check_network: bool = True, verbose: bool = True) -> Report:
     """
     report = Report()
     facts, problems = report.facts, report.problems
-    where = detect_platform()
+    where = _detect_platform()
     facts["platform"] = f"{where} · {platform.system()} {platform.machine()} · {os.cpu_count()} CPU cores"
     facts["python"] = platform.python_version()
     if sys.version_info < (3, 10):  # noqa: UP036 -- doctor must still run, and say so, on a Python too old for the course
@@ -113,7 +113,7 @@ def doctor(*, check_network: bool = True, verbose: bool = True) -> Report:
         else:
             facts[dist] = version
 
-    device = choose_device(verbose=False)
+    device = _choose_device(verbose=False)
     facts["device"] = str(device)
     if device.type == "cuda":
         facts["device"] += f" ({torch.cuda.get_device_name(0)})"
@@ -124,7 +124,7 @@ def doctor(*, check_network: bool = True, verbose: bool = True) -> Report:
     if not widgets_ok:
         problems.append(Problem("interactive widgets may not display", _WIDGET_FIX))
 
-    fmnist = data.fashion_mnist_source()
+    fmnist = data._fashion_mnist_source()
     facts["Fashion-MNIST"] = fmnist or "not found offline (downloads when online)"
     if check_network:
         online = is_online()

@@ -75,13 +75,13 @@ def gray(image: ImageLike) -> torch.Tensor:
 
     Introduced in lesson 03.
     """
-    from course_utils.pixels import BT601_LUMA, as_hwc_uint8
+    from course_utils.pixels import BT601_LUMA, _as_hwc_uint8
 
-    array = as_hwc_uint8(image).astype(np.float32) / 255
+    array = _as_hwc_uint8(image).astype(np.float32) / 255
     return torch.from_numpy(array @ np.asarray(BT601_LUMA, dtype=np.float32))
 
 
-def fit_within(gray: torch.Tensor, size: int) -> torch.Tensor:
+def _fit_within(gray: torch.Tensor, size: int) -> torch.Tensor:
     """A (H, W) image shrunk (with antialiasing) so that its longer side is at most ``size`` pixels.
 
     Lesson 03's kernel editor filters photos of this size, so that it redraws quickly.
@@ -122,7 +122,7 @@ def filter_gray(image: torch.Tensor, weights: KernelLike) -> torch.Tensor:
     return F.conv2d(x, k[None, None])[0, 0]
 
 
-def response_image(response: torch.Tensor, weights: KernelLike) -> np.ndarray:
+def _response_image(response: torch.Tensor, weights: KernelLike) -> np.ndarray:
     """Turn a filter response into a picture (H, W) uint8.
 
     A kernel whose weights sum to zero (an edge detector) gives signed
@@ -143,7 +143,7 @@ def response_image(response: torch.Tensor, weights: KernelLike) -> np.ndarray:
     return (r.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
-def kernel_html(weights: KernelLike, response: torch.Tensor) -> str:
+def _kernel_html(weights: KernelLike, response: torch.Tensor) -> str:
     """One line describing a kernel and its response (the kernel editor's caption).
 
     Introduced in lesson 03.
@@ -285,14 +285,14 @@ def figure_kernels(image: torch.Tensor, names: Sequence[str], *, ncols: int = 4)
         ax.axis("off")
     for ax, name in zip(axes.flat, names):
         k = kernel(name)
-        ax.imshow(response_image(filter_gray(image, k), k), cmap="gray", vmin=0, vmax=255)
+        ax.imshow(_response_image(filter_gray(image, k), k), cmap="gray", vmin=0, vmax=255)
         rows = "\n".join(" ".join(f"{v:5.2g}" for v in row) for row in k.tolist())
         ax.set_title(f"{name}\n{rows}", fontsize=8, family="monospace")
     fig.tight_layout()
     return fig
 
 
-def figure_kernel_editor(image: torch.Tensor, weights: KernelLike, *, title: str) -> Figure:
+def _figure_kernel_editor(image: torch.Tensor, weights: KernelLike, *, title: str) -> Figure:
     """Static picture of the kernel editor: the gray photo, the kernel's numbers, the filtered photo.
 
     Introduced in lesson 03.
@@ -308,7 +308,7 @@ def figure_kernel_editor(image: torch.Tensor, weights: KernelLike, *, title: str
         axes[1].text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=10,
                      color="white" if abs(v) > 0.6 * limit else "black")  # fmt: skip
     axes[1].set_title("kernel")
-    axes[2].imshow(response_image(filter_gray(image, w), w), cmap="gray", vmin=0, vmax=255)
+    axes[2].imshow(_response_image(filter_gray(image, w), w), cmap="gray", vmin=0, vmax=255)
     axes[2].set_title("filtered")
     for ax in axes:
         ax.set_xticks([])
@@ -370,10 +370,10 @@ def figure_receptive_fields(image: ImageLike, fields: Mapping[str, int], *, cent
     """
     from matplotlib.patches import Rectangle
 
-    from course_utils.pixels import as_hwc_uint8
+    from course_utils.pixels import _as_hwc_uint8
     from course_utils.viz import OKABE_ITO
 
-    array = as_hwc_uint8(image)
+    array = _as_hwc_uint8(image)
     h, w = array.shape[:2]
     cy, cx = centre if centre is not None else (h // 2, w // 2)
     fig = _figure(figsize=(7.5, 7.5 * h / w + 0.6))

@@ -166,7 +166,7 @@ def classify_corrupted(bundle: Pretrained, crops: torch.Tensor, kinds: Sequence[
 
     from tqdm.auto import tqdm
 
-    from course_utils.models import eval_mode
+    from course_utils.models import _eval_mode
 
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be a positive number of images (or None for all photos); got {batch_size!r}")
@@ -191,7 +191,7 @@ def classify_corrupted(bundle: Pretrained, crops: torch.Tensor, kinds: Sequence[
         return torch.cat(chunks)
 
     results: dict[tuple[int, int], torch.Tensor] = {}
-    with eval_mode(bundle.model), torch.inference_mode():
+    with _eval_mode(bundle.model), torch.inference_mode():
         clean = (crops * 255).round().to(torch.uint8)
         images[:, :, 0] = clean[:, None]  # severity 0: the clean photo, once per kind
         clean_probs = classify(clean)
@@ -275,9 +275,9 @@ def figure_severity_curves(curves: Mapping[str, Sequence[float]], *, title: str,
     return fig
 
 
-def figure_corrupted_prediction(image: torch.Tensor, probs: torch.Tensor, class_names: Sequence[str], *, title: str,
-                                accepted: Sequence[str] = (), k: int = 5,
-                                mark_label: str = "counts as right") -> Figure:  # fmt: skip
+def _figure_corrupted_prediction(image: torch.Tensor, probs: torch.Tensor, class_names: Sequence[str], *, title: str,
+                                 accepted: Sequence[str] = (), k: int = 5,
+                                 mark_label: str = "counts as right") -> Figure:  # fmt: skip
     """A (corrupted) photo next to the model's top-``k`` classes.
 
     Args:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from course_utils.models import eval_mode
+from course_utils.models import _eval_mode
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -87,7 +87,7 @@ def _counted_forward(model: nn.Module, shape: tuple[int, ...]) -> FlopCounterMod
     from torch.utils.flop_counter import FlopCounterMode
 
     device, dtype = _device_and_dtype(model)
-    with eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with _eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(torch.zeros((1, *shape), device=device, dtype=dtype))
     return counter
 
@@ -186,7 +186,7 @@ def _percent(share: float) -> str:
     return f"{share:.2%}" if 0 < share < 0.001 else f"{share:.1%}"
 
 
-def layer_summary(costs: Sequence[LayerCost], name: str) -> str:
+def _layer_summary(costs: Sequence[LayerCost], name: str) -> str:
     """One line saying what one layer costs and its share of the whole model.
 
     Raises:
@@ -209,7 +209,7 @@ def layer_summary(costs: Sequence[LayerCost], name: str) -> str:
     )
 
 
-def figure_layer_costs(costs: Sequence[LayerCost], highlight: str | None = None, *, title: str | None = None) -> Figure:
+def _figure_layer_costs(costs: Sequence[LayerCost], highlight: str | None = None, *, title: str | None = None) -> Figure:
     """Two bar charts side by side: each layer's share of the parameters and of the FLOPs.
 
     Only layers with parameters or FLOPs are drawn (ReLU, pooling and dropout
@@ -222,9 +222,9 @@ def figure_layer_costs(costs: Sequence[LayerCost], highlight: str | None = None,
 
     Introduced in lesson 06.
     """
-    from course_utils.viz import OKABE_ITO, _figure
-
     from matplotlib.patches import Patch
+
+    from course_utils.viz import OKABE_ITO, _figure
 
     rows = _costly(costs)
     if not rows:

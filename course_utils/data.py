@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from course_utils import env
-from course_utils.shapes import ShapeParams, render_shapes
+from course_utils.shapes import ShapeParams, _render_shapes
 
 if TYPE_CHECKING:
     import datasets
@@ -43,6 +43,7 @@ __all__ = [
     "FASHION_CLASSES",
     "OfflineError",
     "PHOTOS",
+    "Photo",
     "load",
     "load_digits",
     "load_faces",
@@ -213,7 +214,7 @@ def load_shapes(n_train: int = 10_000, n_test: int = 2_000, *, seed: int = 0, **
     def build() -> datasets.DatasetDict:
         splits = {}
         for split, n, p, s in (("train", n_train, train_params, seed), ("test", n_test, test_params, seed + 100_003)):
-            drawn = {k: v.numpy() for k, v in render_shapes(n, p, seed=s).items()}
+            drawn = {k: v.numpy() for k, v in _render_shapes(n, p, seed=s).items()}
             image, label = drawn.pop("image"), drawn.pop("label")
             splits[split] = _array_dataset(image, label, p.classes, **drawn)
         return datasets.DatasetDict(splits)
@@ -249,7 +250,7 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def fashion_mnist_source() -> str | None:
+def _fashion_mnist_source() -> str | None:
     """Where Fashion-MNIST can be read offline, or ``None`` if nowhere.
 
     Looks in ``$P2L_FASHION_MNIST``, Debian's package folder, then the
@@ -283,7 +284,7 @@ def load_fashion_mnist() -> datasets.DatasetDict:
     """
     import datasets
 
-    folder = fashion_mnist_source()
+    folder = _fashion_mnist_source()
     if folder is None:
         if not env.is_online():
             raise OfflineError(
@@ -295,13 +296,13 @@ def load_fashion_mnist() -> datasets.DatasetDict:
 
         torchvision.datasets.FashionMNIST(str(cache_dir()), train=True, download=True)
         torchvision.datasets.FashionMNIST(str(cache_dir()), train=False, download=True)
-        folder = fashion_mnist_source()
+        folder = _fashion_mnist_source()
     assert folder is not None
 
     def build() -> datasets.DatasetDict:
         splits = {}
         for split, (images, labels) in _FASHION_FILES.items():
-            # fashion_mnist_source() returned this folder only once it had found every file
+            # _fashion_mnist_source() returned this folder only once it had found every file
             x = _read_idx(cast(Path, _find_idx(Path(folder), images)))[:, None]  # (N, 1, 28, 28)
             y = _read_idx(cast(Path, _find_idx(Path(folder), labels)))
             splits[split] = _array_dataset(np.ascontiguousarray(x), y, FASHION_CLASSES)
@@ -471,7 +472,7 @@ def load_photo(name: str) -> np.ndarray:
     return PHOTOS[name].load()
 
 
-def load_gallery() -> datasets.DatasetDict:
+def _load_gallery() -> datasets.DatasetDict:
     """All real photos of the course, with their provenance.
 
     Returns:
@@ -511,7 +512,7 @@ HUB_DATASETS = {
 }
 
 
-def load_hub(name: str, **kwargs: Any) -> datasets.DatasetDict:
+def _load_hub(name: str, **kwargs: Any) -> datasets.DatasetDict:
     """A dataset from the Hugging Face hub, when online.
 
     Args:
@@ -551,7 +552,7 @@ LOADERS: dict[str, Callable[..., datasets.DatasetDict]] = {
     "fashion_mnist": load_fashion_mnist,
     "digits": load_digits,
     "faces": load_faces,
-    "gallery": load_gallery,
+    "gallery": _load_gallery,
 }
 
 
@@ -571,7 +572,7 @@ def load(name: str, **kwargs: Any) -> datasets.DatasetDict:
     if name in LOADERS:
         return LOADERS[name](**kwargs)
     if name in HUB_DATASETS:
-        return load_hub(name, **kwargs)
+        return _load_hub(name, **kwargs)
     raise ValueError(f"unknown dataset {name!r}; choose one of {list(LOADERS) + list(HUB_DATASETS)}")
 
 

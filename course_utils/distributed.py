@@ -7,7 +7,7 @@ joined with a timeout and cleaned up on any error); the workers it runs
 processes import their function by name and cannot unpickle a notebook's. The
 other half is a pure cost model: how long a ring all-reduce takes
 (`ring_allreduce_seconds`), the step time it implies, and the speed-up that
-leaves (`scaling_curve`, `figure_scaling`).
+leaves (`scaling_curve`, `_figure_scaling`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ __all__ = [
 # ----------------------------------------------------------------------------- launching processes
 
 
-def loopback_interface() -> str:
+def _loopback_interface() -> str:
     """The name of this machine's loopback network interface (``lo``, or ``lo0`` on macOS).
 
     Introduced in lesson 09.
@@ -58,7 +58,7 @@ def loopback_interface() -> str:
     return "lo0" if platform.system() == "Darwin" else "lo"
 
 
-def free_port() -> int:
+def _free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now (the OS picks it).
 
     Introduced in lesson 09.
@@ -75,7 +75,7 @@ _GROUP_TIMEOUT = timedelta(seconds=60)
 def _entry(rank: int, world_size: int, port: int, worker: Callable[..., Any], args: tuple[Any, ...], out_dir: str) -> None:
     """What each spawned process runs: join the process group, run ``worker``, save its result, leave."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size))
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", loopback_interface())
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", _loopback_interface())
     torch.set_num_threads(1)  # one core per process: two processes on two cores must not fight over them
     # The rendezvous store is served by the launching process (see `launch`); every rank is its client.
     store = dist.TCPStore("127.0.0.1", port, is_master=False, timeout=_GROUP_TIMEOUT)
@@ -408,7 +408,7 @@ def scaling_curve(
     return np.array(out)
 
 
-def figure_scaling(
+def _figure_scaling(
     compute_s: float,
     num_params: float,
     bandwidth_gb_per_s: float,
@@ -455,7 +455,7 @@ def figure_scaling(
     return fig
 
 
-def efficiency_summary(
+def _efficiency_summary(
     compute_s: float, num_params: float, bandwidth_gb_per_s: float, world_size: int, *, latency_s: float = 0.0
 ) -> str:
     """One sentence: communication vs compute per step, and the speed-up both ways, at ``world_size``.

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-__all__ = ["is_online", "set_threads", "timer"]
+__all__ = ["Timer", "is_online", "set_threads", "timer"]
 
 #: The host the Hugging Face hub client talks to; reaching it is what "online" means here.
 HUB_HOST = ("huggingface.co", 443)
@@ -23,7 +23,7 @@ HUB_HOST = ("huggingface.co", 443)
 _online_cache: bool | None = None
 
 
-def detect_platform() -> str:
+def _detect_platform() -> str:
     """Name the front end this kernel runs under.
 
     Returns:
@@ -45,7 +45,7 @@ def detect_platform() -> str:
     return "plain"
 
 
-def choose_device(prefer: str | None = None, *, verbose: bool = True) -> torch.device:
+def _choose_device(prefer: str | None = None, *, verbose: bool = True) -> torch.device:
     """Pick the fastest available device: CUDA, then Apple MPS, then the CPU.
 
     Args:
@@ -99,7 +99,7 @@ def choose_device(prefer: str | None = None, *, verbose: bool = True) -> torch.d
     return device
 
 
-def seed_everything(seed: int = 0) -> None:
+def _seed_everything(seed: int = 0) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators.
 
     Args:
@@ -188,7 +188,7 @@ def _can_connect(address: tuple[str, int], timeout: float) -> bool:
         pool.shutdown(wait=False)
 
 
-def timer() -> "Timer":
+def timer() -> Timer:
     """A stopwatch: ``with cu.env.timer() as t: ...`` then ``t.seconds``.
 
     Introduced in lesson 06.
@@ -201,7 +201,7 @@ class Timer:
 
     seconds: float = 0.0
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         self._start = time.perf_counter()

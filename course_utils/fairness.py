@@ -246,9 +246,9 @@ def figure_group_accuracy(results: Mapping[str, Mapping[Hashable, float]], *, ti
     return fig
 
 
-def figure_correlation(strengths: Sequence[float], curves: Mapping[str, Sequence[float]],
-                       group_accs: Sequence[Mapping[Hashable, float]], selected: int, *,
-                       chance: float | None = None) -> Figure:  # fmt: skip
+def _figure_correlation(strengths: Sequence[float], curves: Mapping[str, Sequence[float]],
+                        group_accs: Sequence[Mapping[Hashable, float]], selected: int, *,
+                        chance: float | None = None) -> Figure:  # fmt: skip
     """Accuracy against the strength of a spurious correlation, with one strength picked.
 
     Left: one line per metric (e.g. "standard test", "worst group") against the

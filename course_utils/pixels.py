@@ -9,7 +9,6 @@ update takes milliseconds.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -42,11 +41,11 @@ BT601_LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)
 
 _MARK = (230, 159, 0)  # Okabe-Ito orange
 
-#: What the helpers accept as a photo: an array, a tensor or a PIL image (see `as_hwc_uint8`).
+#: What the helpers accept as a photo: an array, a tensor or a PIL image (see `_as_hwc_uint8`).
 ImageLike: TypeAlias = "np.ndarray | torch.Tensor | PILImage.Image"
 
 
-def as_hwc_uint8(image: ImageLike) -> np.ndarray:
+def _as_hwc_uint8(image: ImageLike) -> np.ndarray:
     """Any photo-like input as an (H, W, 3) uint8 array.
 
     Args:
@@ -94,7 +93,7 @@ class Window:
     right: int
 
 
-def neighbourhood(shape: Sequence[int], row: int, col: int, radius: int = 3) -> Window:
+def _neighbourhood(shape: Sequence[int], row: int, col: int, radius: int = 3) -> Window:
     """The square window of pixels around (``row``, ``col``), cut off at the image border.
 
     Args:
@@ -120,17 +119,17 @@ def neighbourhood(shape: Sequence[int], row: int, col: int, radius: int = 3) -> 
     )
 
 
-def mark_window(image: np.ndarray, window: Window, *, thickness: int | None = None) -> np.ndarray:
+def _mark_window(image: np.ndarray, window: Window, *, thickness: int | None = None) -> np.ndarray:
     """A copy of ``image`` (H, W, 3) uint8 with an orange frame drawn just outside ``window``.
 
     Args:
-        image: a photo (see `as_hwc_uint8`).
+        image: a photo (see `_as_hwc_uint8`).
         window: the pixels to frame.
         thickness: frame width in pixels (default: 1/150 of the longer side, at least 2).
 
     Introduced in lesson 01.
     """
-    out = as_hwc_uint8(image)
+    out = _as_hwc_uint8(image)
     h, w = out.shape[:2]
     thickness = max(2, round(max(h, w) / 150)) if thickness is None else thickness
     top, bottom = max(0, window.top - thickness), min(h, window.bottom + thickness)
@@ -143,11 +142,11 @@ def mark_window(image: np.ndarray, window: Window, *, thickness: int | None = No
     return out
 
 
-def mix_channels(image: ImageLike, gains: Sequence[float]) -> np.ndarray:
+def _mix_channels(image: ImageLike, gains: Sequence[float]) -> np.ndarray:
     """Scale each colour channel: out[..., c] = gains[c] * image[..., c], clipped to 0..255.
 
     Args:
-        image: a photo (see `as_hwc_uint8`).
+        image: a photo (see `_as_hwc_uint8`).
         gains: three non-negative factors for red, green and blue.
 
     Returns:
@@ -161,15 +160,15 @@ def mix_channels(image: ImageLike, gains: Sequence[float]) -> np.ndarray:
     g = np.asarray(gains, dtype=np.float64)
     if g.shape != (3,) or (g < 0).any():
         raise ValueError(f"gains must be three non-negative numbers (red, green, blue); got {g.tolist()}")
-    out = as_hwc_uint8(image).astype(np.float64) * g
+    out = _as_hwc_uint8(image).astype(np.float64) * g
     return np.clip(out, 0, 255).round().astype(np.uint8)
 
 
-def weighted_gray(image: ImageLike, weights: Sequence[float]) -> np.ndarray:
+def _weighted_gray(image: ImageLike, weights: Sequence[float]) -> np.ndarray:
     """A gray image as a weighted average of the channels: sum_c w_c * image_c / sum_c w_c.
 
     Args:
-        image: a photo (see `as_hwc_uint8`).
+        image: a photo (see `_as_hwc_uint8`).
         weights: three non-negative weights, not all zero.
 
     Returns:
@@ -183,7 +182,7 @@ def weighted_gray(image: ImageLike, weights: Sequence[float]) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (3,) or (w < 0).any() or w.sum() == 0:
         raise ValueError(f"weights must be three non-negative numbers, not all zero; got {w.tolist()}")
-    gray = as_hwc_uint8(image).astype(np.float64) @ (w / w.sum())
+    gray = _as_hwc_uint8(image).astype(np.float64) @ (w / w.sum())
     return np.clip(gray, 0, 255).round().astype(np.uint8)
 
 
@@ -215,30 +214,12 @@ def zone_plate(size: int = 256, cycles_at_edge: float = 0.5) -> np.ndarray:
     return 0.5 + 0.5 * np.cos(np.pi * k * r2)
 
 
-def png(image: np.ndarray, *, scale: int = 1) -> bytes:
-    """PNG bytes of an (H, W) or (H, W, 3) uint8 image, optionally enlarged with square pixels.
-
-    Introduced in lesson 01.
-    """
-    from PIL import Image
-
-    array = np.asarray(image)
-    if array.dtype != np.uint8:
-        raise ValueError(f"png() needs a uint8 image; got {array.dtype}")
-    picture = Image.fromarray(array)
-    if scale != 1:
-        picture = picture.resize((array.shape[1] * scale, array.shape[0] * scale), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
-
-
-def window_html(image: ImageLike, window: Window) -> str:
+def _window_html(image: ImageLike, window: Window) -> str:
     """An HTML view of one window: the pixel's RGB bytes, its tensor values, and each channel's numbers.
 
     Introduced in lesson 01.
     """
-    array = as_hwc_uint8(image)
+    array = _as_hwc_uint8(image)
     r, c = window.row, window.col
     rgb = array[r, c]
     floats = ", ".join(f"{v / 255:.3f}" for v in rgb)
@@ -280,11 +261,11 @@ def _figure(**kwargs: Any) -> Figure:
     return Figure(**kwargs)
 
 
-def figure_pixel_inspector(image: ImageLike, row: int, col: int, radius: int = 3) -> Figure:
+def _figure_pixel_inspector(image: ImageLike, row: int, col: int, radius: int = 3) -> Figure:
     """The photo with one window framed, the window enlarged, and its numbers per channel.
 
     Args:
-        image: a photo (see `as_hwc_uint8`).
+        image: a photo (see `_as_hwc_uint8`).
         row, col: the pixel in the middle of the window.
         radius: pixels on each side of it.
 
@@ -293,12 +274,12 @@ def figure_pixel_inspector(image: ImageLike, row: int, col: int, radius: int = 3
 
     Introduced in lesson 01.
     """
-    array = as_hwc_uint8(image)
-    window = neighbourhood(array.shape, row, col, radius)
+    array = _as_hwc_uint8(image)
+    window = _neighbourhood(array.shape, row, col, radius)
     patch = array[window.top : window.bottom, window.left : window.right]
     fig = _figure(figsize=(12, 3.4))
     axes = fig.subplots(1, 5, gridspec_kw={"width_ratios": [1.6, 1, 1, 1, 1]})
-    axes[0].imshow(mark_window(array, window))
+    axes[0].imshow(_mark_window(array, window))
     axes[0].set(title=f"photo, pixel (row {row}, col {col})", xlabel="column", ylabel="row")
     axes[1].imshow(
         patch, interpolation="nearest", extent=(window.left - 0.5, window.right - 0.5, window.bottom - 0.5, window.top - 0.5)
@@ -329,7 +310,7 @@ def figure_channels(image: ImageLike) -> Figure:
 
     Introduced in lesson 01.
     """
-    array = as_hwc_uint8(image)
+    array = _as_hwc_uint8(image)
     fig = _figure(figsize=(13, 3.0))
     axes = fig.subplots(1, 4)
     axes[0].imshow(array)
@@ -380,21 +361,21 @@ def figure_channel_histograms(
     return fig
 
 
-def figure_channel_mixer(image: ImageLike, gains: Sequence[float]) -> Figure:
+def _figure_channel_mixer(image: ImageLike, gains: Sequence[float]) -> Figure:
     """The photo, the photo with its channels scaled by ``gains``, and the gray image weighted by them.
 
     Introduced in lesson 01.
     """
-    array = as_hwc_uint8(image)
+    array = _as_hwc_uint8(image)
     fig = _figure(figsize=(11, 3.0))
     axes = fig.subplots(1, 3)
     g = [round(float(v), 3) for v in gains]
     axes[0].imshow(array)
     axes[0].set_title("original")
-    axes[1].imshow(mix_channels(array, gains))
+    axes[1].imshow(_mix_channels(array, gains))
     axes[1].set_title(f"channels × {g}")
     if sum(g) > 0:
-        axes[2].imshow(weighted_gray(array, gains), cmap="gray", vmin=0, vmax=255)
+        axes[2].imshow(_weighted_gray(array, gains), cmap="gray", vmin=0, vmax=255)
         axes[2].set_title("gray = weighted average")
     for ax in axes:
         ax.axis("off")
@@ -429,7 +410,7 @@ def figure_resize(
     fig = _figure(figsize=(11, 3.4 * rows))
     axes = fig.subplots(rows, 3, squeeze=False)
     for i, (image, name) in enumerate(zip(originals, names)):
-        x = torch.from_numpy(as_hwc_uint8(image)).permute(2, 0, 1)
+        x = torch.from_numpy(_as_hwc_uint8(image)).permute(2, 0, 1)
         h, w = x.shape[1:]
         size = [h // factor, w // factor]
         small = {

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from course_utils.models import eval_mode
+from course_utils.models import _eval_mode
 from course_utils.train import _device_of
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def saliency_map(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) 
     Introduced in lesson 08.
     """
     _check_images(x)
-    with eval_mode(model):
+    with _eval_mode(model):
         xg = x.detach().to(_device_of(model)).clone().requires_grad_(True)
         logits = model(xg)
         t = _targets(target, len(x), logits.device)
@@ -89,7 +89,7 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int | 
     captured: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda module, inputs, output: captured.append(output))
     try:
-        with eval_mode(model):
+        with _eval_mode(model):
             logits = model(x.detach().to(_device_of(model)))
             if not captured or captured[-1].ndim != 4:
                 raise ValueError("layer must be a module of the model that outputs (N, K, h, w) feature maps")
@@ -104,7 +104,7 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: torch.Tensor, target: int | 
     return cam[:, 0].to(x.device)
 
 
-def mass_share(maps: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+def _mass_share(maps: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """Share of each map's total inside ``region``: (N, H, W), (H, W) bool -> (N,) in [0, 1].
 
     Introduced in lesson 08.
@@ -137,7 +137,7 @@ def figure_explanations(images: torch.Tensor, maps: Mapping[str, torch.Tensor], 
         gray = img if img.ndim == 2 else img.mean(-1)
         axes[0, j].imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
         axes[0, j].set_title(titles[j], fontsize=8)
-        for i, (name, m) in enumerate(maps.items(), start=1):
+        for i, m in enumerate(maps.values(), start=1):
             heat = m[j].detach().cpu().float().numpy()
             heat = heat / max(float(heat.max()), 1e-12)
             axes[i, j].imshow(gray, cmap="gray", vmin=0, vmax=1, interpolation="nearest")

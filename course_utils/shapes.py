@@ -127,7 +127,7 @@ def _uniform(gen: torch.Generator, n: int, lo: float, hi: float) -> torch.Tensor
     return lo + (hi - lo) * torch.rand(n, generator=gen)
 
 
-def render_shapes(n: int, params: ShapeParams, seed: int = 0) -> dict[str, torch.Tensor]:
+def _render_shapes(n: int, params: ShapeParams, seed: int = 0) -> dict[str, torch.Tensor]:
     """Draw ``n`` random shapes with the nuisance factors in ``params``.
 
     Args:

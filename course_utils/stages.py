@@ -3,11 +3,11 @@
 `run_stages` runs any ``nn.Sequential`` layer by layer and keeps every
 intermediate result with its name: the input, each convolution's feature maps,
 the pooled maps, the flattened vector, the logits and (appended) the softmax
-probabilities. The picture functions turn one stage into pixels quickly (NumPy
-and Pillow, no matplotlib) so a widget can redraw in milliseconds;
-`figure_stages` draws the whole pipeline as one matplotlib figure.
+probabilities. The picture functions turn one stage into pixels quickly (NumPy,
+no matplotlib) so a widget can redraw in milliseconds;
+`_figure_stages` draws the whole pipeline as one matplotlib figure.
 
-`drawing_to_image` and `photo_to_image` turn a student's drawing or an
+`drawing_to_image` and `_photo_to_image` turn a student's drawing or an
 uploaded photo into a 32x32 input that looks like the training shapes: bright
 shape, dark background, centred, at the training size.
 """
@@ -15,7 +15,6 @@ shape, dark background, centred, at the training size.
 from __future__ import annotations
 
 import html
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils.models import eval_mode
+from course_utils.models import _eval_mode
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -115,7 +114,7 @@ def sequential_view(model: nn.Module, x: torch.Tensor) -> nn.Sequential:
     from collections import OrderedDict
 
     layers: list[tuple[str, nn.Module]] = []
-    with eval_mode(model):
+    with _eval_mode(model):
         out = x
         try:
             for name, child in model.named_children():
@@ -179,7 +178,7 @@ def run_stages(model: nn.Module, x: torch.Tensor, *, softmax: bool = True) -> li
             ) from err
     stages = [Stage("input", "input", x.detach().cpu())]
     out = x.to(device)
-    with eval_mode(model):
+    with _eval_mode(model):
         for name, layer in _leaf_layers(model):
             try:
                 out = layer(out)
@@ -194,7 +193,7 @@ def run_stages(model: nn.Module, x: torch.Tensor, *, softmax: bool = True) -> li
     return stages
 
 
-def explain_stage(stage: Stage, *, last: bool = False) -> str:
+def _explain_stage(stage: Stage, *, last: bool = False) -> str:
     """One plain sentence on what this stage did to the signal.
 
     Args:
@@ -276,7 +275,7 @@ def _tile(maps: np.ndarray, ncols: int, gap: int = 1) -> np.ndarray:
     return canvas
 
 
-def stage_picture(stage: Stage, index: int = 0, *, max_maps: int = 16, width: int = 32) -> np.ndarray:
+def _stage_picture(stage: Stage, index: int = 0, *, max_maps: int = 16, width: int = 32) -> np.ndarray:
     """One example's output at one stage as an RGB picture (before enlarging).
 
     Feature maps are tiled in a grid (each stretched to its own range, cividis
@@ -314,58 +313,7 @@ def stage_picture(stage: Stage, index: int = 0, *, max_maps: int = 16, width: in
     return _colormap(grid.reshape(rows, width))
 
 
-def png(picture: np.ndarray, *, scale: int = 1, min_size: int = 0) -> bytes:
-    """PNG bytes of an (H, W, 3) or (H, W) uint8 picture, enlarged with square pixels.
-
-    Args:
-        picture: the pixels.
-        scale: enlargement factor (nearest neighbour, so pixels stay crisp).
-        min_size: enlarge further until the longer side is at least this many pixels.
-
-    Introduced in lesson 04.
-    """
-    from PIL import Image
-
-    picture = np.asarray(picture)
-    if picture.dtype != np.uint8:
-        raise ValueError(f"png expects uint8 pixels; got {picture.dtype}")
-    longest = max(picture.shape[:2])
-    if min_size and longest * scale < min_size:
-        scale = math.ceil(min_size / longest)
-    image = Image.fromarray(picture)
-    if scale > 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="png")
-    return buffer.getvalue()
-
-
-def probability_html(probs: torch.Tensor, class_names: Sequence[str], top: int = 10) -> str:
-    """Class probabilities as an HTML list of labelled bars, highest first (readable as text).
-
-    Only the ``top`` most likely classes are listed (all of them for lesson 04's five shapes).
-
-    Introduced in lesson 04.
-    """
-    probs = torch.as_tensor(probs).detach().float().flatten()
-    if len(probs) != len(class_names):
-        raise ValueError(f"{len(probs)} probabilities but {len(class_names)} class names")
-    rows = []
-    for rank, i in enumerate(probs.argsort(descending=True).tolist()[:top]):
-        p = float(probs[i])
-        weight = "bold" if rank == 0 else "normal"
-        rows.append(
-            f"<div style='display:flex;align-items:center;gap:6px;font-weight:{weight}'>"
-            f"<span style='width:5.5em'>{html.escape(str(class_names[i]))}</span>"
-            f"<span style='display:inline-block;height:0.9em;width:{p * 10:.2f}em;background:#0072B2'></span>"
-            f"<span>{p:.1%}</span></div>"
-        )
-    best = int(probs.argmax())
-    head = f"<div><b>{html.escape(str(class_names[best]))}, {float(probs[best]):.0%} sure</b></div>"
-    return head + "".join(rows)
-
-
-def stage_strip_html(stages: Sequence[Stage], current: int) -> str:
+def _stage_strip_html(stages: Sequence[Stage], current: int) -> str:
     """The stage names in a row, arrows between them, the current one highlighted and the rest dimmed.
 
     Introduced in lesson 04.
@@ -382,7 +330,7 @@ def stage_strip_html(stages: Sequence[Stage], current: int) -> str:
     return "<div style='line-height:1.8'>" + " → ".join(parts) + "</div>"
 
 
-def figure_stages(
+def _figure_stages(
     stages: Sequence[Stage],
     class_names: Sequence[str] | None = None,
     *,
@@ -439,14 +387,14 @@ def figure_stages(
             ax.tick_params(axis="y", labelsize=7)
         else:
             ax = fig.add_subplot(grid[row, 3:])
-            ax.imshow(stage_picture(stage, index, width=64), interpolation="nearest", aspect="auto")
+            ax.imshow(_stage_picture(stage, index, width=64), interpolation="nearest", aspect="auto")
             ax.set_xticks([]), ax.set_yticks([])
     if title:
         fig.suptitle(title)
     return fig
 
 
-def figure_sketch_pad(cells: np.ndarray, image: torch.Tensor, probs: torch.Tensor, class_names: Sequence[str]) -> Figure:
+def _figure_sketch_pad(cells: np.ndarray, image: torch.Tensor, probs: torch.Tensor, class_names: Sequence[str]) -> Figure:
     """The sketch pad's first state as one figure: the drawing, the network's input, its probabilities.
 
     Args:
@@ -558,7 +506,7 @@ def drawing_to_image(cells: ArrayLike, *, size: int = 32, extent: float = 0.55) 
     return _place(grid.clamp(0, 1), size, extent, background=0.15, foreground=0.85)
 
 
-def photo_to_image(photo: np.ndarray | PILImage, *, size: int = 32, extent: float = 0.55) -> torch.Tensor:
+def _photo_to_image(photo: np.ndarray | PILImage, *, size: int = 32, extent: float = 0.55) -> torch.Tensor:
     """A photo or scan of a drawn shape → one input image like the training shapes.
 
     Converts to gray, makes the shape the bright part (a dark shape on light

@@ -25,14 +25,14 @@ import torch
 from torch import nn
 
 from course_utils import env
-from course_utils.models import eval_mode
+from course_utils.models import _eval_mode
 
 if TYPE_CHECKING:
     import datasets
 
 __all__ = ["History", "autocast_dtype", "evaluate", "fit", "predict", "synchronize", "throughput"]
 
-# What `fit`, `evaluate` and `as_tensors` accept: ``(x, y)`` tensors (a tuple or a two-item list) or a Hugging Face dataset.
+# What `fit`, `evaluate` and `_as_tensors` accept: ``(x, y)`` tensors (a tuple or a two-item list) or a Hugging Face dataset.
 Data: TypeAlias = "tuple[torch.Tensor, torch.Tensor] | list[torch.Tensor] | datasets.Dataset"
 # ``loss_fn(logits, y) -> loss`` (a scalar, or one loss per sample with ``reduction="none"``).
 LossFn: TypeAlias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -102,7 +102,7 @@ class History:
         return f"History({self.summary()})" if self.epochs else "History(empty)"
 
 
-def as_tensors(data: Data, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _as_tensors(data: Data, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x, y)`` tensors on ``device`` from a tuple of tensors or a ``datasets.Dataset``.
 
     Introduced in lesson 04.
@@ -306,12 +306,12 @@ def fit(
 
     model_device = _device_of(model)
     device = torch.device(device) if device is not None else model_device
-    x, y = as_tensors(train)
+    x, y = _as_tensors(train)
     _check_data_device("fit", "training data", x, device, model_device)
     x, y = x.to(device), y.to(device)
     val_data = None
     if val is not None:
-        val_data = as_tensors(val)
+        val_data = _as_tensors(val)
         _check_data_device("fit", "validation data", val_data[0], device, model_device)
         val_data = (val_data[0].to(device), val_data[1].to(device))
     model.to(device)
@@ -447,13 +447,13 @@ def evaluate(
     """
     model_device = _device_of(model)
     device = torch.device(device) if device is not None else model_device
-    x, y = as_tensors(data)
+    x, y = _as_tensors(data)
     _check_data_device("evaluate", "data", x, device, model_device)
     x, y = x.to(device), y.to(device)
     model.to(device)
     loss_fn = loss_fn or nn.CrossEntropyLoss(reduction="sum")
     total, correct = 0.0, 0
-    with eval_mode(model):
+    with _eval_mode(model):
         for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
             logits = model(xb)
             loss = loss_fn(logits, yb)
@@ -482,7 +482,7 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024) -> tor
     _check_data_device("predict", "images", x, device, device)
     if x.dtype == torch.uint8:
         x = x.float() / 255
-    with eval_mode(model):
+    with _eval_mode(model):
         chunks = [model(xb.to(device)).softmax(-1).cpu() for xb in x.split(batch_size)]
     return torch.cat(chunks)
 

@@ -155,12 +155,14 @@ def stage_outputs(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
     Introduced in lesson 07.
     """
+    from course_utils.models import _eval_mode
+
     missing = [a for a in ("conv_stem", "bn1", "blocks", "conv_head", "bn2") if not hasattr(model, a)]
     if missing:
         raise TypeError(f"stage_outputs needs a timm EfficientNet; this {type(model).__name__} has no {missing}")
     net: Any = model  # the timm attributes checked above; nn.Module's own types do not know them
     outputs = {}
-    with torch.no_grad():
+    with _eval_mode(model), torch.no_grad():
         h = net.bn1(net.conv_stem(x.to(next(net.parameters()).device)))
         outputs["stem"] = h
         for i, block in enumerate(net.blocks):
@@ -231,12 +233,12 @@ def photo_features(
     """
     from tqdm.auto import tqdm
 
-    from course_utils.models import _as_chw, eval_mode
+    from course_utils.models import _as_chw, _eval_mode
 
     device = next(model.parameters()).device
     net: Any = model  # a timm model: forward_features / forward_head are not nn.Module's
     chunks = []
-    with eval_mode(model), torch.no_grad():
+    with _eval_mode(model), torch.no_grad():
         for start in tqdm(range(0, len(photos), batch_size), desc="features", leave=False):
             rows = photos[start : start + batch_size]
             rows = rows["image"] if isinstance(rows, dict) else rows  # a datasets.Dataset slice is a dict of columns
@@ -322,7 +324,7 @@ def figure_learning_curves(
     return fig
 
 
-def strongest_maps(maps: torch.Tensor, k: int) -> torch.Tensor:
+def _strongest_maps(maps: torch.Tensor, k: int) -> torch.Tensor:
     """Indices of the ``k`` channels with the highest mean activation.
 
     Args:
@@ -338,7 +340,7 @@ def strongest_maps(maps: torch.Tensor, k: int) -> torch.Tensor:
     return means.argsort(descending=True)[: min(k, len(means))]
 
 
-def stage_summary(name: str, maps: torch.Tensor, k: int) -> str:
+def _stage_summary(name: str, maps: torch.Tensor, k: int) -> str:
     """One sentence about a stage's feature maps: how many, how big, which are shown.
 
     Args:
@@ -350,7 +352,7 @@ def stage_summary(name: str, maps: torch.Tensor, k: int) -> str:
     """
     maps = maps[0] if maps.ndim == 4 else maps
     c, h, w = maps.shape
-    shown = ", ".join(str(int(i)) for i in strongest_maps(maps, k))
+    shown = ", ".join(str(int(i)) for i in _strongest_maps(maps, k))
     return f"{name}: {c} feature maps of {h}×{w}; the {min(k, c)} strongest (channels {shown}) are shown."
 
 
@@ -382,7 +384,7 @@ def figure_depth(photo: ImageLike, stages: Mapping[str, torch.Tensor], *, k: int
         else:
             axes[row, 0].axis("off")
         axes[row, 1].set_ylabel(f"{name}\n{maps.shape[0]}×{maps.shape[1]}×{maps.shape[2]}", fontsize=9)
-        for col, c in enumerate(strongest_maps(maps, k)):
+        for col, c in enumerate(_strongest_maps(maps, k)):
             axes[row, col + 1].imshow(maps[c].detach().float().numpy(), cmap=SEQUENTIAL, interpolation="nearest")
             axes[row, col + 1].set_title(f"channel {int(c)}", fontsize=7)
     fig.suptitle(title)

@@ -3,7 +3,7 @@
 The pure functions behind lesson 02: the two small models it compares (a
 flat network and a convolutional one with the same number of parameters),
 accuracy measured by where a shape sits, a shape drawn at any position with
-everything else held fixed, and the figures and HTML of the shift widget.
+everything else held fixed, and the pictures and figure of the shift widget.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils.shapes import ShapeParams, render_shapes
+from course_utils.shapes import ShapeParams, _render_shapes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -110,7 +110,7 @@ def accuracy_by_position(
     return (bins[:-1] + bins[1:]) / 2, accuracy, counts
 
 
-def shape_track(params: ShapeParams, label: int, xs: Sequence[float], *, y: float = 0.5) -> torch.Tensor:
+def _shape_track(params: ShapeParams, label: int, xs: Sequence[float], *, y: float = 0.5) -> torch.Tensor:
     """One shape drawn at several horizontal positions, everything else (size, angle, colours, noise) fixed.
 
     The renderer draws the label first from its seed, so we take the first seed
@@ -129,15 +129,15 @@ def shape_track(params: ShapeParams, label: int, xs: Sequence[float], *, y: floa
     """
     if not 0 <= label < len(params.classes):
         raise ValueError(f"label must be between 0 and {len(params.classes) - 1}; got {label}")
-    seed = next(s for s in range(10_000) if int(render_shapes(1, _at(params, 0.5, y), seed=s)["label"]) == label)
-    return torch.cat([render_shapes(1, _at(params, float(x), y), seed=seed)["image"] for x in xs])
+    seed = next(s for s in range(10_000) if int(_render_shapes(1, _at(params, 0.5, y), seed=s)["label"]) == label)
+    return torch.cat([_render_shapes(1, _at(params, float(x), y), seed=seed)["image"] for x in xs])
 
 
 def _at(params: ShapeParams, x: float, y: float) -> ShapeParams:
     return ShapeParams(**{**params.as_dict(), "x_range": (x, x), "y_range": (y, y)})
 
 
-# ----------------------------------------------------------------------------- figures and HTML
+# ----------------------------------------------------------------------------- pictures and figures
 
 
 def _figure(**kwargs: Any) -> Figure:
@@ -234,7 +234,7 @@ def figure_accuracy_by_position(
     return fig
 
 
-def track_picture(image: torch.Tensor, x: float, train_range: tuple[float, float], *, scale: int = 5) -> np.ndarray:
+def _track_picture(image: torch.Tensor, x: float, train_range: tuple[float, float], *, scale: int = 5) -> np.ndarray:
     """The widget's picture: the shape enlarged, over a strip marking the trained positions and the current one.
 
     Args:
@@ -261,35 +261,7 @@ def track_picture(image: torch.Tensor, x: float, train_range: tuple[float, float
     return np.concatenate([big, strip], axis=0)
 
 
-def probability_html(name: str, probs: torch.Tensor, classes: Sequence[str], *, truth: int | None = None) -> str:
-    """A small HTML bar chart of one model's class probabilities (the widget's right-hand panels).
-
-    Introduced in lesson 02.
-    """
-    probs = torch.as_tensor(probs).float().flatten()
-    best = int(probs.argmax())
-    verdict = ""
-    if truth is not None:
-        verdict = " ✓" if best == truth else f" ✗ (it is a {classes[truth]})"
-    rows = []
-    for i, c in enumerate(classes):
-        p = float(probs[i])
-        colour = "#0072B2" if i == best else "#999999"
-        rows.append(
-            f"<div style='display:flex;align-items:center;gap:6px;font-size:12px'>"
-            f"<span style='width:60px'>{c}</span>"
-            f"<span style='display:inline-block;height:10px;width:{p * 140:.0f}px;background:{colour}'></span>"
-            f"<span>{p:.0%}</span></div>"
-        )
-    return (
-        f"<div style='min-width:230px'><b>{name}</b><br>"
-        f"<span style='font-size:13px'>says <b>{classes[best]}</b>, {float(probs[best]):.0%} sure{verdict}</span>"
-        + "".join(rows)
-        + "</div>"
-    )
-
-
-def figure_shift_explorer(
+def _figure_shift_explorer(
     picture: np.ndarray, predictions: Mapping[str, torch.Tensor], classes: Sequence[str], *, truth: int, title: str
 ) -> Figure:
     """Static picture of the shift widget: the shape, then each model's probabilities as bars.

@@ -34,7 +34,7 @@ SEQUENTIAL = "cividis"
 DIVERGING = "PuOr"
 
 
-def setup_style() -> None:
+def _setup_style() -> None:
     """Course defaults for matplotlib: colour-blind-safe colours, readable sizes.
 
     Introduced in lesson 00.
@@ -63,7 +63,7 @@ def _figure(*args: Any, **kwargs: Any) -> Figure:
     return Figure(*args, **kwargs)
 
 
-def png_with_alt(png: bytes, alt: str) -> dict[str, str]:
+def _png_with_alt(png: bytes, alt: str) -> dict[str, str]:
     """A display bundle for a PNG that every front end shows with its alt text.
 
     ``image/png`` (with the alt text in the output's metadata, the notebook
@@ -100,7 +100,7 @@ def show(fig: Figure, alt: str, *, caption: str | None = None) -> None:
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
-    display(png_with_alt(buffer.getvalue(), alt), raw=True, metadata={"image/png": {"alt": alt}})
+    display(_png_with_alt(buffer.getvalue(), alt), raw=True, metadata={"image/png": {"alt": alt}})
     if caption:
         print(caption)
     try:  # figures made through pyplot must be closed too
@@ -202,7 +202,7 @@ def show_images(
     show(figure_images(images, titles, **kwargs), alt=alt)
 
 
-def figure_history(history: History, *, title: str = "Training curves") -> Figure:
+def _figure_history(history: History, *, title: str = "Training curves") -> Figure:
     """Loss and accuracy per epoch, training and validation.
 
     Args:
@@ -228,7 +228,7 @@ def figure_history(history: History, *, title: str = "Training curves") -> Figur
 
 
 def show_history(history: History, *, alt: str | None = None, **kwargs: Any) -> None:
-    """Show training curves (see `figure_history`).
+    """Show training curves (see `_figure_history`).
 
     Introduced in lesson 04.
     """
@@ -238,10 +238,10 @@ def show_history(history: History, *, alt: str | None = None, **kwargs: Any) -> 
             f"training accuracy reaches {history.train_acc[-1]:.1%}"
             + (f"; validation accuracy ends at {history.val_acc[-1]:.1%}." if history.val_acc else ".")
         )
-    show(figure_history(history, **kwargs), alt=alt)
+    show(_figure_history(history, **kwargs), alt=alt)
 
 
-def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+def _confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Counts (K, K): row = true class, column = predicted class.
 
     Introduced in lesson 04.
@@ -252,7 +252,7 @@ def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int
     return torch.bincount(labels * num_classes + preds, minlength=num_classes**2).view(num_classes, num_classes)
 
 
-def figure_confusion(cm: torch.Tensor, class_names: Sequence[str], *, title: str = "Confusion matrix") -> Figure:
+def _figure_confusion(cm: torch.Tensor, class_names: Sequence[str], *, title: str = "Confusion matrix") -> Figure:
     """A confusion matrix as a heat map with counts in the cells.
 
     Introduced in lesson 04.
@@ -281,7 +281,7 @@ def show_confusion(
 
     Introduced in lesson 04.
     """
-    cm = confusion_matrix(preds, labels, len(class_names))
+    cm = _confusion_matrix(preds, labels, len(class_names))
     if alt is None:
         off = cm.clone()
         off.fill_diagonal_(0)
@@ -291,11 +291,11 @@ def show_confusion(
             f"the most frequent mistake is {class_names[worst[0]]} taken for {class_names[worst[1]]} "
             f"({int(off.max())} times)."
         )
-    show(figure_confusion(cm, class_names, **kwargs), alt=alt)
+    show(_figure_confusion(cm, class_names, **kwargs), alt=alt)
     return cm
 
 
-def figure_filters(weight: torch.Tensor, *, ncols: int = 8, title: str | None = None) -> Figure:
+def _figure_filters(weight: torch.Tensor, *, ncols: int = 8, title: str | None = None) -> Figure:
     """Convolution filters (K, C, kh, kw): RGB if C == 3, else the first input channel.
 
     Introduced in lesson 07.
@@ -309,10 +309,10 @@ def figure_filters(weight: torch.Tensor, *, ncols: int = 8, title: str | None = 
 
 
 def show_filters(weight: torch.Tensor, *, alt: str | None = None, **kwargs: Any) -> None:
-    """Show convolution filters (see `figure_filters`).
+    """Show convolution filters (see `_figure_filters`).
 
     Introduced in lesson 03.
     """
     k, c, kh, kw = torch.as_tensor(weight).shape
     alt = alt or f"{k} learned {kh}x{kw} convolution filters over {c} input channel(s), drawn as small images."
-    show(figure_filters(weight, **kwargs), alt=alt)
+    show(_figure_filters(weight, **kwargs), alt=alt)

@@ -124,7 +124,6 @@ def export(course: Course, out: Path, rates: Path | None = None, assignments: li
     with Gradebook(course.db_url) as gb:
         students = sorted({s.id for s in gb.students} | {s for a in assignments for s in course.students(a)})
         columns: list[tuple[str, str | None, float]] = []  # (assignment, cell or None, max)
-        cell_rows: list[dict] = []
         for assignment in assignments:
             try:
                 a = gb.find_assignment(assignment)

@@ -324,7 +324,7 @@ def share_cache() -> None:
     cache = data_cache()
     if cache is None or os.geteuid() != 0:
         return
-    for folder, dirs, files in os.walk(cache):
+    for folder, _dirs, files in os.walk(cache):
         for name in [folder] + [os.path.join(folder, f) for f in files]:
             try:
                 mode = os.lstat(name).st_mode

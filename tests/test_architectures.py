@@ -193,7 +193,7 @@ def test_separable_block_has_the_mobilenet_layers():
 def test_separable_macs_match_flop_counter(c_in, c_out, k, hw):
     standard = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
     pair = nn.Sequential(nn.Conv2d(c_in, c_in, k, padding=k // 2, groups=c_in, bias=False), nn.Conv2d(c_in, c_out, 1, bias=False))
-    assert arch.separable_macs(c_in, c_out, k, hw, hw) == (
+    assert arch._separable_macs(c_in, c_out, k, hw, hw) == (
         cu.costs.measured_flops(standard, (c_in, hw, hw)) // 2,
         cu.costs.measured_flops(pair, (c_in, hw, hw)) // 2,
     )
@@ -278,7 +278,7 @@ def test_sequential_view_of_a_resnet_reproduces_it():
     run = stages.run_stages(resnet, x)
     torch.testing.assert_close(run[-2].output, resnet(x))
     assert [s.layer for s in run].count("BasicBlock") == 8
-    assert "residual block" in stages.explain_stage(next(s for s in run if s.layer == "BasicBlock"))
+    assert "residual block" in stages._explain_stage(next(s for s in run if s.layer == "BasicBlock"))
 
 
 def test_sequential_view_refuses_a_network_with_its_own_forward():
@@ -292,12 +292,6 @@ def test_sequential_view_refuses_a_network_with_its_own_forward():
 
     with pytest.raises(TypeError, match="nn.Sequential"):
         stages.run_stages(Twice(), torch.zeros(1, 1, 8, 8))
-
-
-def test_probability_html_lists_the_top_classes_only():
-    probs = torch.softmax(torch.arange(1000.0), 0)
-    text = stages.probability_html(probs, [f"class {i}" for i in range(1000)])
-    assert "class 999" in text and "class 990" in text and "class 989" not in text
 
 
 # ----------------------------------------------------------------------------- the widget

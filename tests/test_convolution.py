@@ -44,10 +44,10 @@ def test_filter_gray_is_correlation_with_edge_replication(name):
 
 def test_response_image_centres_zero_sum_kernels_and_clips_the_rest():
     r = torch.linspace(-1, 1, 1001)
-    edges = convolution.response_image(r, convolution.kernel("Sobel x (vertical edges)"))
+    edges = convolution._response_image(r, convolution.kernel("Sobel x (vertical edges)"))
     assert edges[500] in (127, 128)  # zero response is mid-gray
     assert edges[0] == 0 and edges[-1] == 255  # the strongest responses saturate
-    bright = convolution.response_image(torch.tensor([-0.5, 0.25, 2.0]), torch.full((3, 3), 2 / 9))
+    bright = convolution._response_image(torch.tensor([-0.5, 0.25, 2.0]), torch.full((3, 3), 2 / 9))
     assert bright.tolist() == [0, 64, 255]
 
 

@@ -140,8 +140,8 @@ def test_classify_corrupted_matches_running_the_model_on_each_image():
 
 def test_figure_corrupted_prediction_marks_accepted_classes():
     probs = torch.tensor([0.1, 0.6, 0.2, 0.05, 0.05])
-    fig = C.figure_corrupted_prediction(torch.zeros(3, 8, 8, dtype=torch.uint8), probs, list("abcde"), title="t",
-                                        accepted=["c"])  # fmt: skip
+    fig = C._figure_corrupted_prediction(torch.zeros(3, 8, 8, dtype=torch.uint8), probs, list("abcde"), title="t",
+                                         accepted=["c"])  # fmt: skip
     labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
     assert labels[:2] == ["b", "✓ c"]
 

@@ -107,20 +107,20 @@ def test_paper_alexnet_has_the_published_layer_sizes():
 
 def test_layer_summary_and_errors(alexnet):
     layers = costs.layer_costs(alexnet, (3, 224, 224))
-    text = costs.layer_summary(layers, "classifier.1")
+    text = costs._layer_summary(layers, "classifier.1")
     assert "37,752,832 parameters" in text and "Linear" in text
     share = 37_752_832 / 61_100_840
     assert f"{share:.1%}" in text
-    assert "23,296 parameters (0.04% of all)" in costs.layer_summary(layers, "features.0")
+    assert "23,296 parameters (0.04% of all)" in costs._layer_summary(layers, "features.0")
     with pytest.raises(ValueError, match="no layer named"):
-        costs.layer_summary(layers, "features.99")
+        costs._layer_summary(layers, "features.99")
     with pytest.raises(ValueError, match="without the batch dimension"):
         costs.layer_costs(alexnet, (0, 3, 224, 224))
 
 
 def test_figure_layer_costs_draws_one_bar_per_costly_layer(alexnet):
     layers = costs.layer_costs(alexnet, (3, 224, 224))
-    fig = costs.figure_layer_costs(layers, highlight="features.3")
+    fig = costs._figure_layer_costs(layers, highlight="features.3")
     ax_params, ax_flops = fig.axes
     costly = [c for c in layers if c.params or c.flops]
     assert len(ax_params.patches) == len(ax_flops.patches) == len(costly) == 8

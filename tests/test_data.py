@@ -16,7 +16,7 @@ from course_utils import data
 def test_shapes_dataset_matches_the_renderer():
     ds = data.load_shapes(n_train=300, n_test=100, seed=5, rotation=0)
     x, y = data.to_tensors(ds["train"])
-    drawn = cu.shapes.render_shapes(300, cu.shapes.ShapeParams(rotation=0), seed=5)
+    drawn = cu.shapes._render_shapes(300, cu.shapes.ShapeParams(rotation=0), seed=5)
     assert torch.equal((x * 255).round().to(torch.uint8), drawn["image"])
     assert torch.equal(y, drawn["label"])
     assert ds["train"].features["label"].names == list(cu.shapes.SHAPE_CLASSES)
@@ -33,7 +33,7 @@ def test_second_load_comes_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("P2L_CACHE", str(tmp_path))
     first = data.load_shapes(n_train=50, n_test=10, seed=1)
     assert len(list(tmp_path.glob("shapes-*"))) == 1
-    monkeypatch.setattr(data, "render_shapes", lambda *a, **k: pytest.fail("rebuilt instead of using the cache"))
+    monkeypatch.setattr(data, "_render_shapes", lambda *a, **k: pytest.fail("rebuilt instead of using the cache"))
     second = data.load_shapes(n_train=50, n_test=10, seed=1)
     assert torch.equal(data.to_tensors(first["train"])[0], data.to_tensors(second["train"])[0])
 
@@ -62,7 +62,7 @@ def test_idx_reader_round_trips(tmp_path):
 
 
 def test_fashion_mnist_from_the_debian_package():
-    if data.fashion_mnist_source() is None:
+    if data._fashion_mnist_source() is None:
         pytest.fail("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist (.ci/run does this)")
     ds = data.load_fashion_mnist()
     assert (len(ds["train"]), len(ds["test"])) == (60_000, 10_000)
@@ -108,7 +108,7 @@ def test_faces_are_balanced():
 
 
 def test_gallery_photos_have_provenance():
-    gallery = data.load_gallery()["gallery"]
+    gallery = data._load_gallery()["gallery"]
     assert gallery["name"] == list(data.PHOTOS)
     assert all(credit for credit in gallery["credit"])
     cat = data.load_photo("cat")
@@ -126,7 +126,7 @@ def test_to_tensors_respects_a_selection_and_uint8():
     raw, _ = data.to_tensors(ds["train"], dtype=torch.uint8)
     assert raw.dtype == torch.uint8 and torch.equal(raw.float() / 255, full_x)
     with pytest.raises(ValueError, match="same-size"):
-        data.to_tensors(data.load_gallery()["gallery"])
+        data.to_tensors(data._load_gallery()["gallery"])
 
 
 def test_hub_datasets_fail_fast_offline(monkeypatch):

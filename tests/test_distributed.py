@@ -146,16 +146,16 @@ def test_scaling_curves():
 def test_scaling_figure_and_summary():
     import matplotlib.figure
 
-    fig = D.figure_scaling(0.1, 25.6e6, 50.0, latency_s=1e-5, max_workers=64)
+    fig = D._figure_scaling(0.1, 25.6e6, 50.0, latency_s=1e-5, max_workers=64)
     assert isinstance(fig, matplotlib.figure.Figure) and len(fig.axes[0].lines) == 3
-    text = D.efficiency_summary(0.1, 25.6e6, 50.0, 8)
+    text = D._efficiency_summary(0.1, 25.6e6, 50.0, 8)
     assert f"{D.ring_allreduce_seconds(25.6e6, 8, 50.0) * 1e3:.3g} ms" in text
 
 
 def test_torchrun_script_on_two_local_processes(tmp_path):
     limit, batch, epochs, seed, lr = 256, 16, 2, 3, 0.05
     out = tmp_path / "weights.pt"
-    env = {**os.environ, "GLOO_SOCKET_IFNAME": D.loopback_interface(), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "GLOO_SOCKET_IFNAME": D._loopback_interface(), "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run"]
     cmd = [
         *torchrun,
@@ -166,7 +166,7 @@ def test_torchrun_script_on_two_local_processes(tmp_path):
         "--master-addr",
         "127.0.0.1",
         "--master-port",
-        str(D.free_port()),
+        str(D._free_port()),
         str(ROOT / "scripts" / "train_ddp.py"),
         "--epochs",
         str(epochs),

@@ -27,11 +27,11 @@ def test_scaling_explorer_changes_with_each_control(shown):
         "compute per step (ms)",
         "latency per step (µs)",
     ]
-    assert distributed.efficiency_summary(0.1, 25.6e6, 50.0, 8, latency_s=1e-5) in summary.value
+    assert distributed._efficiency_summary(0.1, 25.6e6, 50.0, 8, latency_s=1e-5) in summary.value
     for slider, value in zip(sliders, (1e9, 1.0, 10.0, 1000.0)):
         before = (summary.value, picture.value)
         slider.value = value
         assert summary.value != before[0] and picture.value != before[1], slider.description
-    assert distributed.efficiency_summary(0.01, 1e9, 1.0, 8, latency_s=1e-3) in summary.value
+    assert distributed._efficiency_summary(0.01, 1e9, 1.0, 8, latency_s=1e-3) in summary.value
     (bundle,), kwargs = shown[0]
     assert "image/png" in bundle and kwargs["metadata"]["image/png"]["alt"].startswith("Predicted speed-up")

@@ -18,7 +18,7 @@ from course_utils import checkup, env
 def test_cpu_is_chosen_without_a_gpu(capsys):
     if torch.cuda.is_available():
         pytest.skip("this check describes a CPU-only machine")
-    device = env.choose_device()
+    device = env._choose_device()
     assert device.type in ("cpu", "mps")
     assert "device:" in capsys.readouterr().out
 
@@ -27,17 +27,17 @@ def test_requesting_a_missing_device_says_what_exists():
     if torch.cuda.is_available():
         pytest.skip("CUDA exists here")
     with pytest.raises(ValueError, match="not available here"):
-        env.choose_device("cuda")
+        env._choose_device("cuda")
     with pytest.raises(ValueError, match="expected one of"):
-        env.choose_device("tpu")
+        env._choose_device("tpu")
 
 
 def test_seed_everything_repeats_every_generator():
     import random
 
-    env.seed_everything(7)
+    env._seed_everything(7)
     a = (random.random(), np.random.rand(), torch.rand(3))
-    env.seed_everything(7)
+    env._seed_everything(7)
     b = (random.random(), np.random.rand(), torch.rand(3))
     assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
 
@@ -113,4 +113,4 @@ def test_setup_seeds_and_returns_the_device(capsys):
 
 
 def test_platform_detection_outside_jupyter():
-    assert env.detect_platform() == "plain"
+    assert env._detect_platform() == "plain"

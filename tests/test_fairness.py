@@ -106,8 +106,8 @@ def test_group_table_columns():
 def test_figures_build():
     fig = fairness.figure_group_accuracy({"m1": {"a": 0.5, "b": 1.0}, "m2": {"a": 0.9}}, title="t", chance=0.5)
     assert fig.axes[0].get_title() == "t"
-    fig = fairness.figure_correlation([0.5, 0.9], {"standard": [0.9, 0.95], "worst": [0.9, 0.1]},
+    fig = fairness._figure_correlation([0.5, 0.9], {"standard": [0.9, 0.95], "worst": [0.9, 0.1]},
                                       [{"a": 0.9}, {"a": 0.1}], 1, chance=0.5)  # fmt: skip
     assert "90%" in fig.axes[1].get_title()
     with pytest.raises(ValueError, match="selected"):
-        fairness.figure_correlation([0.5], {"s": [0.9]}, [{"a": 0.9}], 3)
+        fairness._figure_correlation([0.5], {"s": [0.9]}, [{"a": 0.9}], 3)

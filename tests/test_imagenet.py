@@ -69,22 +69,22 @@ def test_search_classes_is_a_case_insensitive_substring_search():
 def test_topk_rows_follow_torch_topk():
     probs = torch.softmax(torch.randn(20, generator=torch.Generator().manual_seed(0)), dim=0)
     names = [f"c{i}" for i in range(20)]
-    rows = imagenet.topk_rows(probs, names, k=4)
+    rows = imagenet._topk_rows(probs, names, k=4)
     top = probs.topk(4)
     assert [i for i, _, _ in rows] == top.indices.tolist()
     assert [n for _, n, _ in rows] == [names[i] for i in top.indices]
     assert np.allclose([p for _, _, p in rows], top.values.numpy())
     with pytest.raises(ValueError, match="k must be between 1"):
-        imagenet.topk_rows(probs, names, k=21)
+        imagenet._topk_rows(probs, names, k=21)
     with pytest.raises(ValueError, match="one vector"):
-        imagenet.topk_rows(probs[None], names, k=2)
+        imagenet._topk_rows(probs[None], names, k=2)
 
 
 def test_topk_figures_have_one_bar_per_guess():
     names = [f"class {i}" for i in range(12)]
     probs = torch.softmax(torch.randn(3, 12, generator=torch.Generator().manual_seed(1)), dim=1)
     photo = np.zeros((20, 30, 3), dtype=np.uint8)
-    fig = imagenet.figure_topk(photo, probs[0], names, k=3)
+    fig = imagenet._figure_topk(photo, probs[0], names, k=3)
     assert len(fig.axes[1].patches) == 3
     grid = imagenet.figure_gallery_topk({"a": photo, "b": photo, "c": photo}, probs, names, k=5)
     assert sum(len(ax.patches) for ax in grid.axes) == 15

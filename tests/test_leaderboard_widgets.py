@@ -6,7 +6,7 @@ import ipywidgets as W
 import pytest
 import torch
 
-from course_utils import widgets
+from course_utils import fairness, widgets
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def _strength_data():
     strengths = [0.5, 0.9, 0.99]
     curves = {"standard test": [0.98, 0.96, 0.99], "worst group": [0.97, 0.4, 0.01]}
     groups = [
-        {"circle · tag A": 0.98, "circle · tag B": 0.97},
+        {"circle · tag A": 0.96, "circle · tag B": 0.97},
         {"circle · tag A": 0.99, "circle · tag B": 0.4},
         {"circle · tag A": 1.0, "circle · tag B": 0.01},
     ]
@@ -50,17 +50,23 @@ def _strength_data():
 
 
 def test_shortcut_explorer_changes_with_the_slider(shown):
-    box = widgets.shortcut_explorer(*_strength_data(), chance=0.5, start=1)
+    strengths, curves, groups = _strength_data()
+    box = widgets.shortcut_explorer(strengths, curves, groups, chance=0.5, start=0)
     assert {"p2l-widget", "p2l-shortcut-explorer"} <= set(box._dom_classes)
     (slider,) = _controls(box)
-    assert slider.description and slider.value == "90%"
-    before = _visible(box)
+    picture = next(w for w in box.children if isinstance(w, widgets.Picture))
+    summary = next(w for w in box.children if isinstance(w, W.HTML) and w is not picture)
+    assert slider.description and slider.value == "50%"
+    assert "agreeing in 50% of images: standard test <b>98%</b>, worst group <b>97%</b>" in summary.value
+    assert "the worst group is <b>circle · tag A</b>" in summary.value  # 96% against tag B's 97%
     slider.value = "99%"
-    after = _visible(box)
-    assert before[0] != after[0] and before[1] != after[1]
-    assert "circle · tag B" in after[1] or "circle · tag B" in after[0]
+    assert "agreeing in 99% of images: standard test <b>99%</b>, worst group <b>1%</b>" in summary.value
+    assert "the worst group is <b>circle · tag B</b>" in summary.value
+    expected = widgets.Picture(picture.alt)
+    expected.show(widgets.png_bytes(fairness._figure_correlation(strengths, curves, groups, 2, chance=0.5)))
+    assert picture.value == expected.value  # the 99% figure
     (data,), kwargs = shown[0]
-    assert "90%" in kwargs["metadata"]["image/png"]["alt"]
+    assert "50%" in kwargs["metadata"]["image/png"]["alt"] and "circle · tag A at 96%" in kwargs["metadata"]["image/png"]["alt"]
 
 
 def test_shortcut_explorer_rejects_mismatched_lengths(shown):

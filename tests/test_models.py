@@ -49,7 +49,7 @@ def test_backbone_weights_are_the_pretrained_ones(backbone):
 
     fresh = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     assert models.count_params(backbone.model) == models.count_params(fresh) == 4_652_008
-    state = torch.load(models.efficientnet_lite0_weights_path(), map_location="cpu", weights_only=True)
+    state = torch.load(models._efficientnet_lite0_weights_path(), map_location="cpu", weights_only=True)
     assert torch.equal(backbone.model.conv_stem.weight, state["_conv_stem.weight"])
     assert torch.equal(backbone.model.classifier.bias, state["_fc.bias"])
     assert not backbone.model.training
@@ -88,9 +88,21 @@ def test_eval_mode_gives_every_module_back_its_own_mode():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Dropout(0.5))
     model.train()
     model[1].eval()  # a frozen batch norm inside a training model (lesson 07)
-    with models.eval_mode(model) as same:
+    with models._eval_mode(model) as same:
         assert same is model and not any(m.training for m in model.modules())
     assert [m.training for m in model.modules()] == [True, True, False, True]
-    with pytest.raises(RuntimeError), models.eval_mode(model):
+    with pytest.raises(RuntimeError), models._eval_mode(model):
         raise RuntimeError("an error inside the block")
     assert [m.training for m in model.modules()] == [True, True, False, True]
+
+
+def test_train_mode_gives_every_module_back_its_own_mode():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Dropout(0.5))
+    model.eval()
+    model[2].train()  # one module left training inside an eval-mode model
+    with models._train_mode(model) as same:
+        assert same is model and all(m.training for m in model.modules())
+    assert [m.training for m in model.modules()] == [False, False, False, True]
+    with pytest.raises(RuntimeError), models._train_mode(model):
+        raise RuntimeError("an error inside the block")
+    assert [m.training for m in model.modules()] == [False, False, False, True]

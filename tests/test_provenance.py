@@ -4,7 +4,9 @@ The public surface of `course_utils` is what lessons and exercises call: each mo
 Every name there ends its docstring with ``Introduced in lesson NN.`` (or ``lesson NN's exercise``)
 and ``src/`` first uses it in that lesson (or exercise). A helper a lesson calls before the lesson
 that teaches it says so: ``Introduced in lesson 04 (used in lesson 02 as a black box).`` A name no
-lesson or exercise calls is not public: it leaves ``__all__`` (and, better, gets a leading underscore).
+lesson or exercise calls is not public: it leaves ``__all__`` and gets a leading underscore. The reverse
+holds too: a module-level function or class without a leading underscore is in its module's ``__all__``,
+unless the grader, the benchmarks or an exercise's restriction list reach it by its dotted name.
 """
 
 from __future__ import annotations
@@ -100,3 +102,54 @@ def test_what_lessons_call_is_public():
     public = {m.stem: set(_public(m)) for m in MODULES}
     hidden = sorted(f"{m}.{n}" for m, n in calls if m in public and n not in public[m] and not n[0].isupper())
     assert not hidden, f"lessons or exercises call helpers missing from their module's __all__: {hidden}"
+
+
+#: Files outside ``course_utils`` and ``tests`` that may reach a helper by its dotted name without a lesson
+#: calling it: the grader, the benchmarks, and the restriction lists of exercises
+#: (``"course_utils.speed.training_step_flops"`` names what a student must not call).
+TOOLING = sorted((ROOT / "grader").rglob("*.py")) + sorted((ROOT / "bench").rglob("*.py")) + SOURCES
+LIBRARY = sorted(p for p in (ROOT / "course_utils").rglob("*.py") if "resources" not in p.parts)
+
+
+def _unlisted(source: str) -> list[str]:
+    """Module-level functions and classes of ``source`` without a leading underscore that its ``__all__`` omits."""
+    tree = ast.parse(source)
+    listed: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            listed = {e.value for e in getattr(node.value, "elts", []) if isinstance(e, ast.Constant)}
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and not node.name.startswith("_") and node.name not in listed
+    ]  # fmt: skip
+
+
+def _names(text: str, module: str, name: str) -> bool:
+    """``text`` reaches ``module.name`` by its dotted name (``data.cache_dir()``, ``"course_utils.speed.f"``)."""
+    return re.search(rf"(?<![\w.])(?:course_utils\.|cu\.)?{module}\.{re.escape(name)}\b", text) is not None
+
+
+def _reached_from_tooling(module: str, name: str) -> bool:
+    return any(_names(p.read_text(encoding="utf-8"), module, name) for p in TOOLING)
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=[p.relative_to(ROOT / "course_utils").as_posix() for p in LIBRARY])
+def test_a_name_without_an_underscore_is_in_all(path):
+    """Public by name is public in ``__all__``: a helper only widgets, other helpers or tests use gets a leading underscore."""
+    unlisted = [n for n in _unlisted(path.read_text(encoding="utf-8")) if not _reached_from_tooling(path.stem, n)]
+    assert not unlisted, (
+        f"course_utils/{path.relative_to(ROOT / 'course_utils').as_posix()} defines {unlisted} without a leading "
+        "underscore and outside __all__: add each to __all__ if a lesson or exercise calls it (with its "
+        "'Introduced in lesson NN.'), else rename it with a leading underscore"
+    )
+
+
+def test_the_underscore_rule_catches_a_public_helper_missing_from_all():
+    probe = '__all__ = ["shown"]\n\ndef shown(): ...\n\ndef helper(): ...\n\nclass Thing: ...\n\ndef _private(): ...\n'
+    assert _unlisted(probe) == ["helper", "Thing"]
+    assert _names('forbidden = ["course_utils.speed.training_step_flops"]', "speed", "training_step_flops")
+    assert _names("path = data.cache_dir()", "data", "cache_dir")
+    assert not _names("path = metadata.cache_dir()", "data", "cache_dir")
+    assert not _names("cu.speed.training_step_flops_per_image(model)", "speed", "training_step_flops")

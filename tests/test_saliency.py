@@ -113,7 +113,7 @@ def test_mass_share():
     maps[1] = 1.0
     region = torch.zeros(4, 4, dtype=torch.bool)
     region[0] = True
-    torch.testing.assert_close(saliency.mass_share(maps, region), torch.tensor([0.75, 0.25]))
+    torch.testing.assert_close(saliency._mass_share(maps, region), torch.tensor([0.75, 0.25]))
 
 
 def test_figure_explanations_has_one_row_per_method():

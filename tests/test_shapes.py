@@ -7,20 +7,20 @@ import math
 import pytest
 import torch
 
-from course_utils.shapes import SHAPE_CLASSES, ShapeParams, _sdf, render_shapes
+from course_utils.shapes import SHAPE_CLASSES, ShapeParams, _render_shapes, _sdf
 
 
 def test_same_seed_same_images_other_seed_other_images():
-    a = render_shapes(64, ShapeParams(), seed=3)
-    b = render_shapes(64, ShapeParams(), seed=3)
-    c = render_shapes(64, ShapeParams(), seed=4)
+    a = _render_shapes(64, ShapeParams(), seed=3)
+    b = _render_shapes(64, ShapeParams(), seed=3)
+    c = _render_shapes(64, ShapeParams(), seed=4)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["image"], c["image"])
 
 
 def test_shapes_dtypes_and_ranges():
     p = ShapeParams(size=32, x_range=(0.4, 0.6), scale_range=(0.2, 0.25), rotation=10)
-    d = render_shapes(500, p, seed=0)
+    d = _render_shapes(500, p, seed=0)
     assert d["image"].shape == (500, 1, 32, 32) and d["image"].dtype == torch.uint8
     assert d["label"].min() >= 0 and d["label"].max() < len(SHAPE_CLASSES)
     assert (d["x"] >= 0.4 * 32).all() and (d["x"] <= 0.6 * 32).all()
@@ -30,7 +30,7 @@ def test_shapes_dtypes_and_ranges():
 
 
 def test_colour_gives_three_channels():
-    assert render_shapes(4, ShapeParams(color=True))["image"].shape == (4, 3, 32, 32)
+    assert _render_shapes(4, ShapeParams(color=True))["image"].shape == (4, 3, 32, 32)
 
 
 @pytest.mark.parametrize("name", SHAPE_CLASSES)
@@ -53,7 +53,7 @@ def test_circle_area_matches_pi_r_squared():
     p = ShapeParams(
         classes=("circle", "square"), noise=0.0, rotation=0, scale_range=(0.3, 0.3), x_range=(0.5, 0.5), y_range=(0.5, 0.5)
     )
-    d = render_shapes(40, p, seed=1)
+    d = _render_shapes(40, p, seed=1)
     circles = d["image"][d["label"] == 0].float() / 255
     background = circles[:, 0, 0, 0].view(-1, 1, 1, 1)
     foreground = circles.amax(dim=(1, 2, 3), keepdim=True)
@@ -64,24 +64,24 @@ def test_circle_area_matches_pi_r_squared():
 
 def test_tag_agreement_is_respected_and_uncorrelated_at_one_over_k():
     k = len(SHAPE_CLASSES)
-    agree = render_shapes(4000, ShapeParams(tag_agreement=0.9), seed=0)
+    agree = _render_shapes(4000, ShapeParams(tag_agreement=0.9), seed=0)
     rate = (agree["tag"] == agree["label"]).float().mean()
     assert abs(rate - 0.9) < 0.02
-    never = render_shapes(1000, ShapeParams(tag_agreement=0.0), seed=0)
+    never = _render_shapes(1000, ShapeParams(tag_agreement=0.0), seed=0)
     assert (never["tag"] != never["label"]).all()
-    chance = render_shapes(4000, ShapeParams(tag_agreement=1 / k), seed=0)
+    chance = _render_shapes(4000, ShapeParams(tag_agreement=1 / k), seed=0)
     assert abs((chance["tag"] == chance["label"]).float().mean() - 1 / k) < 0.02
 
 
 def test_corner_tag_is_stamped_where_it_says():
-    d = render_shapes(50, ShapeParams(tag_agreement=0.5, noise=0.0), seed=0)
+    d = _render_shapes(50, ShapeParams(tag_agreement=0.5, noise=0.0), seed=0)
     for image, tag in zip(d["image"], d["tag"]):
         x0 = 1 + 4 * int(tag)
         assert (image[:, 1:4, x0 : x0 + 3] == 255).all()
 
 
 def test_outline_probability_sets_the_style_group():
-    d = render_shapes(2000, ShapeParams(outline=0.25), seed=0)
+    d = _render_shapes(2000, ShapeParams(outline=0.25), seed=0)
     assert abs(d["style"].float().mean() - 0.25) < 0.03
 
 

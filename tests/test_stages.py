@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections import OrderedDict
 
 import numpy as np
@@ -68,7 +67,7 @@ def test_run_stages_explains_what_it_needs():
 def test_stage_picture_tiles_stretched_maps():
     maps = torch.arange(2 * 2 * 3, dtype=torch.float32).view(1, 2, 2, 3)
     stage = stages.Stage("conv", "Conv2d", maps)
-    picture = stages.stage_picture(stage)
+    picture = stages._stage_picture(stage)
     # Two 2x3 maps side by side with a one-pixel gap; each stretched to [0, 1] on its own.
     assert picture.shape == (2, 7, 3) and picture.dtype == np.uint8
     expected = stages._colormap(np.array([[0, 0.2, 0.4, np.nan, 0, 0.2, 0.4], [0.6, 0.8, 1.0, np.nan, 0.6, 0.8, 1.0]]))
@@ -77,57 +76,37 @@ def test_stage_picture_tiles_stretched_maps():
 
 def test_stage_picture_of_the_input_is_the_image_itself():
     x = torch.rand(1, 1, 5, 5)
-    picture = stages.stage_picture(stages.Stage("input", "input", x))
+    picture = stages._stage_picture(stages.Stage("input", "input", x))
     assert picture.shape == (5, 5, 3)
     assert np.array_equal(picture[..., 0], (x[0, 0].numpy() * 255).round().astype(np.uint8))
 
 
 def test_stage_picture_wraps_vectors():
     v = torch.linspace(-1, 1, 10).view(1, 10)
-    picture = stages.stage_picture(stages.Stage("flatten", "Flatten", v), width=4)
+    picture = stages._stage_picture(stages.Stage("flatten", "Flatten", v), width=4)
     assert picture.shape == (3, 4, 3)
     grid = np.full(12, np.nan)
     grid[:10] = np.linspace(0, 1, 10)
     assert np.array_equal(picture, stages._colormap(grid.reshape(3, 4)))
 
 
-def test_png_enlarges_with_square_pixels():
-    from PIL import Image
-
-    picture = np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
-    decoded = np.asarray(Image.open(io.BytesIO(stages.png(picture, scale=3))))
-    assert decoded.shape == (3, 6, 3)
-    assert (decoded[:, :3] == [255, 0, 0]).all() and (decoded[:, 3:] == [0, 0, 255]).all()
-    assert Image.open(io.BytesIO(stages.png(picture, min_size=100))).size == (100, 50)
-    with pytest.raises(ValueError, match="uint8"):
-        stages.png(picture.astype(float))
-
-
-def test_probability_html_reads_like_a_prediction():
-    text = stages.probability_html(torch.tensor([0.05, 0.87, 0.08]), ["square", "circle", "cross"])
-    assert "circle, 87% sure" in text
-    assert text.index("circle") < text.index("cross") < text.index("square", text.index("cross"))
-    with pytest.raises(ValueError, match="class names"):
-        stages.probability_html(torch.tensor([0.5, 0.5]), ["a"])
-
-
 def test_stage_strip_marks_the_current_stage():
     result = stages.run_stages(_model(), torch.rand(1, 1, 32, 32))
-    strip = stages.stage_strip_html(result, 3)
+    strip = stages._stage_strip_html(result, 3)
     assert strip.count("→") == len(result) - 1
     assert "<b style='background:#E69F00;color:black;padding:0 3px'>relu1</b>" in strip
 
 
 def test_figure_stages_draws_one_row_per_chosen_stage():
     result = stages.run_stages(_model(), torch.rand(1, 1, 32, 32))
-    fig = stages.figure_stages(result, ["circle", "square", "triangle", "cross", "star"],
+    fig = stages._figure_stages(result, ["circle", "square", "triangle", "cross", "star"],
                                names=["input", "conv1", "flatten", "softmax"], max_maps=4)  # fmt: skip
     labels = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert [label.split("\n")[0] for label in labels] == ["input", "conv1", "flatten", "softmax"]
     # rows: label + image; label + 4 maps; label + strip; label + bars
     assert len(fig.axes) == 2 + 5 + 2 + 2
     with pytest.raises(ValueError, match="stage"):
-        stages.figure_stages(result, names=["nope"])
+        stages._figure_stages(result, names=["nope"])
 
 
 def _square_cells(grid: int = 12, lo: int = 2, hi: int = 8) -> np.ndarray:
@@ -151,10 +130,10 @@ def test_drawing_is_centred_and_scaled_like_the_training_shapes():
 def test_a_photo_of_a_dark_shape_on_paper_becomes_a_bright_shape_on_dark():
     paper = np.full((60, 80, 3), 240, dtype=np.uint8)
     paper[10:40, 20:50] = 20  # a dark square drawn with a pen
-    image = stages.photo_to_image(paper, extent=0.5)
+    image = stages._photo_to_image(paper, extent=0.5)
     drawn = stages.drawing_to_image(_square_cells(12, 2, 8), extent=0.5)
     torch.testing.assert_close(image, drawn, atol=0.02, rtol=0)
     # Already bright-on-dark: kept as it is.
-    torch.testing.assert_close(stages.photo_to_image(255 - paper, extent=0.5), drawn, atol=0.02, rtol=0)
+    torch.testing.assert_close(stages._photo_to_image(255 - paper, extent=0.5), drawn, atol=0.02, rtol=0)
     with pytest.raises(ValueError, match="photo"):
-        stages.photo_to_image(np.zeros((4, 4, 7)))
+        stages._photo_to_image(np.zeros((4, 4, 7)))

@@ -66,6 +66,11 @@ def test_stage_outputs_end_in_forward_features():
         torch.testing.assert_close(stages["head"], model.forward_features(x))
     assert stages["stem"].shape == (2, 32, 32, 32)
     assert stages["block 6"].shape == (2, 320, 2, 2)
+    stats = [b.clone() for b in model.buffers()]
+    model.train()  # a training model is read in eval mode, and keeps its mode and its batch-norm statistics
+    torch.testing.assert_close(transfer.stage_outputs(model, x)["head"], stages["head"])
+    assert all(m.training for m in model.modules())
+    assert all(torch.equal(a, b) for a, b in zip(stats, model.buffers()))
 
 
 def test_stage_outputs_rejects_other_models():
@@ -149,8 +154,8 @@ def test_figure_throughput_bars_equal_the_rates():
 
 def test_strongest_maps_orders_channels_by_mean():
     maps = torch.stack([torch.full((2, 2), v) for v in (0.1, 0.9, -1.0, 0.5)])
-    assert transfer.strongest_maps(maps, 3).tolist() == [1, 3, 0]
-    assert transfer.strongest_maps(maps, 10).tolist() == [1, 3, 0, 2]
+    assert transfer._strongest_maps(maps, 3).tolist() == [1, 3, 0]
+    assert transfer._strongest_maps(maps, 10).tolist() == [1, 3, 0, 2]
 
 
 def test_figure_depth_draws_one_row_per_stage():
@@ -158,7 +163,7 @@ def test_figure_depth_draws_one_row_per_stage():
     stages = {"stem": torch.rand(1, 8, 16, 16, generator=g), "deep": torch.rand(1, 4, 2, 2, generator=g)}
     fig = transfer.figure_depth(torch.rand(3, 32, 32, generator=g), stages, k=3, title="d")
     assert len(fig.axes) == 2 * 4
-    best = int(transfer.strongest_maps(stages["deep"][0], 1)[0])
+    best = int(transfer._strongest_maps(stages["deep"][0], 1)[0])
     shown = fig.axes[5].get_images()[0].get_array()  # row 1, first map
     np.testing.assert_allclose(shown, stages["deep"][0, best].numpy())
     assert fig.axes[1].get_ylabel().startswith("stem\n8×16×16")
@@ -183,7 +188,7 @@ def test_photo_features_match_a_manual_forward_pass():
     model.train()  # photo_features must switch to eval mode itself, and give the model its modes back
     feats = transfer.photo_features(model, transform, photos, batch_size=2)
     assert feats.shape == (5, 1280) and all(m.training for m in model.modules())
-    with models.eval_mode(model), torch.no_grad():
+    with models._eval_mode(model), torch.no_grad():
         batch = torch.stack([transform(torch.from_numpy(p).permute(2, 0, 1)) for p in photos])
         expected = model.forward_head(model.forward_features(batch), pre_logits=True)
     torch.testing.assert_close(feats, expected, rtol=1e-4, atol=1e-5)
@@ -218,6 +223,6 @@ def test_results_table_prints_mean_and_std_in_percent():
 
 def test_stage_summary_names_the_strongest_channels():
     maps = torch.stack([torch.full((3, 5), v) for v in (0.2, 0.7, 0.1)])[None]
-    assert transfer.stage_summary("block 2", maps, 2) == (
+    assert transfer._stage_summary("block 2", maps, 2) == (
         "block 2: 3 feature maps of 3×5; the 2 strongest (channels 1, 0) are shown."
     )

@@ -36,14 +36,14 @@ def test_depth_explorer_changes_with_each_control(shown):
     summary = next(w for w in widgets_in(box, (W.HTML,)) if not isinstance(w, widgets.Picture))
     assert 'alt="the photo and the strongest feature maps' in picture.value
     first = (summary.value, picture.value)
-    assert transfer.stage_summary("stem", stages["cat"]["stem"], 4) in summary.value
+    assert transfer._stage_summary("stem", stages["cat"]["stem"], 4) in summary.value
     depth.value = "block 3"
     assert summary.value != first[0] and picture.value != first[1]
     assert "10 feature maps of 2×2" in summary.value
     before = picture.value
     photo.value = "coffee"
     assert picture.value != before
-    assert transfer.stage_summary("block 3", stages["coffee"]["block 3"], 4) in summary.value
+    assert transfer._stage_summary("block 3", stages["coffee"]["block 3"], 4) in summary.value
     (data,), kwargs = shown[0]
     assert "image/png" in data and "cat" in kwargs["metadata"]["image/png"]["alt"]
 

@@ -8,7 +8,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 from course_utils import models, translation
-from course_utils.shapes import ShapeParams, render_shapes
+from course_utils.shapes import ShapeParams, _render_shapes
 
 
 def test_flat_net_parameter_count_is_the_dense_formula():
@@ -66,29 +66,27 @@ def test_accuracy_by_position_matches_a_numpy_reference():
 def test_shape_track_moves_one_shape_and_keeps_everything_else():
     params = ShapeParams(noise=0.0, rotation=0.0)
     xs = [0.35, 0.5, 0.65]
-    track = translation.shape_track(params, label=3, xs=xs)
+    track = translation._shape_track(params, label=3, xs=xs)
     assert track.shape == (3, 1, 32, 32) and track.dtype == torch.uint8
     # Each image is exactly what the renderer draws for that label at that fixed position.
     for x, image in zip(xs, track):
-        seed = next(s for s in range(10_000) if int(render_shapes(1, translation._at(params, 0.5, 0.5), seed=s)["label"]) == 3)
-        drawn = render_shapes(1, translation._at(params, x, 0.5), seed=seed)
+        seed = next(s for s in range(10_000) if int(_render_shapes(1, translation._at(params, 0.5, 0.5), seed=s)["label"]) == 3)
+        drawn = _render_shapes(1, translation._at(params, x, 0.5), seed=seed)
         assert int(drawn["label"]) == 3
         assert torch.equal(drawn["image"][0], image)
     # Same shape, same brightness: the pixel totals agree, the positions differ.
     assert torch.allclose(track.float().sum(dim=(1, 2, 3)), track[0].float().sum(), rtol=0.02)
     assert not torch.equal(track[0], track[1])
     with pytest.raises(ValueError, match="label"):
-        translation.shape_track(params, label=7, xs=xs)
+        translation._shape_track(params, label=7, xs=xs)
 
 
-def test_track_picture_and_probability_html():
+def test_track_picture_marks_the_training_positions():
     image = torch.full((1, 32, 32), 200, dtype=torch.uint8)
-    picture = translation.track_picture(image, 16.0, (6.4, 16.0), scale=5)
+    picture = translation._track_picture(image, 16.0, (6.4, 16.0), scale=5)
     assert picture.shape == (32 * 5 + 12, 32 * 5, 3) and picture.dtype == np.uint8
     strip = picture[-12:]
     assert (picture[:-12] == 200).all()  # the shape image, enlarged 5 times
     assert (strip[2:8, 32:78] == (86, 180, 233)).all()  # trained centres 6.4..16 px, in sky blue
     assert (strip[2:8, 82:] == 255).all() and (strip[2:8, :32] == 255).all()
     assert (strip[:, 78:82] == 0).all()  # the current position (16 px) is a black tick
-    html = translation.probability_html("CNN", torch.tensor([0.1, 0.7, 0.2]), ["a", "b", "c"], truth=2)
-    assert "says <b>b</b>, 70% sure" in html and "it is a c" in html

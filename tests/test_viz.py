@@ -14,7 +14,7 @@ from course_utils import viz
 def test_confusion_matrix_matches_a_loop():
     preds = torch.tensor([0, 1, 1, 2, 2, 2, 0])
     labels = torch.tensor([0, 1, 2, 2, 2, 1, 1])
-    cm = viz.confusion_matrix(preds, labels, 3)
+    cm = viz._confusion_matrix(preds, labels, 3)
     loop = torch.zeros(3, 3, dtype=torch.long)
     for p, t in zip(preds, labels):
         loop[t, p] += 1
@@ -69,6 +69,6 @@ def test_history_and_confusion_figures(monkeypatch):
 def test_palette_is_set_by_setup_style():
     import matplotlib as mpl
 
-    viz.setup_style()
+    viz._setup_style()
     colours = [c["color"] for c in mpl.rcParams["axes.prop_cycle"]]
     assert colours[:3] == list(viz.OKABE_ITO[:3])

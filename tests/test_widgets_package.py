@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ast
 import importlib
+import io
 import pkgutil
+import re
 
 import ipywidgets as W
 import numpy as np
 import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
+from PIL import Image
 
 import course_utils as cu
 from conftest import ROOT, widgets_in
@@ -72,6 +75,48 @@ def test_finish_observes_adds_classes_and_displays_with_alt(shown):
         _core.finish(W.VBox([]), "p2l-test", fig, alt=" ")
 
 
+def test_array_png_round_trips_and_enlarges_with_square_pixels():
+    img = np.random.default_rng(0).integers(0, 256, (3, 4, 3), dtype=np.uint8)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(_core.array_png(img)))), img)
+    big = np.asarray(Image.open(io.BytesIO(_core.array_png(img, scale=3))))
+    assert np.array_equal(big, img.repeat(3, axis=0).repeat(3, axis=1))
+    gray = img[:, :, 0]
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(_core.array_png(gray)))), gray)
+    wide = np.zeros((1, 2, 3), dtype=np.uint8)
+    assert Image.open(io.BytesIO(_core.array_png(wide, min_size=100))).size == (100, 50)  # 2 px wide -> x50
+    with pytest.raises(ValueError, match="uint8"):
+        _core.array_png(img.astype(np.float32))
+
+
+def test_probability_html_ranks_the_classes_and_reads_like_a_prediction():
+    text = _core.probability_html(torch.tensor([0.05, 0.87, 0.08]), ["square", "circle", "cross"])
+    assert "<b>circle</b>, 87% sure" in text
+    assert text.index("circle") < text.index("cross") < text.index("square")
+    assert [float(p) for p in re.findall(r"([\d.]+)%</span>", text)] == [87.0, 8.0, 5.0]
+    with pytest.raises(ValueError, match="class names"):
+        _core.probability_html(torch.tensor([0.5, 0.5]), ["a"])
+
+
+def test_probability_html_lists_the_top_classes_only():
+    probs = torch.softmax(torch.arange(1000.0), 0)
+    text = _core.probability_html(probs, [f"class {i}" for i in range(1000)])
+    assert re.findall(r"class \d+", text) == ["class 999", *(f"class {i}" for i in range(999, 989, -1))]
+
+
+def test_probability_html_in_class_order_with_a_title_and_the_truth():
+    probs = torch.tensor([0.1, 0.7, 0.2])
+    text = _core.probability_html(probs, ["a", "b", "c"], top=None, ranked=False, title="CNN", truth=2)
+    assert "<b>CNN</b> says <b>b</b>, 70% sure ✗ (it is a c)" in text
+    assert [float(p) for p in re.findall(r"([\d.]+)%</span>", text)] == [10.0, 70.0, 20.0]
+    assert "<b>b</b>, 70% sure ✓" in _core.probability_html(probs, ["a", "b", "c"], truth=1)
+
+
+def test_probability_html_escapes_class_names_and_the_title():
+    text = _core.probability_html(torch.tensor([0.9, 0.1]), ["<cat>", "a & b"], title="<i>net</i>", truth=1)
+    assert "<cat>" not in text and "<i>net</i>" not in text and "a & b" not in text
+    assert "&lt;cat&gt;" in text and "&lt;i&gt;net&lt;/i&gt;" in text and "(it is a a &amp; b)" in text
+
+
 def test_replay_view_redraws_each_stage(shown):
     torch.manual_seed(0)
     model = cu.models.small_cnn(5)
@@ -87,7 +132,7 @@ def test_replay_view_redraws_each_stage(shown):
     slider.value = slider.max  # the last stage shows the probabilities of the model's own forward pass
     expected = cu.predict(model, image[None])[0]
     probabilities = [w for w in widgets_in(box, (W.HTML,)) if "%" in w.value and not isinstance(w, widgets.Picture)]
-    assert probabilities and stages.probability_html(expected, list("abcde")) in probabilities[0].value
+    assert probabilities and _core.probability_html(expected, list("abcde")) in probabilities[0].value
     (bundle,), kwargs = shown[0]
     assert kwargs["metadata"]["image/png"]["alt"].startswith("The input 'noise' followed through the network")
 
@@ -107,14 +152,14 @@ def test_sketch_pad_classifies_the_drawing(shown):
     off.value = False
     drawn[divmod(cells.index(off), 8)] = 0
     expected = cu.predict(model, stages.drawing_to_image(drawn, size=32)[None])[0]
-    assert probs_html.value == stages.probability_html(expected, names)
+    assert probs_html.value == _core.probability_html(expected, names)
     assert shown[0][1]["metadata"]["image/png"]["alt"].startswith("A square drawn on a 8-by-8 grid")
 
 
 def test_figure_sketch_pad_orders_the_bars_by_probability():
     probs = torch.tensor([0.1, 0.6, 0.3])
     image = stages.drawing_to_image(stages.preset_drawing("circle", 10), size=32)
-    fig = stages.figure_sketch_pad(stages.preset_drawing("circle", 10), image, probs, ["a", "b", "c"])
+    fig = stages._figure_sketch_pad(stages.preset_drawing("circle", 10), image, probs, ["a", "b", "c"])
     bars = fig.axes[2]
     assert [t.get_text() for t in bars.get_yticklabels()] == ["b", "c", "a"]
     assert [p.get_width() for p in bars.patches] == pytest.approx([60.0, 30.0, 10.0], abs=1e-4)
@@ -122,7 +167,7 @@ def test_figure_sketch_pad_orders_the_bars_by_probability():
 
 def test_fit_within_matches_torchvision_and_keeps_small_images():
     gray = torch.rand(90, 60, generator=torch.Generator().manual_seed(2))
-    small = convolution.fit_within(gray, 30)
+    small = convolution._fit_within(gray, 30)
     assert small.shape == (30, 20)
     torch.testing.assert_close(small, TF.resize(gray[None], [30, 20], antialias=True)[0].clamp(0, 1))
-    assert convolution.fit_within(gray, 90) is gray
+    assert convolution._fit_within(gray, 90) is gray

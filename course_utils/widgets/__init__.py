@@ -17,7 +17,8 @@ Where each widget lives (``cu.widgets.<name>`` works for all of them):
 - `transfer` (lesson 07): `depth_explorer`
 - `leaderboard` (lesson 08): `shortcut_explorer`, `corruption_explorer`
 - `distributed` (lesson 09): `scaling_explorer`
-- `_core`: what they share (`Picture`, `png_bytes`, `display_widget`, and `finish`, the end of every factory)
+- `_core`: what they share (`Picture`, `png_bytes`, `array_png`, `probability_html`, `display_widget`, and
+  `finish`, the end of every factory)
 """
 
 from __future__ import annotations

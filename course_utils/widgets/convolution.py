@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
-from course_utils.widgets._core import Change, Picture, finish
+from course_utils.widgets._core import Change, Picture, array_png, finish
 
 if TYPE_CHECKING:
     from course_utils.pixels import ImageLike
@@ -18,7 +18,7 @@ def kernel_editor(photos: ImageLike | dict[str, ImageLike], *, preset: str = "So
     """Edit a 3x3 kernel (or pick a classic one) and see it filter a photo live.
 
     A thin view over `course_utils.convolution` (`KERNELS`, `filter_gray`,
-    `response_image`, `kernel_html`).
+    `_response_image`, `_kernel_html`).
 
     Args:
         photos: one photo, (H, W, 3) uint8, or a dict name -> photo to choose from.
@@ -31,11 +31,11 @@ def kernel_editor(photos: ImageLike | dict[str, ImageLike], *, preset: str = "So
     """
     import torch
 
-    from course_utils import convolution, pixels
+    from course_utils import convolution
 
     if not isinstance(photos, dict):
         photos = {"photo": photos}
-    grays = {name: convolution.fit_within(convolution.gray(p), 360) for name, p in photos.items()}
+    grays = {name: convolution._fit_within(convolution.gray(p), 360) for name, p in photos.items()}
     start = convolution.kernel(preset)
     cells = [
         [W.FloatText(value=float(start[i, j]), step=0.5, description=f"w[{i},{j}]",
@@ -59,10 +59,10 @@ def kernel_editor(photos: ImageLike | dict[str, ImageLike], *, preset: str = "So
         gray, w = grays[photo.value], weights()
         response = convolution.filter_gray(gray, w)
         if photo.value not in shown:
-            shown[photo.value] = pixels.png((gray * 255).round().to(torch.uint8).numpy())
+            shown[photo.value] = array_png((gray * 255).round().to(torch.uint8).numpy())
         original.show(shown[photo.value])
-        filtered.show(pixels.png(convolution.response_image(response, w)))
-        caption.value = convolution.kernel_html(w, response)
+        filtered.show(array_png(convolution._response_image(response, w)))
+        caption.value = convolution._kernel_html(w, response)
 
     def choose(change: Change) -> None:
         busy["setting"] = True
@@ -82,7 +82,7 @@ def kernel_editor(photos: ImageLike | dict[str, ImageLike], *, preset: str = "So
     return finish(
         box,
         "p2l-kernel-editor",
-        convolution.figure_kernel_editor(grays[first], weights(), title=f"{preset} on the {first} photo"),
+        convolution._figure_kernel_editor(grays[first], weights(), title=f"{preset} on the {first} photo"),
         alt=f"The {first} photo in gray and the same photo filtered with the {preset} kernel, "
         "whose nine weights are written beside it.",
         update=update,

@@ -19,8 +19,8 @@ def scaling_explorer(
 ) -> W.Box:
     """Sliders for model size, link bandwidth, compute per step and latency; see the predicted speed-up.
 
-    A thin view over `course_utils.distributed.figure_scaling` and
-    `course_utils.distributed.efficiency_summary` (ring all-reduce after each
+    A thin view over `course_utils.distributed._figure_scaling` and
+    `course_utils.distributed._efficiency_summary` (ring all-reduce after each
     step, no overlap with the backward pass).
 
     Returns:
@@ -84,14 +84,14 @@ def scaling_explorer(
 
     def update(_: object = None) -> None:
         c, p, b, lat = state()
-        picture.show(png_bytes(distributed.figure_scaling(c, p, b, latency_s=lat, max_workers=max_workers)))
-        summary.value = f"<div style='font-size:13px'>{distributed.efficiency_summary(c, p, b, 8, latency_s=lat)}</div>"
+        picture.show(png_bytes(distributed._figure_scaling(c, p, b, latency_s=lat, max_workers=max_workers)))
+        summary.value = f"<div style='font-size:13px'>{distributed._efficiency_summary(c, p, b, 8, latency_s=lat)}</div>"
 
     update()
     box = W.VBox([params, bandwidth, compute, latency, summary, picture])
     c, p, b, lat = state()
-    return finish(box, "p2l-scaling", distributed.figure_scaling(c, p, b, latency_s=lat, max_workers=max_workers),
+    return finish(box, "p2l-scaling", distributed._figure_scaling(c, p, b, latency_s=lat, max_workers=max_workers),
                   alt=f"Predicted speed-up against the number of workers on log axes, with the ideal line, for "
                   f"{p / 1e6:.1f} million parameters, {b:g} GB/s links and {c * 1e3:g} ms of compute per step: "
-                  f"{distributed.efficiency_summary(c, p, b, 8, latency_s=lat)}.",
+                  f"{distributed._efficiency_summary(c, p, b, 8, latency_s=lat)}.",
                   update=update, controls=(params, bandwidth, compute, latency))  # fmt: skip

@@ -30,8 +30,8 @@ def topk_explorer(
 ) -> W.Box:
     """Pick a photo and k; see the photo beside the pretrained model's top-k classes.
 
-    A thin view over `course_utils.imagenet.figure_topk` and
-    `course_utils.imagenet.topk_rows`; every prediction was computed
+    A thin view over `course_utils.imagenet._figure_topk` and
+    `course_utils.imagenet._topk_rows`; every prediction was computed
     beforehand, so an update only redraws a figure.
 
     Args:
@@ -58,11 +58,11 @@ def topk_explorer(
     summary = W.HTML()
 
     def figure(name: str, kk: int) -> Figure:
-        return imagenet.figure_topk(photos[name], probs[names.index(name)], class_names, kk,
-                                    title=f"{name}: the model's top-{kk} of {len(class_names):,} classes")  # fmt: skip
+        return imagenet._figure_topk(photos[name], probs[names.index(name)], class_names, kk,
+                                     title=f"{name}: the model's top-{kk} of {len(class_names):,} classes")  # fmt: skip
 
     def describe(name: str, kk: int) -> str:
-        rows = imagenet.topk_rows(probs[names.index(name)], class_names, kk)
+        rows = imagenet._topk_rows(probs[names.index(name)], class_names, kk)
         covered = sum(p for _, _, p in rows)
         return (f"top-1 <b>{rows[0][1]}</b> ({rows[0][2]:.0%}); the top {kk} together hold {covered:.0%} "
                 f"of the probability")  # fmt: skip
@@ -82,8 +82,8 @@ def topk_explorer(
 def layer_cost_explorer(costs: Sequence[LayerCost], *, start: str | None = None, title: str | None = None) -> W.Box:
     """Pick a layer of a network; see its share of the parameters and of the FLOPs.
 
-    A thin view over `course_utils.costs.figure_layer_costs` and
-    `course_utils.costs.layer_summary`.
+    A thin view over `course_utils.costs._figure_layer_costs` and
+    `course_utils.costs._layer_summary`.
 
     Args:
         costs: a list of `course_utils.costs.LayerCost` (from `course_utils.costs.layer_costs`).
@@ -106,12 +106,12 @@ def layer_cost_explorer(costs: Sequence[LayerCost], *, start: str | None = None,
     summary = W.HTML()
 
     def update(_: object = None) -> None:
-        picture.show(png_bytes(cost_module.figure_layer_costs(costs, highlight=layer.value, title=title)))
-        summary.value = f"<div style='font-size:13px'>{cost_module.layer_summary(costs, layer.value)}</div>"
+        picture.show(png_bytes(cost_module._figure_layer_costs(costs, highlight=layer.value, title=title)))
+        summary.value = f"<div style='font-size:13px'>{cost_module._layer_summary(costs, layer.value)}</div>"
 
     update()
     box = W.VBox([layer, summary, picture])
-    return finish(box, "p2l-layer-costs", cost_module.figure_layer_costs(costs, highlight=start, title=title),
+    return finish(box, "p2l-layer-costs", cost_module._figure_layer_costs(costs, highlight=start, title=title),
                   alt=f"Two bar charts of each layer's share of all parameters and of all FLOPs, with {start} "
-                  f"highlighted: {cost_module.layer_summary(costs, start)}.",
+                  f"highlighted: {cost_module._layer_summary(costs, start)}.",
                   update=update, controls=(layer,))  # fmt: skip

@@ -25,7 +25,7 @@ def shortcut_explorer(strengths: Sequence[float], curves: Mapping[str, Sequence[
     """Pick how often the scanner tag agreed with the label in training; see what the CNN learned.
 
     Every strength was trained in the lesson beforehand: the slider only swaps
-    pictures of `course_utils.fairness.figure_correlation` (each rendered once,
+    pictures of `course_utils.fairness._figure_correlation` (each rendered once,
     on first view) and a one-line summary.
 
     Args:
@@ -55,7 +55,7 @@ def shortcut_explorer(strengths: Sequence[float], curves: Mapping[str, Sequence[
     rendered: dict[int, bytes] = {}
 
     def figure(i: int) -> Figure:
-        return fairness.figure_correlation(strengths, curves, group_accs, i, chance=chance)
+        return fairness._figure_correlation(strengths, curves, group_accs, i, chance=chance)
 
     def update(_: object = None) -> None:
         i = labels.index(slider.value)
@@ -88,7 +88,7 @@ def corruption_explorer(images: torch.Tensor, probs: torch.Tensor, photo_names: 
                         start: tuple[int, int, int] = (0, 0, 3)) -> W.Box:  # fmt: skip
     """Pick a photo, a corruption and a severity; see the image and the pretrained model's top-5.
 
-    A thin view over `course_utils.corruptions.figure_corrupted_prediction`:
+    A thin view over `course_utils.corruptions._figure_corrupted_prediction`:
     every image and prediction was computed beforehand by
     `course_utils.corruptions.classify_corrupted`.
 
@@ -127,7 +127,7 @@ def corruption_explorer(images: torch.Tensor, probs: torch.Tensor, photo_names: 
 
     def figure(p: int, k: int, s: int) -> Figure:
         label = "clean" if s == 0 else f"severity {s}"
-        return corruptions.figure_corrupted_prediction(
+        return corruptions._figure_corrupted_prediction(
             images[p, k, s],
             probs[p, k, s],
             class_names,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
-from course_utils.widgets._core import Change, Picture, finish
+from course_utils.widgets._core import Change, Picture, array_png, finish, probability_html
 
 if TYPE_CHECKING:
     import torch
@@ -60,15 +60,15 @@ def replay_view(
     def update(_: object = None) -> None:
         result, i = runs[choice.value], stage.value
         if (choice.value, i) not in pictures:
-            pictures[(choice.value, i)] = st.png(st.stage_picture(result[i], max_maps=max_maps), min_size=280)
-        strip.value = st.stage_strip_html(result, i)
+            pictures[(choice.value, i)] = array_png(st._stage_picture(result[i], max_maps=max_maps), min_size=280)
+        strip.value = st._stage_strip_html(result, i)
         picture.show(pictures[(choice.value, i)])
         caption.value = (
-            f"<div style='max-width:36em'><b>{result[i].name}</b> · {st.explain_stage(result[i], last=i == last_linear)}"
+            f"<div style='max-width:36em'><b>{result[i].name}</b> · {st._explain_stage(result[i], last=i == last_linear)}"
             f"<br><span style='color:#555'>{result[i].params:,} parameters in this layer</span></div>"
         )
         if i == n - 1:
-            probs.value = st.probability_html(result[-1].output[0], class_names)
+            probs.value = probability_html(result[-1].output[0], class_names)
         else:
             probs.value = f"<i>stage {i + 1} of {n}: the prediction appears when the signal reaches the end</i>"
 
@@ -89,7 +89,7 @@ def replay_view(
     return finish(
         box,
         "p2l-replay",
-        st.figure_stages(first, class_names, names=shown, title=f"Input '{names[0]}', stage by stage"),
+        st._figure_stages(first, class_names, names=shown, title=f"Input '{names[0]}', stage by stage"),
         alt=f"The input '{names[0]}' followed through the network: the image, the feature maps after each "
         + ("residual block" if any(s.layer in blocks for s in first) else "convolution and pooling, the flattened vector")
         + f", and the class probabilities, highest for {class_names[best]} ({float(first[-1].output[0, best]):.0%}).",
@@ -102,7 +102,7 @@ def sketch_pad(model: nn.Module, class_names: Sequence[str], *, grid: int = 10, 
     """Draw a shape on a grid of cells (or upload a photo of one) and see what the network says.
 
     A thin view over `course_utils.stages.drawing_to_image` and
-    `photo_to_image`: the drawing is centred, resized and shaded like the
+    `_photo_to_image`: the drawing is centred, resized and shaded like the
     training shapes, then classified; every click redraws the network's input
     and its probabilities. The photo upload is displayed in its own row below
     the pad (a file chooser cannot be operated by the automatic widget tests).
@@ -141,8 +141,8 @@ def sketch_pad(model: nn.Module, class_names: Sequence[str], *, grid: int = 10, 
 
     def classify(image: torch.Tensor, where: str) -> None:
         p = predict(model, image.unsqueeze(0))[0]
-        seen.show(st.png((image[0].numpy() * 255).round().astype(np.uint8), scale=6))
-        probs.value = st.probability_html(p, class_names)
+        seen.show(array_png((image[0].numpy() * 255).round().astype(np.uint8), scale=6))
+        probs.value = probability_html(p, class_names)
         source.value = f"<i>{where}, as the network sees it ({size}×{size}):</i>"
 
     def drawing() -> np.ndarray:
@@ -186,7 +186,7 @@ def sketch_pad(model: nn.Module, class_names: Sequence[str], *, grid: int = 10, 
         item = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
         try:
             photo = np.asarray(Image.open(io.BytesIO(bytes(item["content"]))).convert("RGB"))
-            classify(st.photo_to_image(photo, size=size), f"your photo {item.get('name', '')}")
+            classify(st._photo_to_image(photo, size=size), f"your photo {item.get('name', '')}")
         except Exception as err:  # a broken file: say so in the widget instead of failing silently
             source.value = f"<b>Could not read that file as an image</b> ({type(err).__name__}): try a PNG or JPEG."
 
@@ -202,7 +202,7 @@ def sketch_pad(model: nn.Module, class_names: Sequence[str], *, grid: int = 10, 
     box = W.VBox([W.HBox([preset, clear]), W.HBox([pad, W.VBox([source, seen]), probs])])
     image = st.drawing_to_image(st.preset_drawing(start, grid), size=size)
     first = predict(model, image.unsqueeze(0))[0]
-    finish(box, "p2l-sketch-pad", st.figure_sketch_pad(st.preset_drawing(start, grid), image, first, class_names),
+    finish(box, "p2l-sketch-pad", st._figure_sketch_pad(st.preset_drawing(start, grid), image, first, class_names),
            alt=f"A {start} drawn on a {grid}-by-{grid} grid of cells, the {size}-by-{size} image the network "
            "receives after centring and smoothing it, and the network's class probabilities.")  # fmt: skip
     row = W.HBox([upload, W.HTML("<i>…or upload a photo of a shape drawn on paper (dark on light or light on dark).</i>")])

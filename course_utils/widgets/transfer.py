@@ -25,7 +25,7 @@ def depth_explorer(
 ) -> W.Box:
     """Pick a photo and a depth of the pretrained backbone; see that stage's strongest feature maps.
 
-    A thin view over `course_utils.transfer` (`figure_depth`, `stage_summary`);
+    A thin view over `course_utils.transfer` (`figure_depth`, `_stage_summary`);
     every stage output was computed beforehand, so interaction only redraws.
 
     Args:
@@ -61,12 +61,12 @@ def depth_explorer(
 
     def update(_: object = None) -> None:
         picture.show(png_bytes(figure(photo.value, depth.value)))
-        text = transfer.stage_summary(depth.value, stages[photo.value][depth.value], k)
+        text = transfer._stage_summary(depth.value, stages[photo.value][depth.value], k)
         summary.value = f"<div style='font-size:13px'>{text}</div>"
 
     update()
     box = W.VBox([W.HBox([photo, depth]), summary, picture])
     return finish(box, "p2l-depth-explorer", figure(photo0, depth0),
                   alt=f"The {photo0} photo beside its {k} strongest feature maps at the {depth0} of the pretrained "
-                  f"backbone; {transfer.stage_summary(depth0, stages[photo0][depth0], k)}",
+                  f"backbone; {transfer._stage_summary(depth0, stages[photo0][depth0], k)}",
                   update=update, controls=(photo, depth))  # fmt: skip

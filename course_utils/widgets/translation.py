@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
-from course_utils.widgets._core import Picture, finish
+from course_utils.widgets._core import Picture, array_png, finish, probability_html
 
 if TYPE_CHECKING:
     from torch import nn
@@ -46,7 +46,7 @@ def shift_explorer(
 
     Introduced in lesson 02.
     """
-    from course_utils import pixels, translation
+    from course_utils import translation
     from course_utils.train import predict
 
     size = params.size
@@ -61,7 +61,7 @@ def shift_explorer(
     classes = list(params.classes)
     tracks, probs = {}, {}
     for label in range(len(classes)):
-        images = translation.shape_track(params, label, [(x + 0.5) / size for x in positions])
+        images = translation._shape_track(params, label, [(x + 0.5) / size for x in positions])
         tracks[label] = images
         probs[label] = {name: predict(m, images) for name, m in models.items()}  # predict runs without gradients
 
@@ -74,7 +74,7 @@ def shift_explorer(
 
     def update(_: object = None) -> None:
         label, i = shape.value, positions.index(slider.value)
-        picture.show(pixels.png(translation.track_picture(tracks[label][i], slider.value + 0.5, range_px)))
+        picture.show(array_png(translation._track_picture(tracks[label][i], slider.value + 0.5, range_px)))
         inside = range_px[0] <= slider.value + 0.5 <= range_px[1]
         where.value = (
             f"<div style='font-size:13px'>centre x = {slider.value + 0.5:.1f} px: "
@@ -82,7 +82,7 @@ def shift_explorer(
             f"({range_px[0]:.1f}–{range_px[1]:.1f} px, blue bar)</div>"
         )
         for panel, name in zip(panels, models):
-            panel.value = translation.probability_html(name, probs[label][name][i], classes, truth=label)
+            panel.value = probability_html(probs[label][name][i], classes, top=None, ranked=False, title=name, truth=label)
 
     update()
     box = W.VBox([W.HBox([shape, slider]), where, W.HBox([picture, *panels], layout=W.Layout(align_items="flex-start"))])
@@ -90,8 +90,8 @@ def shift_explorer(
     return finish(
         box,
         "p2l-shift-explorer",
-        translation.figure_shift_explorer(
-            translation.track_picture(tracks[0][i], start + 0.5, range_px),
+        translation._figure_shift_explorer(
+            translation._track_picture(tracks[0][i], start + 0.5, range_px),
             {name: probs[0][name][i] for name in models},
             classes,
             truth=0,
