@@ -71,16 +71,21 @@ inspector = cu.widgets.pixel_inspector(img, row=120, col=160)
 #
 # A colour photo stores three gray images on top of each other. Drawing each
 # channel on its own shows where the photo is red, green or blue: the ginger fur
-# is bright in the red channel and dark in the blue one.
+# is bright in the red channel and dark in the blue one. The numbers below check
+# it on a patch of fur on the bridge of the nose (rows 150 to 209, columns 220
+# to 289), and on the whole photo.
 
 # %%
 cu.show(cu.pixels.figure_channels(img),
         alt="The cat photo and its red, green and blue channels drawn as gray images; the fur is brightest "
             "in the red channel and darkest in the blue one.")
+fur_means = img[150:210, 220:290].reshape(-1, 3).mean(axis=0)  # ginger fur between the eyes
+cu.expect(fur_means[0] > 128 > fur_means[2] and fur_means[0] > 2 * fur_means[2],
+          "the ginger fur is bright in the red channel and dark in the blue one", fur=fur_means)
 channel_means = img.reshape(-1, 3).mean(axis=0)
 cu.expect(channel_means[0] > channel_means[1] > channel_means[2], "mostly red and green, with little blue",
           means=channel_means)
-channel_means.round(1)
+{"fur patch (R, G, B)": fur_means.round(1), "whole photo (R, G, B)": channel_means.round(1)}
 
 # %% [markdown]
 # The mean values agree: this cat is mostly red and green, with little blue (the

@@ -16,7 +16,6 @@
 
 # %%
 import torch
-import torchvision.transforms.v2 as T
 import torchvision.transforms.v2.functional as TF
 from torch import nn
 from torch.nn import functional as F

@@ -137,9 +137,11 @@ f"{total:,} parameters in all; fc1 alone holds {fc1_params:,} of them"
 # layer; later lessons call that.
 
 # %%
-same_size = cu.models.count_params(cu.models.small_cnn(len(names))) == total
-cu.expect(same_size, "cu.models.small_cnn(5) builds this network")
-same_size
+library = dict(cu.models.small_cnn(len(names)).named_children())
+same_layers = {name: repr(layer) == repr(library.get(name)) for name, layer in model.named_children()}
+cu.expect(list(library) == list(same_layers) and all(same_layers.values()),
+          "cu.models.small_cnn(5) builds this network, layer for layer", differ=[n for n, same in same_layers.items() if not same])
+f"{len(same_layers)} layers compared by name, type and settings (channels, kernel, padding, bias): all the same"
 
 # %% [markdown]
 # ## 3 · From logits to "circle, 87% sure"

@@ -18,9 +18,9 @@
 # No internet needed; with a GPU and internet, section 10 also trains on CIFAR-10.
 
 # %%
-import copy
 import os
 import time
+from functools import partial
 
 import torch
 import torchvision.transforms.v2 as T
@@ -165,9 +165,12 @@ model_only = measure(lambda: train_step(model, optimizer, x_train[:4], y_train[:
 print(f"data pipeline alone:          {pipeline_only:>9,.0f} images/s")
 print(f"model alone, batches of 4:    {model_only:>9,.0f} images/s")
 print(f"both together (the tutorial): {tutorial:>9,.0f} images/s")
+slower = "the model" if model_only < pipeline_only else "the data pipeline"
+f"per image: pipeline {1e3 / pipeline_only:.2f} ms, model {1e3 / model_only:.2f} ms; the slower half here is {slower}"
 
 # %% [markdown]
-# Both halves cost time, for the same reason: **fixed costs paid too often**.
+# Which half costs more depends on the machine (the last line names it for
+# yours), but both suffer from one problem: **fixed costs paid too often**.
 # The pipeline builds a Python object per image and runs three transforms on it,
 # so each image pays Python's overheads, and no loop fed by it can train faster
 # than its line above. The model pays the cost of launching a few dozen
@@ -196,7 +199,8 @@ speeds = dict.fromkeys((4, 16, 64, 256, 1024), 0.0)
 for _ in range(3):
     for batch_size in speeds:
         model, optimizer = fresh_model()
-        rate = measure(lambda: tensor_step(model, optimizer, batch_size), batch_size, seconds=0.2)
+        step = partial(tensor_step, model, optimizer, batch_size)  # fixes this round's arguments now
+        rate = measure(step, batch_size, seconds=0.2)
         speeds[batch_size] = max(speeds[batch_size], rate)
 for batch_size, rate in speeds.items():
     print(f"batch {batch_size:>5}: {rate:>9,.0f} images/s")
@@ -268,7 +272,7 @@ views = torch.cat([x_train[:1], flip_translate(x_train[:1].expand(7, -1, -1, -1)
 cu.show_images(views.cpu(), ["original"] + [f"copy {i}" for i in range(1, 8)], ncols=8, size=1.3,
                alt="An ankle boot, then seven augmented copies of it: mirrored or not, shifted by up to two pixels.")
 batch = x_train[:256]
-augment_speed = measure(lambda: flip_translate(batch, 2, g), 256)
+augment_speed = max(measure(lambda: flip_translate(batch, 2, g), 256, seconds=0.2) for _ in range(3))  # best of 3, as above
 cu.expect(augment_speed > speeds[256], "augmenting a batch on the device costs less than a training step on it",
           augment=augment_speed, training=speeds[256])
 f"augmenting a batch of 256: {augment_speed:,.0f} images/s, {augment_speed / speeds[256]:.0f}x faster than training on them"
@@ -338,7 +342,7 @@ f"{cu.models.count_params(model):,} parameters, as many as before"
 # by itself for convolutional networks on a CPU or an NVIDIA GPU.
 
 # %% [markdown]
-# ## 7 · Mixed precision: a GPU speed-up, a CPU slow-down
+# ## 7 · Mixed precision: a GPU speed-up; on a CPU, measure it
 #
 # Modern GPUs multiply 16-bit floats (float16, bfloat16) several times faster
 # than 32-bit ones and move half as many bytes. **Autocast** runs each operation
@@ -377,11 +381,12 @@ f"({mixed / full:.2f}x)"
 
 # %% [markdown]
 # The line above shows what autocast did here: a ratio below 1 means it made
-# the step slower. On a CPU that is the common outcome for a network this small,
-# even one with bfloat16 instructions, because converting every operation's
-# inputs and outputs between formats costs more than the cheaper arithmetic
-# saves (on the 2-core cloud CPU this course was written on, with AVX-512
-# bfloat16, we measured it many times slower). On a GPU with 16-bit tensor
+# the step slower. On a CPU the outcome depends on the processor and the
+# PyTorch version. For a network this small, converting every operation's
+# inputs and outputs between formats can cost as much as the cheaper arithmetic
+# saves, or more, even on a CPU with bfloat16 instructions (on the shared 2-core
+# cloud CPU this course was written on, with AVX-512 bfloat16, our runs ranged
+# from many times slower to about a third faster). On a GPU with 16-bit tensor
 # cores the same code is usually faster. That is why `cu.fit` leaves it off
 # unless you ask (`autocast=torch.bfloat16`).
 

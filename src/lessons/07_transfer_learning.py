@@ -23,6 +23,7 @@
 # %%
 import copy
 import math
+from functools import partial
 
 import numpy as np
 import timm
@@ -166,7 +167,7 @@ rates = {}
 for size in (64, 96, 224):
     batch = torch.randn(32 if size < 224 else 8, 3, size, size, device=device)
     with torch.no_grad():
-        rates[size] = cu.train.throughput(lambda: backbone.forward_features(batch), len(batch), warmup=1, repeats=3)
+        rates[size] = cu.train.throughput(partial(backbone.forward_features, batch), len(batch), warmup=1, repeats=3)
 cu.show(cu.transfer.figure_throughput(list(rates), list(rates.values()), title="EfficientNet-Lite0 on this machine"),
         alt=f"Bar chart of images per second: {rates[64]:.0f} at 64 pixels, {rates[96]:.0f} at 96 and "
             f"{rates[224]:.0f} at 224.")

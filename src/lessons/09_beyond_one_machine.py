@@ -239,8 +239,8 @@ cu.expect(all(0.85 < row[n] / row[64] < 1.15 for row in (nvlink, infiniband) for
 # ideal while compute dominates. With the **same global batch split N ways**
 # each worker's compute shrinks as 1/N while the all-reduce does not, so the
 # speed-up flattens once compute/N falls to the all-reduce time: that is where
-# adding GPUs stops paying. Latency grows with the 2(N − 1) ring steps and
-# bends every curve down at large N. Real libraries also overlap the
+# adding GPUs stops paying. Latency grows with the 2(N − 1) ring steps: at
+# large N it even turns that curve down. Real libraries also overlap the
 # all-reduce with the backward pass (DDP sends gradients in buckets as soon as
 # they are ready), which this model leaves out.
 
@@ -249,11 +249,21 @@ widget = cu.widgets.scaling_explorer(num_params=resnet50_params, bandwidth_gb_pe
                                      latency_us=10.0, max_workers=256)
 
 # %%
-fixed_batch = cu.distributed.scaling_curve(0.1, resnet50_params, 50.0, [8, 64, 256], latency_s=1e-5,
+n_workers = [8, 64, 256]
+growing = cu.distributed.scaling_curve(0.1, resnet50_params, 50.0, n_workers, latency_s=1e-5)
+fixed_batch = cu.distributed.scaling_curve(0.1, resnet50_params, 50.0, n_workers, latency_s=1e-5,
                                            fixed_global_batch=True)
-growing = cu.distributed.scaling_curve(0.1, resnet50_params, 50.0, [8, 64, 256], latency_s=1e-5)
+no_latency = cu.distributed.scaling_curve(0.1, resnet50_params, 50.0, n_workers, fixed_global_batch=True)
+allreduce = [cu.distributed.ring_allreduce_seconds(resnet50_params, n, 50.0, latency_s=1e-5) for n in n_workers]
+cu.expect(all(growing / n_workers > 0.9), "same batch per worker: the speed-up stays close to ideal", growing=growing)
+cu.expect(0.1 / 8 > allreduce[0] and fixed_batch[0] > 0.7 * 8 and 0.1 / 64 < allreduce[1] and fixed_batch[1] < 0.3 * 64,
+          "same global batch: the speed-up flattens once compute/N falls to the all-reduce time",
+          speedup=fixed_batch, allreduce_ms=[1e3 * t for t in allreduce])
+cu.expect(fixed_batch[2] < fixed_batch[1] and no_latency[2] > no_latency[1],
+          "latency turns the same-global-batch curve down at large N", with_latency=fixed_batch, without=no_latency)
 f"100 ms of compute, 50 GB/s: same global batch {fixed_batch.round(1).tolist()}x, growing batch " \
-    f"{growing.round(1).tolist()}x on 8, 64 and 256 workers"
+    f"{growing.round(1).tolist()}x on {n_workers} workers; one all-reduce takes " \
+    f"{', '.join(f'{1e3 * t:.1f}' for t in allreduce)} ms"
 
 # %% [markdown]
 # ## 4 · A bigger batch needs a bigger learning rate
