@@ -246,14 +246,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         from grader import repo_exercises
 
-        root = Path(args.course_dir).resolve() if args.course_dir else repo_exercises.ROOT
-        if not (root / "solutions").is_dir():
-            print(f"release: no solutions/ folder in {root} (give the course folder with --course-dir)", file=sys.stderr)
+        course = _course(args)
+        root = course.root
+        if not course.solutions.is_dir():
+            print(
+                f"release: no {course.solutions.name}/ folder in {root} (give the course folder with --course-dir)",
+                file=sys.stderr,
+            )
             return 2
         stale = repo_exercises.release(check=args.check, root=root)
         for path in stale:
             print(("out of date: " if args.check else "released: ") + str(path.relative_to(root)))
-        leaks = repo_exercises.release_leaks(root / "exercises", root / "solutions")
+        leaks = repo_exercises.release_leaks(course.exercises, course.solutions)
         for problem in leaks:
             print("LEAK: " + problem, file=sys.stderr)
         if leaks or (args.check and stale):

@@ -226,13 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("assignments", nargs="*")
     args = parser.parse_args(argv)
     count = 0
-    for path in sorted((args.course / "submitted").glob("*/*/*.ipynb")):
+    from grader.state import Course
+
+    course = Course(args.course)
+    for path in sorted(course.submitted.glob("*/*/*.ipynb")):
         student, assignment = path.parent.parent.name, path.parent.name
         if args.assignments and assignment not in args.assignments:
             continue
-        source_nb = args.course / "source" / assignment / path.name
-        release_nb = args.course / "solutions" / assignment / path.name
-        reference = next((p for p in (source_nb, release_nb) if p.exists()), None)
+        source_nb = course.solutions / assignment / path.name
+        reference = source_nb if source_nb.exists() else None
         ref = json.loads(reference.read_text(encoding="utf-8")) if reference else None
         for item in scan_notebook(json.loads(path.read_text(encoding="utf-8")), reference=ref):
             print(f"{student}/{assignment}/{path.name}: {item.cell} line {item.line}: {item.reason}")

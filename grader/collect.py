@@ -212,8 +212,11 @@ def collect(
     root: Path, source: Path, assignment: str | None = None, roster: Path | None = None, dry_run: bool = False
 ) -> CollectReport:
     """Collect ``source`` into ``root/submitted``; see the module docstring."""
+    from grader.state import Course
+
     report = CollectReport()
-    solutions = root / "solutions"
+    course = Course(root)
+    solutions = course.solutions
     by_notebook: dict[str, str] = {}
     notebooks_of: dict[str, set[str]] = {}
     for folder in sorted(solutions.iterdir()) if solutions.is_dir() else []:
@@ -256,7 +259,7 @@ def collect(
         per_folder.setdefault((student, which), {})[target] = latest
 
     for (student, which), files in sorted(per_folder.items()):
-        folder = root / "submitted" / student / which
+        folder = course.submitted / student / which
         when = max(c.entry.mtime for c in files.values())
         incoming = {name: hashlib.sha256(c.entry.data).hexdigest() for name, c in files.items()}
         label = f"{student}/{which}: {', '.join(sorted(files))}"

@@ -132,7 +132,8 @@ def sync_gradebook(course: Course, assignment: str, sha: str) -> dict[str, dict]
             scratch = Course(Path(tmp))
             scratch.add_assignment(assignment, course.solutions)
             for template in _autotest_templates(course, assignment):  # where nbgrader looks for them
-                shutil.copy2(template, scratch.root / template.relative_to(course.root))
+                inside = template.parent == course.solutions / assignment
+                shutil.copy2(template, (scratch.solutions / assignment if inside else scratch.root) / template.name)
             with quiet_nbgrader():
                 api = scratch.api(CourseDirectory__db_url=course.db_url)
                 result = api.generate_assignment(assignment, force=True, create=True)

@@ -46,7 +46,7 @@ def generate_release(dest: Path, names: list[str] | None = None, solutions: Path
     """Run nbgrader's ``generate_assignment`` and write the student notebooks under ``dest``.
 
     Returns:
-        The notebooks written, as ``dest/<assignment>/<notebook>.ipynb``.
+        The files written: ``dest/<assignment>/<notebook>.ipynb`` and the files released beside them.
 
     Raises:
         RuntimeError: nbgrader failed; its log is in the message.
@@ -68,12 +68,18 @@ def generate_release(dest: Path, names: list[str] | None = None, solutions: Path
         for name in names:
             target = dest / name
             target.mkdir(parents=True, exist_ok=True)
-            for path in sorted((course.exercises / name).glob("*.ipynb")):
+            for path in sorted(p for p in (course.exercises / name).rglob("*") if p.is_file()):
+                out = target / path.relative_to(course.exercises / name)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                if path.suffix != ".ipynb":  # a data file or helper module released with the notebooks
+                    shutil.copy2(path, out)
+                    written.append(out)
+                    continue
                 text = path.read_text(encoding="utf-8")
                 if not text.endswith("\n"):
                     text += "\n"
-                (target / path.name).write_text(text, encoding="utf-8")
-                written.append(target / path.name)
+                out.write_text(text, encoding="utf-8")
+                written.append(out)
     return written
 
 
@@ -145,13 +151,16 @@ def _hidden_lines(source_nb: dict) -> set[str]:
 
 
 def release_leaks(exercises: Path = EXERCISES, solutions: Path = SOLUTIONS) -> list[str]:
-    """What in ``exercises/`` should not be there: solution code, hidden tests, stray files."""
+    """What in ``exercises/`` should not be there: solution code, hidden tests, stray files (a file other than a
+    notebook that is not the source folder's own copy, which nbgrader releases with the notebooks)."""
     problems = []
     for path in sorted(exercises.rglob("*")):
         if path.is_file() and path.suffix != ".ipynb":
-            problems.append(
-                f"{path.relative_to(exercises)}: not a notebook (nbgrader copies every file; it must not be released)"
-            )
+            source = solutions / path.relative_to(exercises)
+            if not source.is_file() or source.read_bytes() != path.read_bytes():
+                problems.append(
+                    f"{path.relative_to(exercises)}: not a notebook, and not a file of the assignment's source folder"
+                )
     for path in sorted(exercises.glob("*/*.ipynb")):
         released = json.loads(path.read_text(encoding="utf-8"))
         text = "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in released["cells"])

@@ -8,6 +8,7 @@ the grading pipeline (:mod:`grader.pipeline` runs the steps; this module holds n
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -27,9 +28,52 @@ class AssignmentError(RuntimeError):
     """An assignment cannot be graded (its tests break a rule, or its solution fails them)."""
 
 
+#: nbgrader's folder settings (``CourseDirectory.*``) and the names this course gives them.
+FOLDERS = {
+    "source_directory": "solutions",
+    "release_directory": "exercises",
+    "submitted_directory": "submitted",
+    "autograded_directory": "autograded",
+    "feedback_directory": "feedback",
+}
+#: nbgrader's own names where they differ: a course folder laid out by plain nbgrader.
+NBGRADER_NAMES = {"source_directory": "source", "release_directory": "release"}
+
+
+def course_folders(root: Path) -> dict[str, str]:
+    """The course folder's names for nbgrader's folders: what its own ``nbgrader_config.py`` sets (the file
+    plain nbgrader reads there), else the course's (``solutions/``, ``exercises/``), else — when only
+    nbgrader's default folder is there — nbgrader's (``source/``, ``release/``).
+
+    Raises AssignmentError when that ``nbgrader_config.py`` cannot be read."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    names = dict(FOLDERS)
+    own = root / "nbgrader_config.py"
+    if own.is_file():
+        try:
+            config = PyFileConfigLoader(own.name, path=str(root)).load_config()
+        except Exception as err:  # noqa: BLE001 - any error in the instructor's file: say which file
+            raise AssignmentError(
+                f"{own} cannot be read ({type(err).__name__}: {err}); fix it and run the command again"
+            ) from err
+        for key in FOLDERS:
+            value = config.CourseDirectory.get(key)
+            if isinstance(value, str) and value:
+                names[key] = value
+    source = "source_directory"
+    if names[source] == FOLDERS[source] and not (root / FOLDERS[source]).is_dir() and (root / NBGRADER_NAMES[source]).is_dir():
+        # A course laid out by plain nbgrader: its release goes where nbgrader puts it too.
+        for key, theirs in NBGRADER_NAMES.items():
+            if names[key] == FOLDERS[key] and not (root / FOLDERS[key]).is_dir():
+                names[key] = theirs
+    return names
+
+
 @dataclass
 class Course:
-    """A course folder in nbgrader's layout (as ``grader/nbgrader_config.py`` names its folders).
+    """A course folder in nbgrader's layout (as ``grader/nbgrader_config.py`` names its folders, or as the
+    folder's own ``nbgrader_config.py`` does: :func:`course_folders`).
 
     ``solutions/<assignment>/`` holds the source notebooks, ``exercises/<assignment>/`` the release,
     ``submitted/<student>/<assignment>/`` the submissions; nbgrader writes ``autograded/``, ``feedback/``
@@ -38,25 +82,29 @@ class Course:
 
     root: Path
 
+    @functools.cached_property
+    def folders(self) -> dict[str, str]:
+        return course_folders(self.root)
+
     @property
     def solutions(self) -> Path:
-        return self.root / "solutions"
+        return self.root / self.folders["source_directory"]
 
     @property
     def exercises(self) -> Path:
-        return self.root / "exercises"
+        return self.root / self.folders["release_directory"]
 
     @property
     def submitted(self) -> Path:
-        return self.root / "submitted"
+        return self.root / self.folders["submitted_directory"]
 
     @property
     def autograded(self) -> Path:
-        return self.root / "autograded"
+        return self.root / self.folders["autograded_directory"]
 
     @property
     def feedback(self) -> Path:
-        return self.root / "feedback"
+        return self.root / self.folders["feedback_directory"]
 
     @property
     def gradebook(self) -> Path:
@@ -90,13 +138,14 @@ class Course:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
-        config = load_config(self.root, **overrides)
+        folders = {f"CourseDirectory__{key}": value for key, value in self.folders.items()}
+        config = load_config(self.root, **{**folders, **overrides})
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)
 
     def add_assignment(self, assignment: str, solutions_from: Path, submissions: dict[str, dict[str, dict]] | None = None) -> int:
-        """Add ``assignment`` to this course in nbgrader's layout: its source notebooks, copied from
-        ``solutions_from/<assignment>/*.ipynb`` into ``solutions/<assignment>/``, and each of ``submissions``
+        """Add ``assignment`` to this course in nbgrader's layout: its source folder (notebooks and the files
+        beside them), copied from ``solutions_from/<assignment>/`` into ``solutions/<assignment>/``, and each of ``submissions``
         written into ``submitted/<student>/<assignment>/``. None of these folders may exist yet.
 
         Args:
@@ -109,8 +158,11 @@ class Course:
         """
         submissions = submissions or {}
         (self.solutions / assignment).mkdir(parents=True)
-        for path in (solutions_from / assignment).glob("*.ipynb"):
-            shutil.copy2(path, self.solutions / assignment / path.name)
+        for path in sorted((solutions_from / assignment).rglob("*")):  # notebooks and the files beside them
+            if path.is_file():
+                target = self.solutions / assignment / path.relative_to(solutions_from / assignment)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
         for student, notebooks in submissions.items():
             folder = self.submitted / student / assignment
             folder.mkdir(parents=True)

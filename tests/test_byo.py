@@ -666,6 +666,17 @@ def test_files_beside_the_notebooks_are_laid_out_as_nbgrader_does(tmp_path):
                     (folder / rel).write_text(text)
         for student in FILES_STUDENTS:
             assert api.autograde("files", student, force=True, create=True)["success"]
+    # The grader's own release hands out the same files, and calls none of them a leak.
+    from grader import repo_exercises
+
+    box = state.Course(roots["sandboxed"])
+    repo_exercises.release(root=box.root)
+    assert {p.relative_to(box.exercises).as_posix() for p in box.exercises.rglob("*") if p.is_file()} == {
+        f"files/{rel}" for rel in ("lab.ipynb", *FILES_ASSIGNMENT)
+    }
+    assert repo_exercises.release_leaks(box.exercises, box.solutions) == []
+    (box.exercises / "files" / "helpers.py").write_text("OFFSET = 0\n")
+    assert len(repo_exercises.release_leaks(box.exercises, box.solutions)) == 1
     summary = pipeline.autograde(pipeline.Course(roots["sandboxed"]), None, pipeline.RunOptions(jobs=2, log=lambda m: None))
     assert not summary.refused, summary.refused
     plain, boxed = state.Course(roots["plain"]).scores("files"), state.Course(roots["sandboxed"]).scores("files")
@@ -677,3 +688,49 @@ def test_files_beside_the_notebooks_are_laid_out_as_nbgrader_does(tmp_path):
     assert "mine.py" in notes, notes
     notes = json.dumps(json.loads((roots["sandboxed"] / "grading" / "files" / "changed_the_data" / "result.json").read_text()))
     assert "own copies were used instead" in notes and "helpers.py" in notes, notes
+
+
+# ----------------------------------------------------------------------------- a course laid out by plain nbgrader
+
+
+@pytest.mark.grading
+def test_a_course_in_nbgrader_s_own_layout_works_with_every_command(tmp_path, capsys):
+    """A course folder elsewhere, laid out as plain nbgrader lays one out (``source/``, ``release/``) and with
+    its own ``nbgrader_config.py`` renaming two more folders: release, collect, autograde, status, feedback and
+    export with ``--course-dir`` all use its folders."""
+    from grader.__main__ import main
+
+    if sandbox.check_sandbox() is not None:
+        pytest.fail(f"the sandboxed grader needs bubblewrap: {sandbox.check_sandbox()}")
+    root = tmp_path / "my course"
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    (root / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").write_text(json.dumps(source_notebook()), encoding="utf-8")
+    (root / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.CourseDirectory.submitted_directory = "handed_in"\nc.CourseDirectory.feedback_directory = "returned"\n'
+    )
+    course = state.Course(root)
+    assert (course.solutions.name, course.exercises.name, course.submitted.name) == ("source", "release", "handed_in")
+    assert main(["release", "--course-dir", str(root)]) == 0
+    release = json.loads((root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text(encoding="utf-8"))
+    download = tmp_path / "download"
+    for student, nb in {"alice": submission.perfect_submission(release, source_notebook()), "bob": release}.items():
+        (download / student).mkdir(parents=True)
+        (download / student / f"{NOTEBOOK}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    assert main(["collect", str(download), "--course-dir", str(root)]) == 0
+    assert sorted(p.name for p in (root / "handed_in").iterdir()) == ["alice", "bob"]
+    assert main(["autograde", "--course-dir", str(root), "--jobs", "2"]) == 0
+    scores = course.scores(ASSIGNMENT)
+    total = {student: sum(s for s, _ in cells.values()) for student, cells in scores.items()}
+    assert all(s == top for s, top in scores["alice"].values()) and total["bob"] < total["alice"], scores
+    capsys.readouterr()
+    assert main(["status", "--course-dir", str(root)]) == 0
+    assert f"{ASSIGNMENT}: 2 submitted · 2 graded · 0 to grade" in capsys.readouterr().out
+    assert main(["feedback", "--course-dir", str(root)]) == 0
+    assert (root / "returned" / "alice" / ASSIGNMENT / f"{NOTEBOOK}.html").is_file()
+    assert not (root / "feedback").exists() and not (root / "submitted").exists() and not (root / "solutions").exists()
+    out = tmp_path / "grades.csv"
+    assert main(["export", "--course-dir", str(root), "--output", str(out)]) == 0
+    rows = out.read_text().splitlines()
+    assert (
+        rows[0].startswith("student") and any(r.startswith("alice,") for r in rows) and any(r.startswith("bob,") for r in rows)
+    ), rows
