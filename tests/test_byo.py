@@ -352,6 +352,7 @@ NBGRADER_SETS = {
     "autotest_multi": ("autotest-multi", ["autotest-multi-unchanged", "autotest-multi-changed"]),
     "autotest_hashed": ("autotest-hashed", ["autotest-hashed-unchanged", "autotest-hashed-changed"]),
     "relative_file": ("open_relative_file", ["open_relative_file"]),
+    "with_output": ("test-with-output", ["test-with-output"]),
 }  # fmt: skip
 #: Files beside an assignment's source notebook (nbgrader's autograde copies them beside every submission's).
 NBGRADER_FILES = {"relative_file": ["data.txt"]}
@@ -377,7 +378,8 @@ def _nbgrader_course(root, files, solutions: bool = True, students: bool = True)
 def test_nbgrader_s_own_test_notebooks_score_alike(tmp_path):
     """nbgrader's own test notebooks (print-only and assert tests, hidden tests, AUTOTEST directives with plain
     and hashed templates, cheat attempts, edited grade and locked cells, a test that reads a data file beside
-    the notebook), graded by plain nbgrader and by the sandboxed grader: the same score in every autograded cell."""
+    the notebook, a solution saved with its outputs and written answers), graded by plain nbgrader and by the
+    sandboxed grader: the same score in every autograded cell."""
     import nbgrader
 
     if sandbox.check_sandbox() is not None:
