@@ -4,7 +4,10 @@ serial ``nbgrader autograde`` (one assignment after another), side by side in th
 
 The clock runs from "submissions are in submitted/" to "grades are in the gradebook", each side's one-time
 setup included (for nbgrader ``generate_assignment``; for the pipeline the warm sandboxes, the reference run
-and the verification of every solution). Both sides must give every submission the same grades.
+and the verification of every solution). Both sides must give every submission the same grades, cell by
+cell, except where plain nbgrader is fooled: a wrong answer that gets round a check running in the student's
+own process (the write-it-yourself guard, a forged record) keeps points under plain nbgrader and loses
+exactly its cells in the sandbox. Those cells are printed as a table; any other difference fails the run.
 ``P2L_BENCH_EXERCISES`` (comma-separated) limits the run to some exercises.
 """
 
@@ -42,6 +45,25 @@ def run_baseline(subs: dict, root: Path) -> tuple[float, dict]:
     return time.perf_counter() - start, scores
 
 
+def compare(ours: dict, base: dict) -> tuple[list[tuple], list[tuple]]:
+    """Cell-by-cell differences: those where nbgrader was fooled (the sandbox scores the cell as the wrong
+    answer's case says it must: below full marks), and any other (a defect of one side)."""
+    fooled, wrong = [], []
+    for assignment in sorted(set(ours) | set(base)):
+        cases = repo_exercises.wrong_students(assignment)
+        students = set(ours.get(assignment, {})) | set(base.get(assignment, {}))
+        for student in sorted(students):
+            a, b = ours.get(assignment, {}).get(student, {}), base.get(assignment, {}).get(student, {})
+            for cell in sorted(set(a) | set(b)):
+                if a.get(cell) == b.get(cell):
+                    continue
+                row = (assignment, student, cell, *(s.get(cell, (float("nan"),))[0] for s in (b, a)))
+                loses = cell in cases.get(student, {}).get("loses", [])
+                caught = loses and cell in a and cell in b and a[cell][0] < a[cell][1] and b[cell][0] == b[cell][1]
+                (fooled if caught else wrong).append(row)
+    return fooled, wrong
+
+
 def run() -> list[Row]:
     chosen = os.environ.get("P2L_BENCH_EXERCISES")
     names = chosen.split(",") if chosen else repo_exercises.assignments()
@@ -57,9 +79,13 @@ def run() -> list[Row]:
         load_mid = os.getloadavg()[0]
         base_s, base_scores = run_baseline(subs, Path(b))
         load_end = os.getloadavg()[0]
-    for assignment in subs:
-        if ours_scores[assignment] != base_scores[assignment]:
-            raise AssertionError(f"{assignment}: the sandboxed pipeline and nbgrader disagree on the grades")
+    fooled, wrong = compare(ours_scores, base_scores)
+    print(f"\ncells where plain nbgrader gave points that the sandbox withheld ({len(fooled)}; each a wrong answer's):")
+    print(f"{'exercise':32} {'student':36} {'cell':28} {'nbgrader':>8} {'sandboxed':>9}")
+    for row in fooled:
+        print(f"{row[0]:32} {row[1]:36} {row[2]:28} {row[3]:8g} {row[4]:9g}")
+    if wrong:
+        raise AssertionError("the sandboxed pipeline and nbgrader disagree where they should not:\n" + "\n".join(map(str, wrong)))
     label = f"whole course: {len(subs)} exercises, {n} submissions (solution, stub, wrong answers)"
     return [
         Row(

@@ -66,6 +66,22 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _memory_mb(pid: int, field: str) -> float:
+    """A /proc/<pid>/status memory field (VmRSS, VmHWM) in MB; 0 for a process that has gone."""
+    try:
+        line = next(row for row in Path(f"/proc/{pid}/status").read_text().splitlines() if row.startswith(f"{field}:"))
+    except (OSError, StopIteration):
+        return 0.0
+    return int(line.split()[1]) / 1024
+
+
 def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
@@ -132,12 +148,31 @@ class JupyterLab:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/lab/tree/{path}?token={self.token}&reset"
 
+    def watch_children(self) -> None:
+        """Start sampling, every 0.2 s, the summed resident memory of the kernels' child processes (e.g. the
+        data-parallel workers lesson 09 starts and joins): they have exited by the time `kernel_peak_mb`
+        reads /proc, so their high-water marks would be lost. The largest sum counts in `kernel_peak_mb`."""
+        import threading
+
+        if getattr(self, "_watching", None) is not None:
+            self._watching.set()  # an earlier lesson's sampler, if its test ended early
+        self._children_mb, self._watching = {"peak": 0.0}, threading.Event()
+
+        def sample(stop=self._watching, box=self._children_mb) -> None:
+            while not stop.wait(0.2):
+                kernels = _children(self.process.pid)
+                box["peak"] = max(box["peak"], sum(_memory_mb(c, "VmRSS") for k in kernels for c in _descendants(k)))
+
+        threading.Thread(target=sample, daemon=True).start()
+
     def kernel_peak_mb(self) -> float:
-        """Peak resident memory (VmHWM, MB) of the kernels this server runs, and of their live child processes.
+        """Peak resident memory (MB) of the kernels this server runs, with their child processes.
 
         Read from /proc before the kernels are shut down: the kernel started with the lesson, so its
-        high-water mark is the lesson's peak. Children that already exited (e.g. data-parallel
-        workers a lesson joined) are not in it.
+        high-water mark (VmHWM) is the lesson's peak; to it adds the child processes' memory: the larger of
+        their live high-water marks and the largest sum `watch_children` sampled (children that already
+        exited, such as data-parallel workers a lesson joined, are in that one only). The two peaks may not
+        have coincided: the sum is an upper bound.
         """
         import urllib.request
 
@@ -146,15 +181,12 @@ class JupyterLab:
         with urllib.request.urlopen(request, timeout=30) as response:
             ids = [k["id"] for k in json.loads(response.read())]
         kernels = [pid for pid in _pids() if any(f"kernel-{i}.json" in _cmdline(pid) for i in ids)]
-        total = 0.0
-        for pid in kernels + [c for k in kernels for c in _descendants(k)]:
-            status = Path(f"/proc/{pid}/status")
-            try:
-                line = next(row for row in status.read_text().splitlines() if row.startswith("VmHWM:"))
-            except (OSError, StopIteration):
-                continue
-            total += int(line.split()[1]) / 1024
-        return total
+        live = sum(_memory_mb(c, "VmHWM") for k in kernels for c in _descendants(k))
+        watching = getattr(self, "_watching", None)
+        if watching is not None:
+            watching.set()
+        sampled = getattr(self, "_children_mb", {}).get("peak", 0.0)
+        return sum(_memory_mb(k, "VmHWM") for k in kernels) + max(live, sampled)
 
     def shutdown_kernels(self) -> None:
         """Shut down every kernel this server runs, as closing a notebook's kernel in the menu does.

@@ -69,7 +69,21 @@ def root() -> Path:
     return ROOT
 
 
+#: Seconds of setup, call and teardown per test module, summed over this run's tests (whichever worker ran them).
+_MODULE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    module = report.nodeid.split("::", 1)[0]
+    _MODULE_SECONDS[module] = _MODULE_SECONDS.get(module, 0.0) + report.duration
+
+
 def pytest_terminal_summary(terminalreporter):
+    if _MODULE_SECONDS:  # the suite's time by part, for the README (summed over workers: not wall time)
+        terminalreporter.write_sep("-", "seconds per test module (setup + call + teardown, summed over workers)")
+        for module, seconds in sorted(_MODULE_SECONDS.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{seconds:8.1f}  {module}")
+        terminalreporter.write_line(f"{sum(_MODULE_SECONDS.values()):8.1f}  in all")
     shots = ROOT / "build" / "screenshots"
     if shots.exists() and any(shots.iterdir()):
         terminalreporter.write_line(f"screenshots of every lesson and widget: {shots}")

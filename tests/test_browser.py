@@ -79,6 +79,7 @@ def test_lesson_in_the_browser(path: Path, lab, browser):
     rel = f"lessons/{path.name}"
     page = LabPage(browser, lab, rel)
     try:
+        lab.watch_children()
         seconds = page.run_all(timeout=HARD_LIMIT_SECONDS + 30)
         record_runtime(rel, seconds)
         page.screenshot(SCREENSHOTS / f"{path.stem}.png")
