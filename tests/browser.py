@@ -74,9 +74,11 @@ def _children(pid: int) -> list[int]:
 
 
 def _memory_mb(pid: int, field: str) -> float:
-    """A /proc/<pid>/status memory field (VmRSS, VmHWM) in MB; 0 for a process that has gone."""
+    """A memory field in MB of /proc/<pid>/status (VmRSS, VmHWM) or, for Pss, of /proc/<pid>/smaps_rollup;
+    0 for a process that has gone."""
+    name = "smaps_rollup" if field == "Pss" else "status"
     try:
-        line = next(row for row in Path(f"/proc/{pid}/status").read_text().splitlines() if row.startswith(f"{field}:"))
+        line = next(row for row in Path(f"/proc/{pid}/{name}").read_text().splitlines() if row.startswith(f"{field}:"))
     except (OSError, StopIteration):
         return 0.0
     return int(line.split()[1]) / 1024
@@ -149,19 +151,23 @@ class JupyterLab:
         return f"http://127.0.0.1:{self.port}/lab/tree/{path}?token={self.token}&reset"
 
     def watch_children(self) -> None:
-        """Start sampling, every 0.2 s, the summed resident memory of the kernels' child processes (e.g. the
-        data-parallel workers lesson 09 starts and joins): they have exited by the time `kernel_peak_mb`
-        reads /proc, so their high-water marks would be lost. The largest sum counts in `kernel_peak_mb`."""
+        """Start sampling, every 0.2 s, the memory the kernels and their child processes hold together (e.g.
+        the data-parallel workers lesson 09 starts and joins: they have exited by the time `kernel_peak_mb`
+        reads /proc, so their high-water marks would be lost). The largest sum counts in `kernel_peak_mb`.
+        Each child counts its proportional share (Pss) of pages it shares with others, such as PyTorch's
+        libraries that every worker maps: summing resident sizes would count those pages once per process."""
         import threading
 
         if getattr(self, "_watching", None) is not None:
             self._watching.set()  # an earlier lesson's sampler, if its test ended early
-        self._children_mb, self._watching = {"peak": 0.0}, threading.Event()
+        self._sampled_mb, self._watching = {"peak": 0.0}, threading.Event()
 
-        def sample(stop=self._watching, box=self._children_mb) -> None:
+        def sample(stop=self._watching, box=self._sampled_mb) -> None:
             while not stop.wait(0.2):
                 kernels = _children(self.process.pid)
-                box["peak"] = max(box["peak"], sum(_memory_mb(c, "VmRSS") for k in kernels for c in _descendants(k)))
+                now = sum(_memory_mb(k, "VmRSS") for k in kernels)
+                now += sum(_memory_mb(c, "Pss") for k in kernels for c in _descendants(k))
+                box["peak"] = max(box["peak"], now)
 
         threading.Thread(target=sample, daemon=True).start()
 
@@ -169,10 +175,9 @@ class JupyterLab:
         """Peak resident memory (MB) of the kernels this server runs, with their child processes.
 
         Read from /proc before the kernels are shut down: the kernel started with the lesson, so its
-        high-water mark (VmHWM) is the lesson's peak; to it adds the child processes' memory: the larger of
-        their live high-water marks and the largest sum `watch_children` sampled (children that already
-        exited, such as data-parallel workers a lesson joined, are in that one only). The two peaks may not
-        have coincided: the sum is an upper bound.
+        high-water mark (VmHWM), with its live children's, is the lesson's peak unless a child that has
+        already exited (data-parallel workers a lesson joined) held memory at the same time: the largest
+        kernel-plus-children total `watch_children` sampled covers that case. The larger of the two counts.
         """
         import urllib.request
 
@@ -185,8 +190,8 @@ class JupyterLab:
         watching = getattr(self, "_watching", None)
         if watching is not None:
             watching.set()
-        sampled = getattr(self, "_children_mb", {}).get("peak", 0.0)
-        return sum(_memory_mb(k, "VmHWM") for k in kernels) + max(live, sampled)
+        sampled = getattr(self, "_sampled_mb", {}).get("peak", 0.0)
+        return max(sum(_memory_mb(k, "VmHWM") for k in kernels) + live, sampled)
 
     def shutdown_kernels(self) -> None:
         """Shut down every kernel this server runs, as closing a notebook's kernel in the menu does.
