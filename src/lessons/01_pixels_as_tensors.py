@@ -101,10 +101,11 @@ cu.expect(channel_means[0] > channel_means[1] > channel_means[2], "mostly red an
 # gamma-encoded values (written R′G′B′), so the result is *luma*, an approximation
 # of perceived brightness, not a physical luminance. And they were derived for the
 # red, green and blue phosphors of 1950s NTSC television; for the primaries of
-# sRGB photos and HD video, ITU-R BT.709 gives 0.2126, 0.7152 and 0.0722. Most
-# image libraries still use BT.601's weights for "convert to gray" (Pillow's
-# `convert("L")` does). This lesson's exercise asks you to write that conversion
-# yourself.
+# sRGB photos and HD video, ITU-R BT.709 gives 0.2126, 0.7152 and 0.0722. Yet
+# BT.601's weights live on in "convert to gray": Pillow's `Image.convert("L")`,
+# for one, computes L = R × 299/1000 + G × 587/1000 + B × 114/1000 (Pillow
+# documentation, `Image.convert`). This lesson's exercise asks you to write that
+# conversion yourself.
 
 # %%
 mixer = cu.widgets.channel_mixer(img)
@@ -131,6 +132,7 @@ t.shape, chw.shape, x.shape, x.dtype
 # listed in the new axis order:
 
 # %%
+cu.expect(x.stride() == chw.stride(), "x, the new float tensor, kept the permuted strides", x=x.stride(), chw=chw.stride())
 t.stride(), chw.stride(), x.stride()
 
 # %% [markdown]
@@ -234,6 +236,9 @@ net = cu.models.pretrained_backbone()
 config = net.model.pretrained_cfg
 prepare = T.Compose([T.ToImage(), T.Resize(256, antialias=True), T.CenterCrop(224), T.ToDtype(torch.float32, scale=True)])
 photos = torch.stack([prepare(cu.data.load_photo(name)) for name in ("cat", "coffee")])  # (2, 3, 224, 224) in [0, 1]
+cu.expect(all(v == 0.5 for v in (*config["mean"], *config["std"])),
+          "trained with mean 0.5 and standard deviation 0.5 per channel, as its configuration says",
+          mean=config["mean"], std=config["std"])
 config["mean"], config["std"], photos.shape
 
 # %%
@@ -284,10 +289,26 @@ cu.show(cu.pixels.figure_resize([cu.pixels.zone_plate(240), cu.data.load_photo("
             "tower shrunk the same two ways; without antialiasing the lattice breaks into jagged blocks.")
 
 # %% [markdown]
-# Without antialiasing the zone plate grows rings that are not in the original
-# (look at the corners), and the tower's thin struts turn into a jagged, blocky
-# pattern. With antialiasing the fine detail turns into a smooth gray or blur:
-# lost, honestly, instead of replaced by something false.
+# We measure the zone plate. Outside a radius of 20 pixels of the shrunk image the
+# rings are finer than the small grid can hold; a faithful shrink can only show
+# them as their average, a flat mid-gray. How much do the pixels there still swing?
+
+# %%
+plate = torch.from_numpy(cu.pixels.zone_plate(240))[None].float()  # (1, 240, 240) in [0, 1]
+rows, cols = torch.meshgrid(torch.arange(60) - 29.5, torch.arange(60) - 29.5, indexing="ij")
+outer = (rows**2 + cols**2).sqrt() > 20  # where the rings are too fine for a 60×60 grid
+swing = {aa: TF.resize(plate, [60, 60], antialias=aa)[0][outer].std().item() for aa in (False, True)}
+cu.expect(swing[False] > 5 * swing[True] and swing[True] < 0.02,
+          "without antialiasing the outer part swings between light and dark; with it, it is a nearly flat gray",
+          swing=swing)
+{f"antialias={aa}": f"standard deviation {sd:.3f}" for aa, sd in swing.items()}
+
+# %% [markdown]
+# Without antialiasing the outer part still swings between light and dark: those
+# are rings that are not in the original at that spacing (look at the corners of
+# the figure). With antialiasing it is a nearly flat gray: the fine detail is
+# lost, honestly, instead of replaced by something false. On the rocket, compare
+# the tower's thin struts in the two shrunk versions.
 
 # %% [markdown]
 # ## 7 · The batch dimension

@@ -11,10 +11,12 @@
 # 2. shift images by a few pixels and measure how far the flat vector moves, against a convolution's feature map, which simply moves along;
 # 3. train a flat network and a small convolutional network with the same number of parameters on shapes at random positions, and test both on positions they never saw.
 #
-# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests),
-# most of it training three small networks. No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests);
+# the training cell prints how much of it went into training. No GPU, no internet.
 
 # %%
+import time
+
 import torch
 import torchvision.transforms.v2.functional as TF
 from torch import nn
@@ -302,8 +304,7 @@ list(models)
 
 # %% [markdown]
 # All three train on the same 6,000 images for the same 4 passes (epochs), with
-# the same optimiser settings. Training the CNN takes most of this lesson's
-# runtime.
+# the same optimiser settings; the cell prints how long each took.
 #
 # **Two black boxes.** This lesson uses two things before the course explains
 # them. The convolutional layers (`nn.Conv2d` inside `cu.translation.conv_net`)
@@ -316,18 +317,22 @@ list(models)
 
 # %%
 cu.env.set_threads(1)  # one thread: on ops this small, sharing work between cores can cost more than it saves (time it without)
-histories = {name: cu.fit(model, (x_train, y_train), epochs=4, batch_size=128, lr=3e-3, seed=0)
-             for name, model in models.items()}  # fmt: skip
+histories, train_seconds = {}, {}
+for name, model in models.items():
+    started = time.perf_counter()
+    histories[name] = cu.fit(model, (x_train, y_train), epochs=4, batch_size=128, lr=3e-3, seed=0)
+    train_seconds[name] = time.perf_counter() - started
 cu.env.set_threads()  # back to every core
 results = {name: {"same positions": cu.evaluate(m, (x_same, y_same))["accuracy"],
                   "moved right": cu.evaluate(m, (x_moved, y_moved))["accuracy"]} for name, m in models.items()}
 cnn_name, *flat_names = list(models)
 cu.expect(all(results[cnn_name]["same positions"] > results[f]["same positions"] + 0.2 for f in flat_names),
           "on the positions it trained on, the CNN is far more accurate than both flat networks", results=results)
-cu.expect(all(results[f]["moved right"] < 0.3 for f in flat_names),
+cu.expect(all(0.1 < results[f]["moved right"] < 0.3 for f in flat_names),
           "beyond the training positions, the flat networks fall to about chance (20%)", results=results)
 cu.expect(results[cnn_name]["moved right"] > results[cnn_name]["same positions"] - 0.05,
           "the CNN barely notices the move", results=results)
+print("training time: " + "; ".join(f"{name}: {sec:.1f} s" for name, sec in train_seconds.items()))
 {name: {k: f"{v:.1%}" for k, v in r.items()} for name, r in results.items()}
 
 # %% [markdown]

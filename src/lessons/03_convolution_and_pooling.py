@@ -160,7 +160,9 @@ cu.expect(timings["loops"] > 50 * max(timings["unfold + einsum"], timings["F.con
 # %% [markdown]
 # The loop version spends its time in Python, one small step per position;
 # `unfold` hands all the arithmetic to PyTorch in one call; `F.conv2d` calls hand-tuned
-# convolution kernels (oneDNN on a CPU). Which of those two wins on an image this
+# convolution kernels (on a CPU, PyTorch usually takes them from Intel's oneDNN
+# library, formerly MKL-DNN; `torch.backends.mkldnn.is_available()` tells whether
+# your build includes it). Which of those two wins on an image this
 # small depends on the machine (its cores, its vector units, the fixed cost of a
 # call), so read the numbers above, then time a batch of 64 images to see which
 # one scales. The answers agree to rounding error; the speeds do not.
@@ -186,8 +188,10 @@ cu.show(cu.convolution.figure_kernels(gray, list(cu.convolution.KERNELS)),
             "sharpen (crisper), Sobel x (vertical edges light up), Sobel y (horizontal edges), outline and emboss.")
 
 # %% [markdown]
-# Sobel x lights up vertical contours (the sides of the eyes and of the nose),
-# Sobel y horizontal ones (the whiskers, the eyelids, the mouth). Blur averages
+# Sobel x measures how brightness changes from left to right, so it responds to
+# vertical contours; Sobel y to horizontal ones. Look for the sides of the eyes
+# and of the nose in the first, and for the whiskers, the eyelids and the mouth
+# in the second. Blur averages
 # neighbours; sharpen adds back the difference between a pixel and its
 # neighbours. A CNN's first layer learns kernels much like these on its own, as we
 # will see in section 7.
@@ -281,8 +285,9 @@ cu.expect(peaks["max pool 2×2, twice"] == peaks["edge strength 300×451"]
 {name: round(peak, 2) for name, peak in peaks.items()}
 
 # %% [markdown]
-# After max pooling the whiskers and eye contours stay bright on a map sixteen
-# times smaller; average pooling smears them out. Because pooling forgets the exact
+# After max pooling the strongest edges keep their full value on a map sixteen
+# times smaller; average pooling smears them out, and its peak falls below 80% of
+# the original (the numbers above). Look for the whiskers in the middle panel. Because pooling forgets the exact
 # position within each window, it also makes the map tolerant of small shifts. We
 # measure how much the edge map changes when the photo moves one pixel to the
 # right, before and after pooling.
@@ -399,8 +404,9 @@ stage_fields
 # method in a few lines, but we can look at the feature maps of our pretrained
 # network as the cat passes through it.
 #
-# First, the stem's 32 learned 3×3 filters over the RGB channels: many look like
-# the hand-made edge and colour-difference kernels of section 3.
+# First, the stem's 32 learned 3×3 filters over the RGB channels. Look for ones
+# that resemble the hand-made edge and colour-difference kernels of section 3: a
+# light-to-dark change in one direction, or one colour against another.
 
 # %%
 cu.show_filters(net.model.conv_stem.weight, ncols=16,
@@ -427,11 +433,12 @@ cu.show(cu.convolution.figure_depth_maps(maps, fields={k: v[0] for k, v in stage
             "and 7 pixels they are coarse blobs over the eyes, nose and face.")
 
 # %% [markdown]
-# The early maps are sharp and look like the photo seen through edge filters. With
-# every stage the maps get coarser (112 → 56 → 28 → 14 → 7 positions) while each
-# position sees a larger field, and the maps light up on larger regions: fur
-# texture, then areas such as the eyes, then coarse blobs over the face. That is the
-# hierarchy in action: every layer combines the previous layer's answers over a
+# With every stage the maps get coarser (112 → 56 → 28 → 14 → 7 positions, checked
+# above) while each position sees a larger field. Look at the rows from top to
+# bottom: do the early maps still read as the photo seen through edge filters,
+# and do the later ones light up on larger regions — fur texture, then areas such
+# as the eyes, then coarse blobs over the face? That is the hierarchy Zeiler and
+# Fergus describe: every layer combines the previous layer's answers over a
 # neighbourhood into answers about bigger, more abstract patterns.
 
 # %% [markdown]

@@ -74,10 +74,11 @@ cu.show_images(x_train[:10].cpu(), [classes[i] for i in y_train[:10]], ncols=10,
 # Three rules keep a speed measurement honest:
 #
 # 1. **Warm up first.** The first steps allocate memory and prepare the
-#    libraries: oneDNN on a CPU builds its kernels for each new shape on first
-#    use, and on an NVIDIA GPU with `torch.backends.cudnn.benchmark = True`
+#    libraries: a CPU kernel library may set up its kernels for a new shape on
+#    first use, and on an NVIDIA GPU with `torch.backends.cudnn.benchmark = True`
 #    cuDNN times several algorithms for each new shape and keeps the fastest
-#    (with the default, `False`, it picks one by rule of thumb, without timing).
+#    (with the default, `False`, it picks one without timing; PyTorch
+#    documentation, *Reproducibility* and `torch.backends.cudnn`).
 #    These steps are slower and say nothing about the steady state.
 # 2. **Wait for the device** before reading the clock. Without
 #    `cu.train.synchronize(device)`, a GPU timing measures only how fast Python
@@ -334,6 +335,8 @@ def pool_first_cnn(num_classes=10):
 model, optimizer = fresh_model(pool_first_cnn)
 model = model.to(memory_format=torch.channels_last)
 fast_speed = measure(lambda: train_step(model, optimizer, cl, y_train[:256]), 256)
+cu.expect(cu.models.count_params(model) == cu.models.count_params(fresh_model()[0]),
+          "the pool-first network has as many parameters as before")
 f"pool first: {fast_speed:,.0f} images/s ({fast_speed / cl_speed:.2f}x), " \
 f"{cu.models.count_params(model):,} parameters, as many as before"
 
@@ -350,8 +353,12 @@ f"{cu.models.count_params(model):,} parameters, as many as before"
 # sums and the loss in 32. Float16 has a narrow range, so tiny gradients can
 # round to zero; a *gradient scaler* multiplies the loss before the backward
 # pass and divides the gradients after. bfloat16 keeps float32's range and
-# needs no scaler, but only recent GPUs have it in hardware (NVIDIA Ampere and
-# newer; Colab's free T4 has not).
+# needs no scaler, but only recent GPUs have it in hardware: NVIDIA's tensor
+# cores took float16 from the Volta generation on (*NVIDIA Tesla V100 GPU
+# Architecture* whitepaper, 2017) and bfloat16 only from Ampere on (*NVIDIA A100
+# Tensor Core GPU Architecture* whitepaper, 2020); the T4 of Colab's free tier
+# is a Turing card, between the two (*NVIDIA Turing GPU Architecture*
+# whitepaper, 2018), with float16 but no bfloat16 tensor cores.
 #
 # A CPU without bfloat16 instructions has to convert back and forth. Let us
 # measure it rather than guess.
@@ -384,10 +391,9 @@ f"({mixed / full:.2f}x)"
 # the step slower. On a CPU the outcome depends on the processor and the
 # PyTorch version. For a network this small, converting every operation's
 # inputs and outputs between formats can cost as much as the cheaper arithmetic
-# saves, or more, even on a CPU with bfloat16 instructions (on the shared 2-core
-# cloud CPU this course was written on, with AVX-512 bfloat16, our runs ranged
-# from many times slower to about a third faster). On a GPU with 16-bit tensor
-# cores the same code is usually faster. That is why `cu.fit` leaves it off
+# saves, or more, even on a CPU with bfloat16 instructions; on a shared cloud
+# CPU the ratio can also change from run to run, so rerun the cell before you
+# trust it. On a GPU with 16-bit tensor cores the same code is usually faster. That is why `cu.fit` leaves it off
 # unless you ask (`autocast=torch.bfloat16`).
 
 # %% [markdown]
@@ -399,14 +405,14 @@ f"({mixed / full:.2f}x)"
 # three times. The price is paid up front: the first call compiles, which takes
 # from seconds to minutes, and it compiles again whenever shapes change.
 #
-# While writing this lesson on a heavily shared 2-core cloud CPU, compiling
-# just the three-line function below took 58 s the first time (7 s once the
-# compiled code was cached on disk) and then ran it about 2× faster; compiling
-# the whole training step of the lesson 04 network took over three minutes and
-# then trained about 25% *slower* than without compiling.
-# That does not fit in a one-minute lesson, so this cell measures the small
-# case only on a GPU, or when you ask for it by setting the environment
-# variable `P2L_COMPILE=1` before starting Jupyter.
+# On a small shared CPU the bill can be large: compiling even a three-line
+# function includes starting the compiler toolchain, a second run is cheaper
+# once the compiled code is cached on disk, and the compiled code is not
+# guaranteed to be faster for a small network. Measure all three on your machine:
+# the compile time, the time with a warm cache, and the speed afterwards. That
+# does not fit in a one-minute lesson, so this cell measures the small case only
+# on a GPU, or when you ask for it by setting the environment variable
+# `P2L_COMPILE=1` before starting Jupyter.
 
 # %%
 def norm_relu(x, mean, std):
@@ -424,7 +430,7 @@ if device.type == "cuda" or os.environ.get("P2L_COMPILE") == "1":
     compiled_speed = measure(lambda: compiled(maps, mean, std), 256)
     print(f"compiling took {compile_seconds:.1f} s; then {compiled_speed / eager_speed:.2f}x the speed of eager mode")
 else:
-    print("skipped on this CPU: compiling would take most of the lesson's time budget (see above). "
+    print("skipped on this CPU: compiling could take much of the lesson's time budget (see above). "
           "Set P2L_COMPILE=1 to measure it here.")
 
 # %% [markdown]
@@ -485,15 +491,20 @@ cu.show_history(digit_history, title="Real digits: 4,000 training images, shifts
 # (a whitening first layer, weight averaging, test-time augmentation).
 #
 # The cell below runs that recipe with `cu.speed.fast_cifar_net` and `cu.fit`
-# when there is a GPU and the Hugging Face hub is reachable. On a CPU it
-# would take far too long for a lesson, so it explains why it skipped. We could
+# when there is a GPU and the Hugging Face hub is reachable. On a CPU it times
+# one training step on a batch of random images instead, and says how long one
+# pass over CIFAR-10 would take at that speed. We could
 # not run it on a GPU while writing this lesson; expect well below airbench's
 # 94% without its extra tricks, and try adding epochs.
 
 # %%
 if device.type != "cuda":
-    print(f"skipped: no CUDA GPU here ({device.type}). At the speeds measured above, one pass over CIFAR-10's "
-          "50,000 colour photos with this network would take minutes on a CPU.")
+    model, optimizer = fresh_model(cu.speed.fast_cifar_net)
+    cifar_speed = measure(lambda: train_step(model, optimizer, torch.rand(32, 3, 32, 32), y_train[:32]), 32,
+                          seconds=0, warmup=1)
+    print(f"skipped: no CUDA GPU here ({device.type}). One training step of this network on 32 random "
+          f"images ran at {cifar_speed:,.0f} images/s, so one pass over CIFAR-10's 50,000 colour photos "
+          f"would take about {50_000 / cifar_speed / 60:.0f} minutes here.")
 else:
     try:
         cifar = cu.data.load("cifar10")
@@ -581,7 +592,8 @@ else:
 #    <details><summary>Answer</summary>
 #
 #    Was it a CPU or a GPU, and which one? On a GPU with 16-bit tensor cores (NVIDIA Volta
-#    and newer for float16; Ampere and newer for bfloat16) autocast usually speeds training
+#    and newer for float16; Ampere and newer for bfloat16, per the NVIDIA whitepapers cited in
+#    section 7) autocast usually speeds training
 #    up. On a CPU, even one with bfloat16 instructions, a small network often gets slower,
 #    because converting between formats costs more than the arithmetic saves (section 7
 #    measured it on yours).

@@ -6,8 +6,8 @@
 # follows the two ideas that let it grow much further: the **shortcut
 # connection** of ResNet, which made networks of fifty and more layers
 # trainable, and the **depthwise separable convolution** and **compound
-# scaling** of EfficientNet, which made them cheap. Every claim is measured here,
-# on this CPU.
+# scaling** of EfficientNet, which made them cheap. What the papers report
+# carries its source; every result of this run is measured here, on this CPU.
 #
 # **In this lesson you will**
 # 1. train plain and residual stacks of rising depth and watch the deep plain one fail on its own training set;
@@ -46,7 +46,7 @@ device = cu.setup()
 #
 # We repeat the experiment in miniature. The data are Fashion-MNIST clothing
 # photos (Xiao et al. 2017, arXiv:1708.07747), 12,000 of them, shrunk to 14×14
-# so that a 56-layer network trains in seconds.
+# so that a 56-layer network trains quickly on a CPU.
 
 # %%
 fashion = cu.data.load_fashion_mnist()
@@ -277,6 +277,8 @@ cu.expect(all((resnets["parameters (measured)"] == resnets["parameters (torchvis
           "Our measurements match torchvision's published parameters exactly and its multiply-adds to 0.01 billion.")
 arithmetic = resnets.loc["resnet50", "GMACs (measured)"] / resnets.loc["resnet18", "GMACs (measured)"]
 cu.expect(1.8 < arithmetic < 2.5, "ResNet-50 has 50 layers at about twice ResNet-18's arithmetic", ratio=arithmetic)
+cu.expect(round(resnets.loc["resnet18", "GMACs (measured)"], 1) == 1.8 and round(resnets.loc["resnet50", "GMACs (measured)"], 1) == 4.1,
+          "ResNet-18 and ResNet-50 cost 1.8 and 4.1 billion multiply-adds per image", gmacs=resnets["GMACs (measured)"].tolist())
 resnets
 
 # %% [markdown]
@@ -308,6 +310,27 @@ pd.DataFrame([{"stage": k, "output": "×".join(map(str, s)), "parameters": p, "M
 # up in the late stages. There is no big dense layer any more: global average
 # pooling reduces 512 maps of 7×7 to 512 numbers, and one linear layer maps them
 # to 1,000 classes.
+#
+# ResNet-50 does not spread its arithmetic as evenly. Its stages hold 3, 4, 6
+# and 3 bottleneck blocks (He et al. 2016, Table 1), and the third, with the most
+# blocks, costs the most. We count it on the `meta` device:
+
+# %%
+with torch.device("meta"):
+    resnet50_meta = torchvision.models.resnet50()
+stage_macs50 = {f"layer{i}": 0 for i in (1, 2, 3, 4)}
+for c in cu.costs.layer_costs(resnet50_meta, (3, 224, 224)):
+    if c.name.split(".")[0] in stage_macs50:
+        stage_macs50[c.name.split(".")[0]] += c.macs
+heaviest, lightest = max(stage_macs50, key=stage_macs50.get), min(stage_macs50, key=stage_macs50.get)
+cu.expect(heaviest == "layer3" and lightest == "layer1" and 1.8 < stage_macs50["layer3"] / stage_macs50["layer1"] < 2.6,
+          "ResNet-50's third stage does about twice the arithmetic of its first", stage_macs=stage_macs50)
+{stage: f"{macs / 1e9:.2f} billion MACs" for stage, macs in stage_macs50.items()}
+
+# %% [markdown]
+# ResNet-50's third stage does about twice the arithmetic of its first, and
+# the other two lie in between: deeper stages cost more where they hold more
+# blocks.
 #
 # ### Replay: a photo through ResNet-18
 #
@@ -387,6 +410,8 @@ backbone = cu.models.pretrained_backbone(device)
 lite0 = backbone.model
 top = backbone.classify(cu.data.load_photo("cat"), k=1)[0][0]
 kinds = pd.Series([type(b).__name__ for stage in lite0.blocks for b in stage]).value_counts()
+cu.expect(kinds.get("InvertedResidual", 0) > kinds.sum() / 2,
+          "Most of Lite0's blocks are inverted residuals", kinds=kinds.to_dict())
 print(f"the cat photo: {top[0]} ({top[1]:.0%}); {cu.models.count_params(lite0):,} parameters")
 kinds
 
@@ -561,8 +586,9 @@ cu.expect(abs(top1["DeiT-Ti (ViT)"] - top1["ResNet-18"]) < 3 and params["DeiT-Ti
 #   changes the map size or the channels; the bottleneck block does ResNet-50's
 #   depth at a fraction of the cost.
 # - ResNet-18 and ResNet-50 cost 1.8 and 4.1 billion multiply-adds per image, as
-#   measured here and published by torchvision; their arithmetic is spread evenly
-#   over the stages.
+#   measured here and published by torchvision. ResNet-18 spreads its arithmetic
+#   evenly over its four stages; ResNet-50's third stage, with the most blocks,
+#   does about twice the work of its first.
 # - EfficientNet replaces most standard convolutions with depthwise separable
 #   ones (1/C_out + 1/k² of the cost) inside inverted residual blocks, and grows
 #   depth, width and resolution together. Lite0 drops squeeze-excitation and swish.

