@@ -500,7 +500,7 @@ cu.show_history(digit_history, title="Real digits: 4,000 training images, shifts
 # %%
 if device.type != "cuda":
     model, optimizer = fresh_model(cu.speed.fast_cifar_net)
-    cifar_speed = measure(lambda: train_step(model, optimizer, torch.rand(32, 3, 32, 32), y_train[:32]), 32,
+    cifar_speed = measure(lambda: train_step(model, optimizer, torch.rand(32, 3, 32, 32, device=device), y_train[:32]), 32,
                           seconds=0, warmup=1)
     print(f"skipped: no CUDA GPU here ({device.type}). One training step of this network on 32 random "
           f"images ran at {cifar_speed:,.0f} images/s, so one pass over CIFAR-10's 50,000 colour photos "
