@@ -17,8 +17,8 @@
 #    smaller learning rate for the backbone, batch-norm layers kept in eval mode;
 # 4. say when transfer pays, and why vision transformers need even more data.
 #
-# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests),
-# most of it the small trainings behind the learning curves. No GPU, no internet.
+# **Runtime:** {{runtime}} for Run All in JupyterLab on a 2-core CPU (measured by the course's tests).
+# No GPU, no internet.
 
 # %%
 import copy
