@@ -88,11 +88,8 @@ def files_beside(plan: Plan, folder: Path) -> tuple[dict[str, bytes], list[dict]
     """The files each notebook of this submission finds beside it, as nbgrader's autograde lays them out: the
     student's other files (not notebooks), then the assignment's own files over them (``plan.files``: a
     student cannot change the data or helpers the tests read). Notes say what was used and what was not."""
-    import fnmatch
+    from grader.plan import is_ignored
 
-    from grader.plan import ignored_patterns
-
-    ignored = ignored_patterns()
     used: dict[str, bytes] = {}
     replaced, skipped = [], []
     total = 0
@@ -100,7 +97,7 @@ def files_beside(plan: Plan, folder: Path) -> tuple[dict[str, bytes], list[dict]
         rel = path.relative_to(folder)
         if path.suffix.lower() == ".ipynb" or (len(rel.parts) == 1 and path.name in EXCHANGE_FILES):
             continue
-        if any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignored):
+        if is_ignored(rel):
             continue
         if rel.as_posix() in plan.files:
             replaced.append(path)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -67,12 +68,22 @@ def _autotest_templates(course: Course, assignment: str) -> list[Path]:
     return [p for p in (course.solutions / assignment / AUTOTESTS, course.root / AUTOTESTS) if p.is_file()]
 
 
+@functools.cache
 def ignored_patterns() -> tuple[str, ...]:
     """Names in an assignment folder that are not the assignment's: nbgrader's ``CourseDirectory.ignore`` as
-    the course configures it (``grader/nbgrader_config.py``), plus nbgrader's AUTOTEST templates."""
+    the course configures it (``grader/nbgrader_config.py``, read once per process: every submission asks),
+    plus nbgrader's AUTOTEST templates."""
     from grader.nbgrader_setup import load_config
 
     return tuple(dict.fromkeys([*load_config(Path(".")).CourseDirectory.ignore, AUTOTESTS]))
+
+
+def is_ignored(rel: Path) -> bool:
+    """Whether a path inside an assignment folder (or a submission) is left out: any of its parts matches
+    one of `ignored_patterns`."""
+    import fnmatch
+
+    return any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignored_patterns())
 
 
 #: The most an assignment's own files (data, helper modules) may weigh: each notebook run carries a copy.
@@ -85,14 +96,11 @@ def assignment_files(course: Course, assignment: str) -> dict[str, bytes]:
     writes them beside every notebook it runs (the solution's reference run and each student's).
 
     Raises AssignmentError when they weigh more than MAX_FILES_BYTES."""
-    import fnmatch
-
     folder = course.solutions / assignment
-    ignored = ignored_patterns()
     files: dict[str, bytes] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_dir() or any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignored):
+        if path.is_dir() or is_ignored(rel):
             continue
         if len(rel.parts) == 1 and path.suffix == ".ipynb":
             continue  # the graded notebooks themselves
@@ -109,11 +117,12 @@ def assignment_files(course: Course, assignment: str) -> dict[str, bytes]:
     return files
 
 
-def source_sha(course: Course, assignment: str) -> str:
+def source_sha(course: Course, assignment: str, files: dict[str, bytes] | None = None) -> str:
+    """The hash of what grading an assignment depends on; ``files``: its `assignment_files`, if already read."""
     h = hashlib.sha256(f"p2l-grader {GRADER_VERSION}\n".encode())
     for path in [*sorted((course.solutions / assignment).glob("*.ipynb")), *_autotest_templates(course, assignment)]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for rel, data in assignment_files(course, assignment).items():
+    for rel, data in (assignment_files(course, assignment) if files is None else files).items():
         h.update(b"file\0" + rel.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
@@ -188,7 +197,8 @@ def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
     """Read and rewrite an assignment (no execution): raises AssignmentError listing every broken test cell.
 
     Test cells written nbgrader's way (bare ``assert``...) are planned by :mod:`grader.byo`, unless ``strict``."""
-    sha = source_sha(course, assignment)
+    files = assignment_files(course, assignment)
+    sha = source_sha(course, assignment, files)
     release = sync_gradebook(course, assignment, sha)
     notebooks, problems, preload = [], [], set(sb.DEFAULT_PRELOAD)
     for path in sorted((course.solutions / assignment).glob("*.ipynb")):
@@ -239,7 +249,6 @@ def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
         raise AssignmentError(
             f"{assignment} cannot be autograded safely (run `python -m grader lint`):\n  " + "\n  ".join(problems)
         )
-    files = assignment_files(course, assignment)
     return Plan(assignment=assignment, sha=sha, notebooks=notebooks, preload=sorted(preload), files=files)
 
 
