@@ -26,7 +26,7 @@ class CheckFailed(AssertionError):
     """A self-check failed; the message says what was expected and what to try."""
 
 
-SHOW_AT_MOST = 20  # tensors with at most this many entries are printed in full when a check fails
+_SHOW_AT_MOST = 20  # tensors with at most this many entries are printed in full when a check fails
 
 
 def _fail(name: str, expected: str, got: str, hint: str | None, detail: str = "") -> NoReturn:
@@ -38,7 +38,7 @@ def _fail(name: str, expected: str, got: str, hint: str | None, detail: str = ""
 
 def _both(actual: torch.Tensor, expected: torch.Tensor) -> str:
     """Both tensors, printed in full, when they are small enough to read ('' otherwise)."""
-    if max(actual.numel(), expected.numel()) > SHOW_AT_MOST:
+    if max(actual.numel(), expected.numel()) > _SHOW_AT_MOST:
         return ""
 
     def text(t: torch.Tensor, prefix: str) -> str:
@@ -102,7 +102,7 @@ def check_close(
 
     Works for tensors, arrays and plain numbers. The message reports the
     largest error, where it is, and both values there; for tensors of at most
-    ``SHOW_AT_MOST`` entries it prints both tensors in full.
+    ``_SHOW_AT_MOST`` entries it prints both tensors in full.
 
     Introduced in lesson 00's exercise.
     """
@@ -138,7 +138,7 @@ def check_close(
 def check_equal(actual: Any, expected: Any, name: str = "result", hint: str | None = None) -> None:
     """Fail unless ``actual == expected`` (exact; tensors element-wise, with shapes).
 
-    For tensors of at most ``SHOW_AT_MOST`` entries a failure prints both in full.
+    For tensors of at most ``_SHOW_AT_MOST`` entries a failure prints both in full.
 
     Introduced in lesson 00's exercise.
     """

@@ -28,6 +28,7 @@ KernelLike: TypeAlias = "torch.Tensor | np.ndarray | Sequence[Sequence[float]]"
 
 __all__ = [
     "KERNELS",
+    "KernelLike",
     "conv_layers",
     "depth_feature_maps",
     "figure_depth_maps",

@@ -55,14 +55,14 @@ PARAMETER_NAMES: dict[str, str] = {
     "rotate": "degrees",
 }
 
-MAX_SEVERITY = 5
+_MAX_SEVERITY = 5
 
 
 def _check_severity(kind: str, severity: int) -> None:
     if kind not in CORRUPTIONS:
         raise ValueError(f"unknown corruption kind {kind!r}; choose one of {list(CORRUPTIONS)}")
-    if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not 0 <= severity <= MAX_SEVERITY:
-        raise ValueError(f"severity must be an integer from 0 (clean) to {MAX_SEVERITY}; got {severity!r}")
+    if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not 0 <= severity <= _MAX_SEVERITY:
+        raise ValueError(f"severity must be an integer from 0 (clean) to {_MAX_SEVERITY}; got {severity!r}")
 
 
 def corruption_parameter(kind: str, severity: int) -> float:
@@ -171,7 +171,7 @@ def classify_corrupted(bundle: Pretrained, crops: torch.Tensor, kinds: Sequence[
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be a positive number of images (or None for all photos); got {batch_size!r}")
     gen = torch.Generator().manual_seed(seed)
-    p, k, s = len(crops), len(kinds), MAX_SEVERITY + 1
+    p, k, s = len(crops), len(kinds), _MAX_SEVERITY + 1
     mean = torch.tensor(bundle.mean).view(1, 3, 1, 1)
     std = torch.tensor(bundle.std).view(1, 3, 1, 1)
     device = next(bundle.model.parameters()).device
@@ -219,10 +219,10 @@ def figure_corruption_grid(image: torch.Tensor, kinds: Sequence[str], *, title: 
     """
     from course_utils.viz import _figure, _to_numpy_image
 
-    fig = _figure(figsize=(size * (MAX_SEVERITY + 1) + 1.0, size * len(kinds) + 0.6))
-    axes = fig.subplots(len(kinds), MAX_SEVERITY + 1, squeeze=False)
+    fig = _figure(figsize=(size * (_MAX_SEVERITY + 1) + 1.0, size * len(kinds) + 0.6))
+    axes = fig.subplots(len(kinds), _MAX_SEVERITY + 1, squeeze=False)
     for i, kind in enumerate(kinds):
-        for sev in range(MAX_SEVERITY + 1):
+        for sev in range(_MAX_SEVERITY + 1):
             ax = axes[i, sev]
             img = _to_numpy_image(corrupt(image, kind, sev, generator))
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
@@ -266,7 +266,7 @@ def figure_severity_curves(curves: Mapping[str, Sequence[float]], *, title: str,
                     color=OKABE_ITO[i % len(OKABE_ITO)], label=kind.replace("_", " "))  # fmt: skip
         if chance is not None:
             ax.axhline(100 * chance, color="black", linestyle="--", linewidth=1, label="chance")
-        ax.set(xlabel="severity (0 = clean)", ylabel=labels[j], ylim=(0, 105), xticks=range(MAX_SEVERITY + 1))
+        ax.set(xlabel="severity (0 = clean)", ylabel=labels[j], ylim=(0, 105), xticks=range(_MAX_SEVERITY + 1))
         if ax_titles:
             ax.set_title(ax_titles[j], fontsize=10)
     axes[-1].legend(fontsize=8, loc="lower left", bbox_to_anchor=(1.0, 0.0))

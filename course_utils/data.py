@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "DEBIAN_FASHION_MNIST",
     "FASHION_CLASSES",
     "OfflineError",
     "PHOTOS",
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 #: Bump to invalidate every cached dataset when a builder changes.
-CACHE_VERSION = 1
+_CACHE_VERSION = 1
 
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -86,7 +87,7 @@ def _cached(name: str, params: dict[str, Any], build: Callable[[], datasets.Data
     """Load ``name`` built with ``params`` from the disk cache, building it once if missing."""
     import datasets
 
-    key = hashlib.sha256(json.dumps([CACHE_VERSION, name, params], sort_keys=True, default=str).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([_CACHE_VERSION, name, params], sort_keys=True, default=str).encode()).hexdigest()
     path = cache_dir() / f"{name}-{key[:16]}"
     if path.exists():
         try:
@@ -506,7 +507,7 @@ def _load_gallery() -> datasets.DatasetDict:
 # ----------------------------------------------------------------------------- the hub
 
 #: Hub datasets the course knows how to standardise: name -> (image column, label column).
-HUB_DATASETS = {
+_HUB_DATASETS = {
     "cifar10": ("uoft-cs/cifar10", "img", "label"),
     "beans": ("AI-Lab-Makerere/beans", "image", "labels"),
 }
@@ -516,7 +517,7 @@ def _load_hub(name: str, **kwargs: Any) -> datasets.DatasetDict:
     """A dataset from the Hugging Face hub, when online.
 
     Args:
-        name: a short name in ``HUB_DATASETS`` (``"cifar10"``, ``"beans"``).
+        name: a short name in ``_HUB_DATASETS`` (``"cifar10"``, ``"beans"``).
         **kwargs: passed to `datasets.load_dataset`.
 
     Returns:
@@ -530,8 +531,8 @@ def _load_hub(name: str, **kwargs: Any) -> datasets.DatasetDict:
 
     Introduced in lesson 05.
     """
-    if name not in HUB_DATASETS:
-        raise ValueError(f"unknown hub dataset {name!r}; choose one of {list(HUB_DATASETS)}")
+    if name not in _HUB_DATASETS:
+        raise ValueError(f"unknown hub dataset {name!r}; choose one of {list(_HUB_DATASETS)}")
     if not env.is_online():
         raise OfflineError(
             f"{name} comes from the Hugging Face hub, which is unreachable from here. "
@@ -539,7 +540,7 @@ def _load_hub(name: str, **kwargs: Any) -> datasets.DatasetDict:
         )
     import datasets
 
-    repo, image_col, label_col = HUB_DATASETS[name]
+    repo, image_col, label_col = _HUB_DATASETS[name]
     ds = datasets.load_dataset(repo, **kwargs)
     renames = {c: n for c, n in ((image_col, "image"), (label_col, "label")) if c != n}
     return ds.rename_columns(renames) if renames else ds
@@ -547,7 +548,7 @@ def _load_hub(name: str, **kwargs: Any) -> datasets.DatasetDict:
 
 # ----------------------------------------------------------------------------- one entry point
 
-LOADERS: dict[str, Callable[..., datasets.DatasetDict]] = {
+_LOADERS: dict[str, Callable[..., datasets.DatasetDict]] = {
     "shapes": load_shapes,
     "fashion_mnist": load_fashion_mnist,
     "digits": load_digits,
@@ -569,11 +570,11 @@ def load(name: str, **kwargs: Any) -> datasets.DatasetDict:
 
     Introduced in lesson 00.
     """
-    if name in LOADERS:
-        return LOADERS[name](**kwargs)
-    if name in HUB_DATASETS:
+    if name in _LOADERS:
+        return _LOADERS[name](**kwargs)
+    if name in _HUB_DATASETS:
         return _load_hub(name, **kwargs)
-    raise ValueError(f"unknown dataset {name!r}; choose one of {list(LOADERS) + list(HUB_DATASETS)}")
+    raise ValueError(f"unknown dataset {name!r}; choose one of {list(_LOADERS) + list(_HUB_DATASETS)}")
 
 
 def to_tensors(

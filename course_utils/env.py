@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-__all__ = ["Timer", "is_online", "set_threads", "timer"]
+__all__ = ["HUB_HOST", "Timer", "is_online", "set_threads", "timer"]
 
 #: The host the Hugging Face hub client talks to; reaching it is what "online" means here.
 HUB_HOST = ("huggingface.co", 443)

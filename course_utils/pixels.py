@@ -24,6 +24,7 @@ __all__ = [
     "BT601_LUMA",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "ImageLike",
     "Window",
     "figure_channel_histograms",
     "figure_channels",

@@ -30,7 +30,7 @@ from course_utils.models import _eval_mode
 if TYPE_CHECKING:
     import datasets
 
-__all__ = ["History", "autocast_dtype", "evaluate", "fit", "predict", "synchronize", "throughput"]
+__all__ = ["Data", "History", "LossFn", "autocast_dtype", "evaluate", "fit", "predict", "synchronize", "throughput"]
 
 # What `fit`, `evaluate` and `_as_tensors` accept: ``(x, y)`` tensors (a tuple or a two-item list) or a Hugging Face dataset.
 Data: TypeAlias = "tuple[torch.Tensor, torch.Tensor] | list[torch.Tensor] | datasets.Dataset"

@@ -26,10 +26,21 @@ if TYPE_CHECKING:
     from course_utils.pixels import ImageLike
     from course_utils.train import History
 
-__all__ = ["OKABE_ITO", "figure_images", "show", "show_confusion", "show_filters", "show_history", "show_images"]
+__all__ = [
+    "DIVERGING",
+    "OKABE_ITO",
+    "SEQUENTIAL",
+    "figure_images",
+    "show",
+    "show_confusion",
+    "show_filters",
+    "show_history",
+    "show_images",
+]
 
 #: Okabe & Ito (2008) colour-blind-safe qualitative palette.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+#: Colour maps the course uses for magnitudes (perceptually uniform, colour-blind safe) and for signed values.
 SEQUENTIAL = "cividis"
 DIVERGING = "PuOr"
 

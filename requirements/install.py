@@ -58,11 +58,31 @@ def main(extras: str) -> int:
     if got_uv:
         uv = [sys.executable, "-m", "uv", "pip", "install", "--quiet", "--compile-bytecode", "--python", sys.executable]
         if subprocess.run([*uv, *uv_arguments(pip_configuration()), *target]).returncode == 0:
-            return 0
+            return drop_slow_optional_packages(uv[:3])
         print("install: uv failed (above); installing with pip instead", file=sys.stderr)
     else:
         print(f"install: could not fetch {UV}; installing with pip (slower)", file=sys.stderr)
-    return subprocess.run([sys.executable, "-m", "pip", "install", *QUIET, *target]).returncode
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", *QUIET, *target]).returncode
+    return installed or drop_slow_optional_packages([sys.executable, "-m", "pip"])
+
+
+#: Installed only as optional extras of what the course needs, and slow to import in every process that
+#: imports them. ``rfc3987-syntax`` is jsonschema's checker for the "iri" string formats (pulled in by
+#: jupyter-events' ``jsonschema[format-nongpl]``): importing jsonschema builds its ~35 Earley parsers, 2.4 s
+#: on the 2-core CI machine, in every process that imports nbformat (JupyterLab, each nbgrader command,
+#: each new gradebook's ``alembic heads`` subprocess, each ``python -m grader`` command). No Jupyter or
+#: nbgrader schema uses an "iri" format, and jsonschema skips a format it has no checker for
+#: (python-jsonschema/jsonschema#1428 asks for the import to be lazy).
+SLOW_OPTIONAL = ["rfc3987-syntax"]
+
+
+def drop_slow_optional_packages(installer: list[str]) -> int:
+    """Uninstall ``SLOW_OPTIONAL`` with ``installer`` (``python -m uv`` or ``python -m pip``); 0 on success."""
+    if installer[-1] == "uv":
+        command = [*installer, "pip", "uninstall", "--quiet", "--python", sys.executable, *SLOW_OPTIONAL]
+    else:
+        command = [*installer, "uninstall", "--yes", *QUIET, *SLOW_OPTIONAL]
+    return subprocess.run(command).returncode
 
 
 if __name__ == "__main__":

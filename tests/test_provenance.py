@@ -5,7 +5,7 @@ Every name there ends its docstring with ``Introduced in lesson NN.`` (or ``less
 and ``src/`` first uses it in that lesson (or exercise). A helper a lesson calls before the lesson
 that teaches it says so: ``Introduced in lesson 04 (used in lesson 02 as a black box).`` A name no
 lesson or exercise calls is not public: it leaves ``__all__`` and gets a leading underscore. The reverse
-holds too: a module-level function or class without a leading underscore is in its module's ``__all__``,
+holds too: a module-level function, class, constant or type alias without a leading underscore is in its module's ``__all__``,
 unless the grader, the benchmarks or an exercise's restriction list reach it by its dotted name.
 """
 
@@ -112,18 +112,21 @@ LIBRARY = sorted(p for p in (ROOT / "course_utils").rglob("*.py") if "resources"
 
 
 def _unlisted(source: str) -> list[str]:
-    """Module-level functions and classes of ``source`` without a leading underscore that its ``__all__`` omits."""
+    """Module-level functions, classes, constants and type aliases of ``source`` without a leading underscore that its
+    ``__all__`` omits."""
     tree = ast.parse(source)
     listed: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
             listed = {e.value for e in getattr(node.value, "elts", []) if isinstance(e, ast.Constant)}
-    return [
-        node.name
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        and not node.name.startswith("_") and node.name not in listed
-    ]  # fmt: skip
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):  # constants and type aliases
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return [name for name in names if not name.startswith("_") and name not in listed]
 
 
 def _names(text: str, module: str, name: str) -> bool:
@@ -147,8 +150,11 @@ def test_a_name_without_an_underscore_is_in_all(path):
 
 
 def test_the_underscore_rule_catches_a_public_helper_missing_from_all():
-    probe = '__all__ = ["shown"]\n\ndef shown(): ...\n\ndef helper(): ...\n\nclass Thing: ...\n\ndef _private(): ...\n'
-    assert _unlisted(probe) == ["helper", "Thing"]
+    probe = (
+        '__all__ = ["shown", "LISTED"]\n\ndef shown(): ...\n\ndef helper(): ...\n\nclass Thing: ...\n\ndef _private(): ...\n'
+        'LISTED = 1\nLIMIT = 2\n_HIDDEN = 3\nAlias: TypeAlias = "int | str"\n'
+    )
+    assert _unlisted(probe) == ["helper", "Thing", "LIMIT", "Alias"]
     assert _names('forbidden = ["course_utils.speed.training_step_flops"]', "speed", "training_step_flops")
     assert _names("path = data.cache_dir()", "data", "cache_dir")
     assert not _names("path = metadata.cache_dir()", "data", "cache_dir")
