@@ -200,7 +200,7 @@ def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
     files = assignment_files(course, assignment)
     sha = source_sha(course, assignment, files)
     release = sync_gradebook(course, assignment, sha)
-    notebooks, problems, preload = [], [], set(sb.DEFAULT_PRELOAD)
+    notebooks, problems, imported = [], [], set()
     for path in sorted((course.solutions / assignment).glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
         source = _cells(nb)
@@ -244,11 +244,16 @@ def build_plan(course: Course, assignment: str, strict: bool = False) -> Plan:
                 hidden=hidden,
             )
         )
-        preload |= {n for n in _imports(source) if n.split(".")[0] not in ("os", "sys", "subprocess", "importlib")}
+        imported |= {n for n in _imports(source) if n.split(".")[0] not in ("os", "sys", "subprocess", "importlib")}
     if problems:
         raise AssignmentError(
             f"{assignment} cannot be autograded safely (run `python -m grader lint`):\n  " + "\n  ".join(problems)
         )
+    # The course's stack when the assignment uses it (its students' notebooks will too); else only what the
+    # assignment imports and the worker needs itself: an nbgrader assignment on plain Python or numpy does not
+    # make each worker import torchvision, matplotlib and every course_utils module (2.6 s a worker).
+    uses_the_stack = {n.split(".")[0] for n in imported} & sb.STACK_ROOTS
+    preload = imported | set(sb.DEFAULT_PRELOAD if uses_the_stack else sb.WORKER_PRELOAD)
     return Plan(assignment=assignment, sha=sha, notebooks=notebooks, preload=sorted(preload), files=files)
 
 

@@ -68,6 +68,10 @@ DEFAULT_PRELOAD = (
     # course_utils loads its modules on first use; a warm worker has them all loaded already.
     *(f"course_utils.{name}" for name in _course_modules()),
 )  # fmt: skip
+#: An assignment that imports one of these gets DEFAULT_PRELOAD (`grader.plan.build_plan`); any other, only
+#: WORKER_PRELOAD (what the worker's watch imports itself) and what its notebooks import.
+STACK_ROOTS = frozenset({"torch", "torchvision", "course_utils", "matplotlib", "ipywidgets", "timm", "datasets"})
+WORKER_PRELOAD = ("numpy", "torch", "course_utils.restrictions")
 
 
 class SandboxUnavailable(RuntimeError):
