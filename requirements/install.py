@@ -70,9 +70,9 @@ def main(extras: str) -> int:
 #: imports them. ``rfc3987-syntax`` is jsonschema's checker for the "iri" string formats (pulled in by
 #: jupyter-events' ``jsonschema[format-nongpl]``): importing jsonschema builds its ~35 Earley parsers, 2.4 s
 #: on the 2-core CI machine, in every process that imports nbformat (JupyterLab, each nbgrader command,
-#: each new gradebook's ``alembic heads`` subprocess, each ``python -m grader`` command). No Jupyter or
-#: nbgrader schema uses an "iri" format, and jsonschema skips a format it has no checker for
-#: (python-jsonschema/jsonschema#1428 asks for the import to be lazy).
+#: each new gradebook's ``alembic heads`` subprocess, each ``python -m grader`` command). No schema the
+#: course's packages ship uses an "iri" format (searched), and jsonschema skips a format it has no checker
+#: for (python-jsonschema/jsonschema#1428 asks for the import to be lazy).
 SLOW_OPTIONAL = ["rfc3987-syntax"]
 
 
