@@ -87,13 +87,9 @@ def _memory_mb(pid: int, field: str) -> float:
 def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
-        parent = todo.pop()
-        try:
-            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-        except OSError:
-            continue
-        out += [int(c) for c in children]
-        todo += [int(c) for c in children]
+        children = _children(todo.pop())
+        out += children
+        todo += children
     return out
 
 

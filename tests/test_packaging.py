@@ -33,6 +33,16 @@ def _lock() -> dict[str, str]:
     return pins
 
 
+def _install_script():
+    """requirements/install.py as a module (what `make install` runs; standard library only)."""
+    sys.path.insert(0, str(ROOT / "requirements"))
+    try:
+        import install
+    finally:
+        sys.path.pop(0)
+    return install
+
+
 def _conda_pins() -> dict[str, str]:
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
@@ -131,23 +141,15 @@ def test_the_installed_environment_is_the_lock():
         except md.PackageNotFoundError:
             return None
 
-    sys.path.insert(0, str(ROOT / "requirements"))
-    try:
-        from install import SLOW_OPTIONAL  # installed with the rest, then removed (see the test below)
-    finally:
-        sys.path.pop(0)
-    expected = {name: None if name in SLOW_OPTIONAL else pin for name, pin in _lock().items()}
+    slow_optional = _install_script().SLOW_OPTIONAL  # installed with the rest, then removed (see the test below)
+    expected = {name: None if name in slow_optional else pin for name, pin in _lock().items()}
     wrong = {name: (pin, installed(name)) for name, pin in expected.items() if installed(name) != pin}
     assert not wrong, f"installed versions differ from requirements/ci.txt (pin, installed): {wrong}"
 
 
 def test_uv_is_told_where_pip_looks():
     """requirements/install.py hands uv pip's indexes, find-links and constraints, and pip's best-version rule."""
-    sys.path.insert(0, str(ROOT / "requirements"))
-    try:
-        import install
-    finally:
-        sys.path.pop(0)
+    install = _install_script()
     settings = {
         "index-url": "https://mirror.example/simple",
         "extra-index-url": "file:///opt/a/simple file:///opt/b/simple",
@@ -202,11 +204,7 @@ def test_the_install_leaves_out_jsonschema_s_slow_iri_checker():
     """`make install` uninstalls ``rfc3987-syntax`` (requirements/install.py says why): importing nbformat, as
     JupyterLab, every nbgrader command and every new gradebook's ``alembic`` subprocess do, then does not
     build its ~35 parsers. What nbformat validates still validates."""
-    sys.path.insert(0, str(ROOT / "requirements"))
-    try:
-        import install
-    finally:
-        sys.path.pop(0)
+    install = _install_script()
     assert install.SLOW_OPTIONAL == ["rfc3987-syntax"]
     code = (
         "import sys, nbformat\n"

@@ -289,13 +289,18 @@ resnets
 # the channels:
 
 # %%
+def per_part(model, input_shape=(3, 224, 224)):
+    """{top-level part (conv1, ..., layer1 to layer4, fc): (output shape, parameters, multiply-adds)}."""
+    parts = {}
+    for c in cu.costs.layer_costs(model, input_shape):
+        top = c.name.split(".")[0]
+        _, params, macs = parts.get(top, (None, 0, 0))
+        parts[top] = (c.output_shape, params + c.params, macs + c.macs)
+    return parts
+
+
 resnet18 = torchvision.models.resnet18(weights=None)
-stage_costs = cu.costs.layer_costs(resnet18, (3, 224, 224))
-per_stage = {}
-for c in stage_costs:
-    top = c.name.split(".")[0]
-    shape, params, macs = per_stage.get(top, (None, 0, 0))
-    per_stage[top] = (c.output_shape, params + c.params, macs + c.macs)
+per_stage = per_part(resnet18)
 stages = [per_stage[f"layer{i}"] for i in (1, 2, 3, 4)]
 stage_macs, stage_params = [m for _, _, m in stages], [p for _, p, _ in stages]
 cu.expect(max(stage_macs) < 1.3 * min(stage_macs) and stage_params == sorted(stage_params) and stage_params[3] > 3 * stage_params[2] / 2,
@@ -318,10 +323,8 @@ pd.DataFrame([{"stage": k, "output": "×".join(map(str, s)), "parameters": p, "M
 # %%
 with torch.device("meta"):
     resnet50_meta = torchvision.models.resnet50()
-stage_macs50 = {f"layer{i}": 0 for i in (1, 2, 3, 4)}
-for c in cu.costs.layer_costs(resnet50_meta, (3, 224, 224)):
-    if c.name.split(".")[0] in stage_macs50:
-        stage_macs50[c.name.split(".")[0]] += c.macs
+parts50 = per_part(resnet50_meta)
+stage_macs50 = {f"layer{i}": parts50[f"layer{i}"][2] for i in (1, 2, 3, 4)}
 heaviest, lightest = max(stage_macs50, key=stage_macs50.get), min(stage_macs50, key=stage_macs50.get)
 cu.expect(heaviest == "layer3" and lightest == "layer1" and 1.8 < stage_macs50["layer3"] / stage_macs50["layer1"] < 2.6,
           "ResNet-50's third stage does about twice the arithmetic of its first", stage_macs=stage_macs50)
