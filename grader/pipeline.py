@@ -45,7 +45,7 @@ from pathlib import Path
 
 from grader import repo_exercises
 from grader import sandbox as sb
-from grader.gradebook import record_with_nbgrader
+from grader.gradebook import one_engine_per_database, record_with_nbgrader
 from grader.intake import files_beside, map_notebooks, review_notes, submission_sha
 from grader.judge import grade_notebook
 from grader.plan import Plan, build_plan, compute_references, job_cells, load_references, perfect_cells, save_references
@@ -151,7 +151,7 @@ def autograde(course: Course, assignments: list[str] | None, options: RunOptions
     started = time.monotonic()
     summary = RunSummary()
     names = assignments or course.assignments()
-    with course_lock(course):
+    with course_lock(course), one_engine_per_database():
         # Job folders of a run that was killed (nothing in them is needed: results are in grading/<a>/<s>/).
         shutil.rmtree(course.grading / ".work", ignore_errors=True)
         shutil.rmtree(course.grading / ".nbgrader-in", ignore_errors=True)

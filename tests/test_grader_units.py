@@ -724,3 +724,41 @@ def test_changes_to_the_grader_s_own_code_are_seen():
     finally:
         del _worker.CappedStream.shadow, shell.run_cell
     assert changed == ["CappedStream (attributes added)", "the shell.run_cell"]
+
+
+def test_gradebooks_opened_during_grading_share_one_engine_and_nothing_else_changes(tmp_path):
+    """`gradebook.one_engine_per_database`: nbgrader's Gradebooks on one database share an engine inside the
+    block (compiled SQL is kept per engine), each still commits to the file, and outside it nbgrader is as shipped."""
+    import threading
+
+    import nbgrader.api as nbgrader_api
+    from nbgrader.api import Gradebook
+
+    from grader.gradebook import one_engine_per_database
+    from grader.state import quiet_nbgrader
+
+    shipped = nbgrader_api.create_engine
+    first = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with quiet_nbgrader(), one_engine_per_database():  # quiet_nbgrader: the environment nbgrader's alembic needs
+        with Gradebook(first) as gb:
+            engine = gb.engine
+            gb.add_student("ada")
+        with one_engine_per_database(), Gradebook(first) as gb:  # nested: the same table of engines
+            assert gb.engine is engine
+            assert [s.id for s in gb.students] == ["ada"]
+        seen = []
+
+        def elsewhere() -> None:
+            with Gradebook(first) as gb:
+                seen.append(gb.engine)
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert seen == [engine]
+    assert nbgrader_api.create_engine is shipped
+    with quiet_nbgrader(), Gradebook(first) as gb:  # committed to the file: a plain Gradebook afterwards reads it
+        assert gb.engine is not engine and [s.id for s in gb.students] == ["ada"]
+    with pytest.raises(RuntimeError), one_engine_per_database():
+        raise RuntimeError("grading stopped")
+    assert nbgrader_api.create_engine is shipped
