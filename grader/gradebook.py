@@ -34,7 +34,7 @@ def one_engine_per_database() -> Iterator[None]:
     nbgrader opens a new ``Gradebook``, and with it a new engine, about ten times for each submission it
     records (the autograde converter and each of its preprocessors open their own). SQLAlchemy keeps
     compiled SQL per engine, so every new engine compiles nbgrader's statements again: sharing it makes a
-    submission's bookkeeping about a third cheaper (bench: "nbgrader bookkeeping without execution").
+    submission's bookkeeping about a quarter cheaper (bench: "nbgrader bookkeeping without execution").
     Nothing else changes: ``Gradebook.close()`` still disposes the engine's connections (a disposed engine
     opens new ones on its next use), every transaction still commits to the database file, and the
     engines are disposed when the outermost block ends. Nested and concurrent blocks share one table.
