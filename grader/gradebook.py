@@ -1,5 +1,6 @@
 """nbgrader's bookkeeping: the graded notebook goes through nbgrader's own ``autograde`` (without its
 execution step), so the gradebook, ``autograded/``, feedback and export are nbgrader's.
+`one_engine_per_database` (around a whole grading run) spares nbgrader compiling its SQL again and again.
 """
 
 from __future__ import annotations
