@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, JupyterLab, LabPage
+from browser import CHROMIUM, CHROMIUM_ARGS, JupyterLab, LabPage, LabTab
 from conftest import ROOT, record_runtime
 
 LESSONS = sorted((ROOT / "lessons").glob("*.ipynb"))
@@ -53,6 +53,14 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture(scope="module")
+def tab(lab, browser):
+    """One JupyterLab tab for the whole module: each test opens its notebook in it (File → Open from Path)."""
+    tab = LabTab(browser, lab)
+    yield tab
+    tab.close()
+
+
 def _widget_factories_called(path: Path) -> int:
     """How many course widgets the lesson's code displays (calls of cu.widgets.<factory>)."""
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -75,9 +83,9 @@ def _check_saved_notebook(nb: dict) -> None:
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
-def test_lesson_in_the_browser(path: Path, lab, browser):
+def test_lesson_in_the_browser(path: Path, lab, tab):
     rel = f"lessons/{path.name}"
-    page = LabPage(browser, lab, rel)
+    page = LabPage(tab, rel)
     try:
         lab.watch_children()
         seconds = page.run_all(timeout=HARD_LIMIT_SECONDS + 30)
@@ -157,13 +165,13 @@ STUDENT_ATTEMPTS = {
 
 
 @pytest.mark.parametrize("exercise", list(STUDENT_ATTEMPTS))
-def test_a_student_does_an_exercise(exercise, lab, browser):
+def test_a_student_does_an_exercise(exercise, tab):
     """Run All on the release, see the stub fail, type a wrong answer and get a useful hint, then pass."""
     rel = f"exercises/{exercise}/{exercise}.ipynb"
     grade_id, wrong, right = STUDENT_ATTEMPTS[exercise]
     answer = _cell_index(ROOT / rel, grade_id)
     check = _cell_index(ROOT / rel, f"test_{grade_id}")
-    page = LabPage(browser, lab, rel)
+    page = LabPage(tab, rel)
     try:
         page.run_all()
         first = _first_answer(ROOT / rel)  # its stub, or the self-check calling it, raises
