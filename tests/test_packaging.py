@@ -100,6 +100,16 @@ def test_supported_ranges_cover_colab_and_laptops():
     assert "2.4.0" in torch.specifier and "2.3.1" not in torch.specifier and "2.14.1" in torch.specifier
     vision = next(Requirement(r) for r in project["dependencies"] if r.startswith("torchvision>"))
     assert "0.19.0" in vision.specifier and "0.18.1" not in vision.specifier
+    # What Colab preinstalls, at Colab's versions (tests/test_colab.py): a range that excluded one would make the
+    # bootstrap upgrade it inside Colab's running kernel (IPython there crashes the runtime).
+    from test_colab import COLAB_PINS, COLAB_SCIENTIFIC
+
+    ranges = {_norm(Requirement(r).name): Requirement(r).specifier for r in project["dependencies"]}
+    colab = {**dict(pin.split("==") for pin in COLAB_PINS), **COLAB_SCIENTIFIC}
+    outside = {
+        name: (v, str(ranges[_norm(name)])) for name, v in colab.items() if v not in ranges.get(_norm(name), SpecifierSet())
+    }
+    assert not outside, f"Colab's version outside the course's range: {outside}"
 
 
 def test_ci_runs_the_readme_test_command():
