@@ -70,7 +70,7 @@ COLAB_SCIENTIFIC = {
     "mlxtend": "0.23.4", "tqdm": "4.67.3",
 }  # fmt: skip
 
-# Installing Colab's ipywidgets and the course's missing dependencies needs the package index (PyPI):
+# Installing Colab's pip, kernel and widgets and the course's missing dependencies needs the package index (PyPI):
 # offline, deselect with `-m "not index"`.
 pytestmark = [pytest.mark.colab, pytest.mark.index]
 
