@@ -52,8 +52,9 @@ COLAB_SET = [
 ]  # fmt: skip
 #: Colab's pip, kernel, widgets and notebook server at Colab's own versions, which differ from the project venv's
 #: (Colab's runtime as of googlecolab/backend-info, pip-freeze.txt of 2026-08-19). google-colab requires
-#: ipython==7.34.0, and Colab warns that upgrading ipython, ipykernel, tornado, prompt-toolkit or pyzmq "can cause
-#: your runtime to repeatedly crash" (googlecolab/colabtools#5580): the bootstrap must leave them all alone.
+#: ipython==7.34.0, and Colab's pip warns that upgrading ipython, ipykernel, tornado, prompt-toolkit or pyzmq "can
+#: cause your runtime to repeatedly crash" (quoted in voicepaw/so-vits-svc-fork#1163; the crash loop after an
+#: IPython upgrade: googlecolab/colabtools#5580): the bootstrap must leave them all alone.
 COLAB_PIP = "pip==24.1.2"
 COLAB_STACK = [
     "ipython==7.34.0", "ipykernel==6.17.1", "traitlets==5.7.1", "jupyter_client==7.4.9", "tornado==6.5.7",
