@@ -220,6 +220,12 @@ class JupyterLab:
 MAX_CONTROLS_PER_KIND = 12
 
 
+def click_menu(page, top: str, item: str) -> None:
+    """Open JupyterLab's ``top`` menu and click ``item`` (e.g. Run → Run All Cells)."""
+    page.get_by_role("menuitem", name=top, exact=True).click()
+    page.get_by_role("menuitem", name=item, exact=True).first.click()
+
+
 class LabTab:
     """One JupyterLab tab in Chromium, in which notebooks are opened one after another, as a student goes
     from lesson to lesson: JupyterLab's own start-up (about 4 of the 6 s a fresh page took per notebook on
@@ -235,8 +241,7 @@ class LabTab:
             try:
                 self._close_documents()
                 self.lab.shutdown_kernels()
-                self.page.get_by_role("menuitem", name="File", exact=True).click()
-                self.page.get_by_role("menuitem", name="Open from Path…", exact=True).first.click()
+                click_menu(self.page, "File", "Open from Path…")
                 self.page.keyboard.insert_text(path)
                 self.page.keyboard.press("Enter")
                 return self.page
@@ -252,8 +257,7 @@ class LabTab:
         """File → Close All Tabs; a notebook with unsaved changes (an exercise a test typed into) is discarded."""
         page = self.page
         page.keyboard.press("Escape")
-        page.get_by_role("menuitem", name="File", exact=True).click()
-        page.get_by_role("menuitem", name="Close All Tabs", exact=True).first.click()
+        click_menu(page, "File", "Close All Tabs")
         deadline = time.time() + timeout
         while page.locator(".jp-NotebookPanel").count():
             discard = page.locator(".jp-Dialog button", has_text="Discard")
@@ -301,8 +305,7 @@ class LabPage:
         )
 
     def menu(self, top: str, item: str) -> None:
-        self.page.get_by_role("menuitem", name=top, exact=True).click()
-        self.page.get_by_role("menuitem", name=item, exact=True).first.click()
+        click_menu(self.page, top, item)
 
     def run_all(self, timeout: float = 120) -> float:
         """Run every cell (Run → Run All Cells) and wait; return the seconds it took (from the click that ran)."""
